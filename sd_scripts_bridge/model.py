@@ -1,0 +1,142 @@
+"""Data passed between the planner, the runner and the node.
+
+The planner (``plan.py``) turns a :class:`PlanRequest` into a :class:`TrainingPlan`; the
+runner (``runner.py``) executes its phases and reports :class:`ProgressEvent` values, then
+returns a :class:`TrainingResult`. Everything here is plain data (JSON-able through
+``to_dict``) so the CLI can print it and the node can hash it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DatasetImage:
+    """One training image and the caption text to train it with (None: use class tokens)."""
+
+    image_path: Path
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The four FLUX files the engine loads (BFL single-file DiT, CLIP-L, T5-XXL, AE)."""
+
+    diffusion_model: Path
+    clip_l: Path
+    t5xxl: Path
+    ae: Path
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the user asked for; ``overrides`` replaces profile values by name (e.g. max_train_steps)."""
+
+    profile: str  # "fast" | "final"
+    images: tuple[DatasetImage, ...]
+    models: ModelFiles
+    output_name: str
+    run_dir: Path
+    trigger_token: str
+    class_word: str = "person"
+    regularization: tuple[DatasetImage, ...] = ()
+    vram_tier: str = "auto"  # "auto" | "12gb" | "16gb" | "24gb" | "48gb" | "80gb"
+    detected_vram_gb: float | None = None  # from doctor; used by "auto"
+    te_policy: str = "auto"  # "auto" | "frozen" | "two_phase"
+    token_is_unique: bool | None = None  # from CaptionTokenizer; None = unknown
+    overrides: dict[str, Any] = field(default_factory=dict)
+    seed: int = 42
+    save_every_n_steps: int | None = None
+    sample_prompts: tuple[str, ...] = ()
+    sample_every_n_steps: int | None = None
+    validation_split: float = 0.0
+    tokenizer_cache_dir: Path | None = None
+    num_processes: int = 1
+    extra_accelerate_args: tuple[str, ...] = ()
+    cpu: bool = False  # train on CPU (tests and the tiny demo only)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One engine run. Two-phase TE training has two; everything else has one."""
+
+    name: str  # "train" | "te_phase1" | "te_phase2"
+    argv: tuple[str, ...]  # full command, never a shell string
+    max_train_steps: int
+    output_dir: Path
+    output_name: str
+    network_weights: Path | None = None  # phase 2 starts from phase 1's file
+
+    @property
+    def output_file(self) -> Path:
+        return self.output_dir / f"{self.output_name}.safetensors"
+
+
+@dataclass(frozen=True)
+class TierChoice:
+    name: str
+    reason: str
+    expected_sec_per_step: float | None
+    changes_numerics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    request: PlanRequest
+    phases: tuple[Phase, ...]
+    dataset_toml: str
+    dataset_toml_path: Path
+    run_dir: Path
+    tier: TierChoice
+    warnings: tuple[str, ...]
+    settings: dict[str, Any]  # the resolved profile values, for reports and metadata
+    metadata: dict[str, str]  # our own LoRA metadata keys (profile, token, dataset hash, engine commit...)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(phase.max_train_steps for phase in self.phases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A structured progress report. ``step`` and ``total`` count over all phases."""
+
+    kind: str  # "step" | "checkpoint" | "phase" | "log" | "validation"
+    phase: str
+    step: int = 0
+    total: int = 0
+    loss: float | None = None
+    sec_per_step: float | None = None
+    eta_seconds: float | None = None
+    path: Path | None = None  # saved checkpoint or sample image
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    lora_path: Path  # the published file
+    run_dir: Path
+    log_path: Path
+    loss_csv: Path
+    steps: int
+    final_loss: float | None
+    checkpoints: tuple[Path, ...] = ()
+    samples: tuple[Path, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

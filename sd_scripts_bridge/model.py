@@ -15,6 +15,25 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Engine:
+    """An installed engine folder: ``<root>/sd-scripts`` (source) and ``<root>/venv`` (its Python).
+
+    ``engine.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
+    git-ignored ``engine/`` folder). Phase argv start with
+    ``[python, "-m", "accelerate.commands.launch", <accelerate options>, <source_dir>/flux_train_network.py]``.
+    """
+
+    root: Path
+    source_dir: Path
+    python: Path
+    commit: str | None = None
+
+    @property
+    def train_script(self) -> Path:
+        return self.source_dir / "flux_train_network.py"
+
+
+@dataclass(frozen=True)
 class DatasetImage:
     """One training image and the caption text to train it with (None: use class tokens)."""
 

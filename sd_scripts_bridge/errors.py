@@ -26,7 +26,7 @@ class BridgeError(Exception):
         parts = [self.what.rstrip(".") + "."]
         if self.path is not None:
             parts.append(f"File: {self.path}.")
-        parts.append(f"What to do: {self.fix}")
+        parts.append(f"What to do: {self.fix.rstrip('.')}.")
         return " ".join(parts)
 
 

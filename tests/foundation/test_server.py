@@ -1,0 +1,64 @@
+"""The pack inside a running ComfyUI server, seen over HTTP and the websocket."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from workflows.queue import PromptRejected
+
+PACK_NODES = ("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore")
+
+pytestmark = pytest.mark.host
+
+
+def image_prompt(width: int = 64, prefix: str = "foundation") -> dict:
+    return {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": width, "height": 32, "batch_size": 1, "color": 255},
+        },
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}},
+    }
+
+
+def test_pack_nodes_are_in_object_info(comfy_host):
+    info = comfy_host.object_info()
+    for node_id in PACK_NODES:
+        assert node_id in info, f"{node_id} missing from /object_info"
+        assert info[node_id]["python_module"] == f"custom_nodes.{comfy_host.pack_name}"
+        assert info[node_id]["category"].startswith("FLUX Identity LoRA")
+
+
+def test_pack_imported_without_failure(comfy_host):
+    log = comfy_host.log_text()
+    assert "Import times for custom nodes" in log
+    import_lines = [line for line in log.splitlines() if re.search(r"seconds.*: ", line)]
+    pack_lines = [line for line in import_lines if line.rstrip().endswith(comfy_host.pack_name)]
+    assert pack_lines, f"no import line for the pack in:\n{import_lines}"
+    assert not any("IMPORT FAILED" in line for line in pack_lines), pack_lines
+
+
+def test_core_prompt_runs_through_queue_ws_and_history(comfy_host):
+    run = comfy_host.run_prompt(image_prompt(), timeout=60)
+    assert run.status == "success", run.error
+    types = [m["type"] for m in run.messages]
+    assert "execution_start" in types and "executed" in types
+    assert types[-1] == "executing"
+    images = run.outputs["2"]["images"]
+    assert images[0]["filename"].startswith("foundation")
+    assert (comfy_host.output_dir / images[0]["subfolder"] / images[0]["filename"]).is_file()
+
+
+def test_missing_required_input_gets_400_and_server_stays_up(comfy_host):
+    prompt = image_prompt()
+    del prompt["2"]["inputs"]["images"]
+    status, body = comfy_host.post_prompt(prompt)
+    assert status == 400
+    assert body["error"]["type"] == "prompt_outputs_failed_validation"
+    assert body["node_errors"]["2"]["errors"][0]["type"] == "required_input_missing"
+    with pytest.raises(PromptRejected):
+        comfy_host.run_prompt(prompt)
+    assert comfy_host.running
+    assert comfy_host.get_json("/system_stats")["system"]["comfyui_version"]

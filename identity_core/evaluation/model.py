@@ -1,0 +1,93 @@
+"""The IDENTITY_SWEEP value: every image a strength sweep made, with how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+PLAIN_IMAGES_PROMPT_ID = "images"
+
+
+@dataclass
+class SweepEntry:
+    """One generated image (RGB ``uint8`` HxWx3) and the settings that produced it."""
+
+    image: np.ndarray
+    prompt_id: str
+    prompt_text: str
+    strength: float
+    seed: int
+    lora_name: str
+    is_control: bool = False
+
+
+@dataclass
+class Sweep:
+    """A strength sweep: entries in generation order plus the shared settings.
+
+    ``settings`` holds the sampling settings (steps, guidance, sampler, scheduler, size,
+    base seed) so the report can say how the images were made. ``plain_images`` marks a
+    sweep built from plain IMAGE input, where prompts and strengths are unknown.
+    """
+
+    entries: list[SweepEntry]
+    trigger_token: str = ""
+    class_word: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    plain_images: bool = False
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def lora_names(self) -> list[str]:
+        return _ordered_unique(entry.lora_name for entry in self.entries)
+
+    def prompt_ids(self) -> list[str]:
+        return _ordered_unique(entry.prompt_id for entry in self.entries)
+
+    def strengths(self) -> list[float]:
+        return sorted({float(entry.strength) for entry in self.entries})
+
+    def seeds(self) -> list[int]:
+        return _ordered_unique(entry.seed for entry in self.entries)
+
+    def control_prompt_ids(self) -> list[str]:
+        return _ordered_unique(entry.prompt_id for entry in self.entries if entry.is_control)
+
+    def prompt_text(self, prompt_id: str) -> str:
+        return next((e.prompt_text for e in self.entries if e.prompt_id == prompt_id), "")
+
+    def cell(self, lora_name: str, prompt_id: str, strength: float) -> list[SweepEntry]:
+        """The seeds of one (LoRA, prompt, strength) combination, in generation order."""
+        return [
+            entry
+            for entry in self.entries
+            if entry.lora_name == lora_name
+            and entry.prompt_id == prompt_id
+            and np.isclose(entry.strength, strength)
+        ]
+
+    @classmethod
+    def from_images(cls, images: list[np.ndarray]) -> Sweep:
+        """Wrap plain images (no prompts, no strengths) so they can be scored one by one."""
+        entries = [
+            SweepEntry(
+                image=image,
+                prompt_id=PLAIN_IMAGES_PROMPT_ID,
+                prompt_text="",
+                strength=1.0,
+                seed=index,
+                lora_name="",
+            )
+            for index, image in enumerate(images)
+        ]
+        return cls(entries=entries, plain_images=True)
+
+
+def _ordered_unique(values) -> list:
+    seen: dict = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)

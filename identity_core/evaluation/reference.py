@@ -1,0 +1,84 @@
+"""The reference identity: embeddings of the training (or reference) photos."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..faces.model import Face, FaceBackend, l2_normalise
+from .errors import EvaluationError
+
+FRONTAL_YAW_DEGREES = 20.0
+
+
+@dataclass
+class ReferenceIdentity:
+    """One embedding per reference image that has a face (its largest face).
+
+    ``centroid`` is the L2-normalised mean embedding: the identity the LoRA should
+    reproduce. ``phashes`` are whole-image perceptual hashes, used to spot a generated
+    image that is a near copy of one training photo (memorisation).
+    """
+
+    labels: list[str]
+    embeddings: np.ndarray
+    centroid: np.ndarray
+    phashes: list
+    yaws: list[float | None]
+    without_face: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def has_side_views(self) -> bool | None:
+        """Whether any reference face is turned beyond frontal (None: pose unknown)."""
+        known = [abs(yaw) for yaw in self.yaws if yaw is not None]
+        if not known:
+            return None
+        return any(yaw >= FRONTAL_YAW_DEGREES for yaw in known)
+
+
+def build_reference(
+    images: Sequence[tuple[str, np.ndarray]],
+    backend: FaceBackend,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ReferenceIdentity:
+    """Analyse each ``(label, image)``; raise a clear error when none has a face."""
+    from .measure import largest_face, perceptual_hash
+
+    if not images:
+        raise EvaluationError(
+            "The reference is empty",
+            "connect the checked dataset or at least one reference photo",
+            "reference",
+        )
+    labels, embeddings, phashes, yaws, without_face = [], [], [], [], []
+    for label, image in images:
+        if should_cancel is not None and should_cancel():
+            break
+        face: Face | None = largest_face(backend.analyze(image))
+        if face is None:
+            without_face.append(label)
+            continue
+        labels.append(label)
+        embeddings.append(l2_normalise(face.embedding))
+        phashes.append(perceptual_hash(image))
+        yaws.append(face.yaw)
+    if not embeddings:
+        raise EvaluationError(
+            f"No face was found in any of the {len(images)} reference images with {backend.name}",
+            "use reference photos where the face is clearly visible (the checked training set), "
+            "or install an insightface pack for a stronger detector",
+            "reference",
+        )
+    stacked = np.stack(embeddings).astype(np.float32)
+    return ReferenceIdentity(
+        labels=labels,
+        embeddings=stacked,
+        centroid=l2_normalise(stacked.mean(axis=0)),
+        phashes=phashes,
+        yaws=yaws,
+        without_face=without_face,
+    )

@@ -77,6 +77,7 @@ class PlanRequest:
     num_processes: int = 1
     extra_accelerate_args: tuple[str, ...] = ()
     cpu: bool = False  # train on CPU (tests and the tiny demo only)
+    allow_unpinned_engine: bool = False  # plan for an engine at another commit (untested)
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,38 @@ class Phase:
     output_dir: Path
     output_name: str
     network_weights: Path | None = None  # phase 2 starts from phase 1's file
+    engine_log: Path | None = None  # the engine's --console_log_file for this phase
 
     @property
     def output_file(self) -> Path:
         return self.output_dir / f"{self.output_name}.safetensors"
+
+
+@dataclass(frozen=True)
+class StagedImage:
+    """One image copied (or hard-linked) into the run folder, with its caption file's text."""
+
+    source: Path
+    staged_name: str  # file name inside the subset folder; the caption is <stem>.txt next to it
+    caption: str | None  # None: no .txt file, the engine uses the subset's class_tokens
+
+
+@dataclass(frozen=True)
+class DatasetStaging:
+    """The dataset copy the engine trains on (``staging.stage_dataset`` writes it).
+
+    The engine writes its latent and text-encoder caches next to the images, so it never sees
+    the user's folder; ``key`` covers images, captions and the cache-relevant settings, and a
+    folder staged with another key is rebuilt (no stale ``_flux_te.npz`` after caption edits).
+    """
+
+    root: Path
+    subject_dir: Path
+    reg_dir: Path | None
+    subject: tuple[StagedImage, ...]
+    reg: tuple[StagedImage, ...]
+    dataset_hash: str  # sha256 over image bytes and captions (subject and reg)
+    key: str  # dataset_hash plus the model files and settings the caches depend on
 
 
 @dataclass(frozen=True)
@@ -114,6 +143,9 @@ class TrainingPlan:
     warnings: tuple[str, ...]
     settings: dict[str, Any]  # the resolved profile values, for reports and metadata
     metadata: dict[str, str]  # our own LoRA metadata keys (profile, token, dataset hash, engine commit...)
+    staging: DatasetStaging | None = None  # what staging.prepare_run_dir() writes before the run
+    sample_prompts_path: Path | None = None
+    sample_prompts_text: str | None = None
 
     @property
     def total_steps(self) -> int:

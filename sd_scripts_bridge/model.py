@@ -78,6 +78,7 @@ class PlanRequest:
     extra_accelerate_args: tuple[str, ...] = ()
     cpu: bool = False  # train on CPU (tests and the tiny demo only)
     allow_unpinned_engine: bool = False  # plan for an engine at another commit (untested)
+    publish_dir: Path | None = None  # where the finished LoRA is published (None: the run folder)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""Publish a trained LoRA into the user's folder atomically, with our metadata added.
+
+The file is written under a temporary name in the destination folder (same filesystem), fsynced,
+then moved into place: ``os.link`` when overwriting is not allowed (it fails if the name exists,
+so a file that appeared meanwhile is never replaced), ``os.replace`` when it is. A reader never
+sees a half-written LoRA, and an existing file is never replaced without ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from .errors import BridgeError, OutputExistsError
+from .lora_file import read_metadata, write_with_metadata
+
+
+def merged_metadata(engine_metadata: dict[str, str], ours: dict[str, str]) -> dict[str, str]:
+    """The engine's ``ss_*``/``modelspec.*`` keys plus ours; ours never replace an engine key."""
+    merged = dict(engine_metadata)
+    for key, value in ours.items():
+        if key not in merged:
+            merged[key] = str(value)
+    return merged
+
+
+def refuse_existing(destination: Path, overwrite: bool) -> None:
+    """Raise before any work starts when publishing would have to replace a file."""
+    if destination.exists() and not overwrite:
+        raise OutputExistsError(destination)
+
+
+def publish_lora(
+    source: Path, destination: Path, metadata: dict[str, str], overwrite: bool = False
+) -> dict[str, str]:
+    """Copy ``source`` to ``destination`` with ``metadata`` added; return the metadata written."""
+    refuse_existing(destination, overwrite)
+    folder = destination.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BridgeError(
+            f"The LoRA output folder cannot be created ({error.strerror})",
+            "choose a folder you can write to",
+            folder,
+        ) from error
+    merged = merged_metadata(read_metadata(source), metadata)
+    temp_path = _write_temp_copy(source, folder, destination.name, merged)
+    try:
+        _move_into_place(temp_path, destination, overwrite)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp_path.unlink()
+    _fsync_folder(folder)
+    return merged
+
+
+def _write_temp_copy(source: Path, folder: Path, name: str, metadata: dict[str, str]) -> Path:
+    temp_path = folder / f".{name}.{secrets.token_hex(6)}.partial"
+    try:
+        # os.open with 0o666 honours the umask (mkstemp would leave the published file 0600).
+        handle = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(handle, "wb") as target:
+            write_with_metadata(source, target, metadata)
+            target.flush()
+            os.fsync(target.fileno())
+    except OSError as error:
+        temp_path.unlink(missing_ok=True)
+        raise BridgeError(
+            f"Writing the LoRA failed ({error.strerror or error})",
+            "free disk space or choose another output folder, then publish again",
+            folder / name,
+        ) from error
+    return temp_path
+
+
+def _move_into_place(temp_path: Path, destination: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temp_path, destination)
+        return
+    try:
+        os.link(temp_path, destination)
+    except FileExistsError as error:
+        raise OutputExistsError(destination) from error
+    except OSError:
+        # Filesystems without hard links: the check above is then the guard.
+        refuse_existing(destination, overwrite)
+        os.replace(temp_path, destination)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX; silently skipped where folders cannot be opened)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,420 @@
+"""Run a :class:`TrainingPlan`: each phase as a supervised engine process, then check and publish.
+
+Per phase: the engine command runs in its own process group with an offline environment, its
+output goes to ``<run_dir>/engine.log`` and is parsed live into progress events and
+``<run_dir>/loss.csv``. The supervising loop wakes at least every ``POLL_S`` seconds, so a
+cancel request or a NaN loss stops the whole process tree promptly. Nothing in the run folder
+is ever deleted: checkpoints and ``-state`` dirs stay, so a cancelled run can resume with
+``--resume <state> --skip_until_initial_step`` and keep its step numbering.
+
+Two-phase text-encoder training is two phases; phase 2 loads phase 1's file through
+``--network_weights`` (already in its argv) and must keep the CLIP-L weights unchanged, which is
+checked before publishing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine_log import EngineLog, log_tail
+from .engine_process import EngineProcess
+from .errors import (
+    BadLoRAFileError,
+    BridgeError,
+    EngineCrashedError,
+    EngineNotInstalledError,
+    MissingOutputError,
+    OutOfMemoryError,
+    TrainingCancelledError,
+    TrainingNaNError,
+)
+from .lora_file import check_lora, differing_tensors, expectation_for_argv
+from .loss_log import LossLog
+from .model import Engine, Phase, ProgressEvent, TrainingPlan, TrainingResult
+from .progress import ProgressTracker, StreamParser
+from .publish import publish_lora, refuse_existing
+from .training_state import SavedState, belongs_to, newest_state, read_state
+
+POLL_S = 0.1  # how often the loop checks should_cancel (the brief asks for <= 0.25 s)
+EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pipes to close
+OUT_OF_MEMORY_GRACE_S = 15.0  # an engine that printed OOM but keeps running is stopped after this
+LOG_FILE = "engine.log"
+LOSS_FILE = "loss.csv"
+COMMAND_FILE = "command.json"
+CONSOLE_LOG_TAIL_LINES = 8
+# Variables that would make the engine's venv Python load ComfyUI's packages.
+_ENV_DROPPED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONSAFEPATH")
+
+EventCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """Where a run begins: the first phase to launch and the state it resumes from (if any)."""
+
+    phase_index: int
+    state: SavedState | None = None
+
+
+def run_training(
+    plan: TrainingPlan,
+    engine: Engine,
+    on_event: EventCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    resume_from: Path | None = None,
+    overwrite: bool = False,
+) -> TrainingResult:
+    """Train, check and publish; raise a :class:`BridgeError` subclass on any failure.
+
+    ``resume_from`` names a ``*-state`` dir; without it the newest complete state of the plan's
+    phases (if any) is resumed automatically. The LoRA is published to
+    ``publish_destination(plan)`` and never replaces an existing file unless ``overwrite``.
+    """
+    destination = publish_destination(plan)
+    refuse_existing(destination, overwrite)
+    _check_engine(engine)
+    run_dir = plan.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_run_dir(plan)
+    start = find_start(plan, Path(resume_from) if resume_from is not None else None)
+    resuming = start.state is not None or start.phase_index > 0
+    session = _Session(plan, engine, on_event, should_cancel, append_losses=resuming)
+    try:
+        session.run_phases(start)
+        return session.finish(destination, overwrite)
+    finally:
+        session.close()
+
+
+def publish_destination(plan: TrainingPlan) -> Path:
+    """``<publish_dir>/<output_name>.safetensors``; without a publish dir, the run folder."""
+    folder = plan.request.publish_dir or plan.run_dir
+    return Path(folder) / f"{plan.request.output_name}.safetensors"
+
+
+def engine_environment(run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The engine's environment: offline Hugging Face, its own HF_HOME, unbuffered output."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _ENV_DROPPED}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_HOME=str(run_dir / "hf_home"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
+    """The phase to launch first and the state to resume, from ``resume_from`` or the run folder."""
+    if resume_from is not None:
+        state = read_state(resume_from)
+        if state is None:
+            raise BridgeError(
+                "The training state to resume from is missing or incomplete",
+                "pick a '*-state' folder that holds train_state.json and random_states_0.pkl",
+                resume_from,
+            )
+        for index, phase in enumerate(plan.phases):
+            same_folder = resume_from.resolve().parent == phase.output_dir.resolve()
+            if same_folder and belongs_to(resume_from, phase.output_name):
+                return _start_at(plan, index, state)
+        raise BridgeError(
+            "The training state does not belong to this training plan",
+            f"resume from a '{plan.phases[0].output_name}-*-state' folder of this run folder",
+            resume_from,
+        )
+    for index in reversed(range(len(plan.phases))):
+        phase = plan.phases[index]
+        state = newest_state(phase.output_dir, phase.output_name)
+        if state is not None:
+            return _start_at(plan, index, state)
+    return StartPoint(0, None)
+
+
+def _start_at(plan: TrainingPlan, index: int, state: SavedState) -> StartPoint:
+    if state.step >= plan.phases[index].max_train_steps:  # that phase had finished
+        return StartPoint(index + 1, None)
+    return StartPoint(index, state)
+
+
+def _check_engine(engine: Engine) -> None:
+    if not engine.train_script.is_file():
+        raise EngineNotInstalledError(engine.train_script, "flux_train_network.py is missing")
+    if not engine.python.exists():
+        raise EngineNotInstalledError(engine.python, "its Python is missing")
+
+
+def _prepare_run_dir(plan: TrainingPlan) -> None:
+    """Stage the dataset and write the TOML and sample prompts (the planner's staging module)."""
+    try:
+        from .staging import prepare_run_dir
+    except ImportError:  # planner side not installed yet: write the TOML only
+        _write_dataset_toml(plan)
+        return
+    prepare_run_dir(plan)
+    _write_dataset_toml(plan)
+
+
+def _write_dataset_toml(plan: TrainingPlan) -> None:
+    path = plan.dataset_toml_path
+    if not path.is_file() or path.read_text(encoding="utf-8") != plan.dataset_toml:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(plan.dataset_toml, encoding="utf-8")
+
+
+class _Session:
+    """One call of :func:`run_training`: the log, the loss CSV and what the phases produced."""
+
+    def __init__(
+        self,
+        plan: TrainingPlan,
+        engine: Engine,
+        on_event: EventCallback | None,
+        should_cancel: Callable[[], bool] | None,
+        append_losses: bool,
+    ) -> None:
+        self.plan = plan
+        self.engine = engine
+        self.on_event = on_event
+        self.should_cancel = should_cancel or (lambda: False)
+        self.log = EngineLog(plan.run_dir / LOG_FILE)
+        self.loss_log = LossLog(plan.run_dir / LOSS_FILE, append=append_losses)
+        self.checkpoints: list[Path] = []
+        self.last_loss: float | None = None
+        self.last_tracker: ProgressTracker | None = None
+
+    def close(self) -> None:
+        self.loss_log.close()
+        self.log.close()
+
+    def emit(self, event: ProgressEvent) -> None:
+        self.loss_log.record(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def run_phases(self, start: StartPoint) -> None:
+        steps_before = 0
+        for index, phase in enumerate(self.plan.phases):
+            if index >= start.phase_index:
+                state = start.state if index == start.phase_index else None
+                self._run_phase(phase, steps_before, state)
+            steps_before += phase.max_train_steps
+
+    def _run_phase(self, phase: Phase, steps_before: int, state: SavedState | None) -> None:
+        if phase.network_weights is not None:
+            check_lora(phase.network_weights, log_path=self.log.path)
+        argv = list(phase.argv)
+        if state is not None:
+            argv += ["--resume", str(state.path), "--skip_until_initial_step"]
+        _record_command(self.plan.run_dir / COMMAND_FILE, phase, argv)
+        tracker = ProgressTracker(phase.name, self.plan.total_steps, steps_before, state.step if state else 0)
+        self.last_tracker = tracker
+        resumed = f", resuming at step {tracker.global_step} from {state.path.name}" if state else ""
+        self.emit(_phase_event(phase, tracker, f"phase {phase.name} started{resumed}"))
+        self.log.header(phase.name, argv)
+        process = EngineProcess(argv, engine_environment(self.plan.run_dir), cwd=self.engine.source_dir)
+        try:
+            returncode = self._supervise(process, phase, tracker)
+        finally:
+            if process.poll() is None or not process.output_closed:
+                process.stop_tree()
+            self.log.flush()
+            self.loss_log.flush_step()
+            self.checkpoints.extend(tracker.checkpoints)
+            if tracker.last_loss is not None:
+                self.last_loss = tracker.last_loss
+        self._check_phase_result(phase, tracker, returncode)
+
+    def _supervise(self, process: EngineProcess, phase: Phase, tracker: ProgressTracker) -> int:
+        parsers = {"stdout": StreamParser(), "stderr": StreamParser()}
+        exited_at: float | None = None
+        out_of_memory_at: float | None = None
+        while True:
+            for stream, text in process.chunks(POLL_S):
+                self.log.write(text)
+                self._handle(tracker, parsers[stream].feed(text))
+                if tracker.first_bad_loss_step is not None:
+                    break
+            self.log.flush()
+            if tracker.first_bad_loss_step is not None:
+                self._stop(process, "stopped the engine: the loss is NaN")
+                raise TrainingNaNError(
+                    tracker.first_bad_loss_step, self.log.path, self._tail(phase), self.plan.run_dir
+                )
+            if self.should_cancel():
+                self._stop(process, "stopped the engine: cancelled by the user")
+                raise TrainingCancelledError(self._resume_state(), self.plan.run_dir)
+            now = time.monotonic()
+            if tracker.out_of_memory_line is not None:
+                out_of_memory_at = out_of_memory_at or now
+                if now - out_of_memory_at > OUT_OF_MEMORY_GRACE_S and process.poll() is None:
+                    self._stop(process, "stopped the engine: it ran out of memory and did not exit")
+            returncode = process.poll()
+            if returncode is not None:
+                exited_at = exited_at or now
+                if process.output_closed or now - exited_at > EXIT_DRAIN_S:
+                    break
+        for parser in parsers.values():
+            self._handle(tracker, parser.close())
+        return returncode
+
+    def _handle(self, tracker: ProgressTracker, items: list) -> None:
+        for event in tracker.events(items):
+            self.emit(event)
+
+    def _stop(self, process: EngineProcess, why: str) -> None:
+        process.stop_tree()
+        self.log.note(why)
+
+    def _resume_state(self) -> Path | None:
+        for phase in reversed(self.plan.phases):
+            state = newest_state(phase.output_dir, phase.output_name)
+            if state is not None:
+                return state.path
+        return None
+
+    def _tail(self, phase: Phase) -> list[str]:
+        """The last lines of engine.log, plus those of the engine's own log file when it has one."""
+        tail = self.log.tail()
+        if phase.engine_log is not None and phase.engine_log.is_file():
+            tail += [f"--- {phase.engine_log} ---", *log_tail(phase.engine_log, CONSOLE_LOG_TAIL_LINES)]
+        return tail
+
+    def _check_phase_result(self, phase: Phase, tracker: ProgressTracker, returncode: int) -> None:
+        tail = self._tail(phase)
+        if tracker.out_of_memory_line is not None and returncode != 0:
+            tier = self.plan.tier.name
+            raise OutOfMemoryError(tier, _next_smaller_tier(tier), self.log.path, tail)
+        if returncode != 0:
+            raise EngineCrashedError(returncode, self.log.path, tail, phase.name)
+        if tracker.first_bad_loss_step is not None:
+            raise TrainingNaNError(tracker.first_bad_loss_step, self.log.path, tail, self.plan.run_dir)
+        if not phase.output_file.is_file():
+            raise MissingOutputError(phase.output_file, self.log.path, tail)
+        check_lora(phase.output_file, expectation_for_argv(phase.argv), self.log.path, tail)
+        self._check_text_encoder_kept(phase, tail)
+
+    def _check_text_encoder_kept(self, phase: Phase, tail: list[str]) -> None:
+        """Phase 2 of TE training (text_encoder_lr 0) must hand on phase 1's CLIP-L weights unchanged."""
+        if phase.network_weights is None or not _text_encoder_frozen(phase.argv):
+            return
+        changed = differing_tensors(phase.network_weights, phase.output_file, "lora_te1_")
+        if changed:
+            raise BadLoRAFileError(
+                phase.output_file,
+                f"{len(changed)} CLIP-L LoRA tensors differ from phase 1's file (first: {changed[0]})",
+                fix="train again without --network_train_unet_only in phase 2; report this if it persists",
+                log_path=self.log.path,
+                log_tail=tail,
+            )
+
+    def finish(self, destination: Path, overwrite: bool) -> TrainingResult:
+        """Check the final file and publish it with our metadata."""
+        final_phase = self.plan.phases[-1]
+        tail = self._tail(final_phase)
+        if not final_phase.output_file.is_file():
+            raise MissingOutputError(final_phase.output_file, self.log.path, tail)
+        expect = expectation_for_argv(final_phase.argv)
+        report = check_lora(final_phase.output_file, expect, self.log.path, tail)
+        steps = self._steps_done(report.metadata)
+        metadata = publish_lora(
+            final_phase.output_file, destination, self._our_metadata(steps), overwrite=overwrite
+        )
+        self.emit(
+            ProgressEvent(
+                kind="phase",
+                phase=final_phase.name,
+                step=steps,
+                total=self.plan.total_steps,
+                loss=self.last_loss,
+                path=destination,
+                message=f"published {destination.name}",
+            )
+        )
+        return TrainingResult(
+            lora_path=destination,
+            run_dir=self.plan.run_dir,
+            log_path=self.log.path,
+            loss_csv=self.loss_log.path,
+            steps=steps,
+            final_loss=self.last_loss,
+            checkpoints=tuple(dict.fromkeys(self.checkpoints)),
+            samples=tuple(_samples(self.plan)),
+            metadata=metadata,
+        )
+
+    def _steps_done(self, engine_metadata: dict[str, str]) -> int:
+        steps_before_last = self.plan.total_steps - self.plan.phases[-1].max_train_steps
+        ss_steps = engine_metadata.get("ss_steps", "")
+        if ss_steps.isdigit():
+            return steps_before_last + int(ss_steps)
+        if self.last_tracker is not None:
+            return self.last_tracker.global_step
+        return self.plan.total_steps
+
+    def _our_metadata(self, steps: int) -> dict[str, str]:
+        ours = {str(k): str(v) for k, v in self.plan.metadata.items()}
+        phases = [{"name": p.name, "max_train_steps": p.max_train_steps} for p in self.plan.phases]
+        ours.setdefault("identity_lora_vram_tier", self.plan.tier.name)
+        ours.setdefault("identity_lora_phases", json.dumps(phases))
+        ours.setdefault("identity_lora_total_steps", str(steps))
+        if self.engine.commit:
+            ours.setdefault("identity_lora_engine_commit", self.engine.commit)
+        return ours
+
+
+def _phase_event(phase: Phase, tracker: ProgressTracker, message: str) -> ProgressEvent:
+    return ProgressEvent(
+        kind="phase", phase=phase.name, step=tracker.global_step, total=tracker.total, message=message
+    )
+
+
+def _record_command(path: Path, phase: Phase, argv: list[str]) -> None:
+    """Append this launch to ``command.json`` (a list: every launch, resumes included)."""
+    launches = []
+    if path.is_file():
+        try:
+            launches = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            launches = []
+    launches.append({"phase": phase.name, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "argv": argv})
+    path.write_text(json.dumps(launches, indent=2), encoding="utf-8")
+
+
+def _text_encoder_frozen(argv: tuple[str, ...]) -> bool:
+    if "--text_encoder_lr" not in argv:
+        return False
+    values = []
+    for item in argv[argv.index("--text_encoder_lr") + 1 :]:
+        if item.startswith("--"):
+            break
+        values.append(item)
+    try:
+        return bool(values) and float(values[0]) == 0.0  # the first value is CLIP-L's
+    except ValueError:
+        return False
+
+
+def _next_smaller_tier(tier: str) -> str | None:
+    """The planner's next smaller VRAM tier (None when unknown or already the smallest)."""
+    try:
+        from .tiers import next_smaller_tier
+    except ImportError:
+        return None
+    try:
+        return next_smaller_tier(tier)
+    except (KeyError, ValueError, BridgeError):
+        return None
+
+
+def _samples(plan: TrainingPlan) -> list[Path]:
+    found: list[Path] = []
+    for folder in dict.fromkeys(phase.output_dir / "sample" for phase in plan.phases):
+        if folder.is_dir():
+            found.extend(sorted(folder.glob("*.png")))
+    return found

@@ -1,0 +1,57 @@
+"""Choose the face backend: the user's insightface pack when present, otherwise dlib."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .insightface_backend import KNOWN_PACKS, InsightFaceBackend, find_pack
+from .model import BackendChoice, FaceBackendError
+
+PREFERENCES = ("auto", "insightface", "dlib")
+
+_DLIB_NOTE = (
+    "dlib's 128-d embeddings (public-domain weights) measured the faces; their similarity "
+    "scale is not ArcFace's."
+)
+
+
+def load_backend(
+    insightface_roots: Sequence[str | Path], preference: str = "auto", pack: str = "auto"
+) -> BackendChoice:
+    """Load a face backend and say which one and why.
+
+    ``preference``: "auto" (insightface when a pack with ``*.onnx`` exists, else dlib),
+    "insightface" (error when no pack is found) or "dlib". ``pack``: "auto" tries
+    antelopev2 then buffalo_l, or a pack folder name. insightface is never given a folder
+    that does not exist, so it never tries to download.
+    """
+    if preference not in PREFERENCES:
+        choices = ", ".join(PREFERENCES)
+        raise FaceBackendError(f"Unknown face backend {preference!r}; choose one of {choices}.")
+    if preference == "dlib":
+        return BackendChoice(_dlib(), f"Face backend: dlib (chosen). {_DLIB_NOTE}")
+    search = find_pack(insightface_roots, pack)
+    if search.pack_dir is not None:
+        backend = InsightFaceBackend(search.pack_dir)
+        return BackendChoice(backend, f"Face backend: {backend.name} from {search.pack_dir}.")
+    missing = _missing_pack_message(search.searched, pack, search.hint)
+    if preference == "insightface":
+        raise FaceBackendError(missing)
+    return BackendChoice(_dlib(), f"{missing} Falling back to dlib. {_DLIB_NOTE}")
+
+
+def _dlib():
+    from .dlib_backend import DlibBackend
+
+    return DlibBackend()
+
+
+def _missing_pack_message(searched: Sequence[Path], pack: str, hint: str) -> str:
+    wanted = " or ".join(KNOWN_PACKS) if pack in ("", "auto") else pack
+    folders = ", ".join(str(p) for p in searched) or "(no insightface model folder is configured)"
+    message = (
+        f"No insightface model pack found: looked for {wanted} .onnx files in {folders}. "
+        f"Put the pack's .onnx files directly in one of those folders."
+    )
+    return f"{message} {hint}" if hint else message

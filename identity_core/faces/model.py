@@ -1,0 +1,75 @@
+"""The face values and the backend contract shared by DatasetCheck and ArcFaceScore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+class FaceBackendError(RuntimeError):
+    """A face backend cannot be loaded or run; the message says which file and what to do."""
+
+
+@dataclass
+class Face:
+    """One detected face, in the coordinates of the image it was found in.
+
+    ``kps`` follows insightface's order: left eye, right eye, nose, mouth left, mouth right
+    (left/right as seen in the image). Angles are degrees; yaw is positive when the nose
+    points toward the image's right side, pitch positive when the head tilts up, roll
+    positive when the face turns clockwise in the image.
+    """
+
+    bbox: tuple[float, float, float, float]
+    score: float
+    kps: np.ndarray | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    embedding: np.ndarray | None = None
+
+    @property
+    def width(self) -> float:
+        return float(self.bbox[2] - self.bbox[0])
+
+    @property
+    def height(self) -> float:
+        return float(self.bbox[3] - self.bbox[1])
+
+    @property
+    def area(self) -> float:
+        return max(self.width, 0.0) * max(self.height, 0.0)
+
+
+@runtime_checkable
+class FaceBackend(Protocol):
+    """What every face backend offers. ``name`` goes into every report."""
+
+    name: str
+    same_person_cosine: float
+
+    def analyze(self, image_rgb: np.ndarray) -> list[Face]: ...
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The backend that was loaded and a sentence saying why (shown to the user)."""
+
+    backend: FaceBackend
+    message: str
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two embeddings (they need not be normalised)."""
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / denom) if denom > 0 else 0.0
+
+
+def l2_normalise(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, np.float32).ravel()
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

@@ -71,3 +71,156 @@ def is_interrupted() -> bool:
 def interrupt_checker() -> Callable[[], bool]:
     """A cheap callable for pure-Python loops that must stop when the user cancels."""
     return is_interrupted
+
+
+# ----------------------------------------------------------------------------- images (added for
+# StrengthSweep / ArcFaceScore): ComfyUI IMAGE tensors are BxHxWx3 float 0..1; identity_core uses
+# RGB uint8 HxWx3 numpy arrays.
+
+
+def images_to_arrays(images: Any) -> list:
+    """IMAGE tensor -> list of RGB uint8 arrays (same rounding as ComfyUI's SaveImage)."""
+    import numpy as np
+
+    batch = images.detach().cpu().float().numpy()
+    return [np.clip(255.0 * image[..., :3], 0, 255).astype(np.uint8) for image in batch]
+
+
+def arrays_to_images(arrays: list) -> Any:
+    """List of RGB uint8 arrays of one size -> IMAGE tensor."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.stack([np.asarray(a, np.float32) / 255.0 for a in arrays]))
+
+
+def save_preview_png(array: Any, prefix: str) -> dict[str, str]:
+    """Save an RGB uint8 array in ComfyUI's temp folder; return the ``ui`` image reference."""
+    import uuid
+
+    from PIL import Image
+
+    filename = f"{prefix}_{uuid.uuid4().hex[:10]}.png"
+    Image.fromarray(array).save(os.path.join(temp_directory(), filename), compress_level=1)
+    return {"filename": filename, "subfolder": "", "type": "temp"}
+
+
+# ----------------------------------------------------------------------------- sampling (added for
+# StrengthSweep): the same calls the core LoraLoader, CLIPTextEncode, FluxGuidance, KSampler and
+# VAEDecode nodes make, so a sweep image equals the image of the equivalent core graph.
+
+
+def lora_names() -> list[str]:
+    import folder_paths
+
+    return list(folder_paths.get_filename_list("loras"))
+
+
+def lora_full_path(name: str) -> str | None:
+    """A name from ``models/loras`` or an existing file path; None when neither exists."""
+    import folder_paths
+
+    if os.path.isabs(name) and os.path.isfile(name):
+        return name
+    return folder_paths.get_full_path("loras", name)
+
+
+def sampler_names() -> list[str]:
+    import comfy.samplers
+
+    return list(comfy.samplers.KSampler.SAMPLERS)
+
+
+def scheduler_names() -> list[str]:
+    import comfy.samplers
+
+    return list(comfy.samplers.KSampler.SCHEDULERS)
+
+
+def load_lora_file(path: str) -> dict:
+    import comfy.utils
+
+    return comfy.utils.load_torch_file(path, safe_load=True)
+
+
+def apply_lora(model: Any, clip: Any, lora: dict, strength: float) -> tuple[Any, Any]:
+    """LoraLoader's own function; strength 0 returns the inputs unchanged, as LoraLoader does.
+
+    ``clip`` None applies the LoRA to the diffusion model only (LoraLoaderModelOnly).
+    """
+    import comfy.sd
+
+    if strength == 0:
+        return model, clip
+    return comfy.sd.load_lora_for_models(model, clip, lora, strength, strength if clip is not None else 0)
+
+
+def encode_flux_prompt(clip: Any, text: str, guidance: float) -> tuple[list, list]:
+    """CLIPTextEncode + FluxGuidance; the negative is the zeroed positive (ConditioningZeroOut)."""
+    import node_helpers
+    import torch
+
+    tokens = clip.tokenize(text)
+    positive = node_helpers.conditioning_set_values(
+        clip.encode_from_tokens_scheduled(tokens), {"guidance": guidance}
+    )
+    negative = []
+    for cond, extras in positive:
+        extras = extras.copy()
+        if extras.get("pooled_output") is not None:
+            extras["pooled_output"] = torch.zeros_like(extras["pooled_output"])
+        negative.append([torch.zeros_like(cond), extras])
+    return positive, negative
+
+
+def sample_latent(
+    model: Any,
+    positive: list,
+    negative: list,
+    seed: int,
+    steps: int,
+    cfg: float,
+    sampler_name: str,
+    scheduler: str,
+    width: int,
+    height: int,
+    on_step: Callable[[int], None] | None = None,
+) -> Any:
+    """EmptySD3LatentImage + the core KSampler path (common_ksampler), one image."""
+    import comfy.model_management
+    import comfy.sample
+    import torch
+
+    latent = torch.zeros(
+        [1, 16, height // 8, width // 8], device=comfy.model_management.intermediate_device()
+    )
+    latent = comfy.sample.fix_empty_latent_channels(model, latent)
+    noise = comfy.sample.prepare_noise(latent, seed, None)
+
+    def callback(step, _x0, _x, _total):
+        if on_step is not None:
+            on_step(step + 1)
+
+    return comfy.sample.sample(
+        model,
+        noise,
+        steps,
+        cfg,
+        sampler_name,
+        scheduler,
+        positive,
+        negative,
+        latent,
+        denoise=1.0,
+        callback=callback,
+        disable_pbar=True,
+        seed=seed,
+    )
+
+
+def decode_latent(vae: Any, samples: Any) -> Any:
+    """VAEDecode: latent -> IMAGE tensor (BxHxWx3)."""
+    images = vae.decode(samples)
+    if len(images.shape) == 5:  # video VAEs return a frame axis
+        images = images.reshape(-1, images.shape[-3], images.shape[-2], images.shape[-1])
+    return images

@@ -62,3 +62,27 @@ def test_missing_required_input_gets_400_and_server_stays_up(comfy_host):
         comfy_host.run_prompt(prompt)
     assert comfy_host.running
     assert comfy_host.get_json("/system_stats")["system"]["comfyui_version"]
+
+
+def test_insightface_model_folder_is_registered(comfy_host):
+    assert "insightface" in comfy_host.get_json("/models")
+    folders = comfy_host.get_json("/internal/folder_paths")
+    expected = comfy_host.models_dir / "insightface"
+    assert str(expected) in folders["insightface"], folders["insightface"]
+    marker = expected / "models" / "foundation-probe" / "README.txt"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("registration probe; not a model\n")
+    try:
+        assert "models/foundation-probe/README.txt" in comfy_host.get_json("/models/insightface")
+    finally:
+        marker.unlink()
+        marker.parent.rmdir()
+
+
+def test_pack_loads_from_a_folder_named_main(start_comfy_host):
+    host = start_comfy_host(pack_name="main")
+    info = host.object_info()
+    for node_id in PACK_NODES:
+        assert info[node_id]["python_module"] == "custom_nodes.main"
+    failed = [line for line in host.log_text().splitlines() if "IMPORT FAILED" in line and "main" in line]
+    assert not failed, failed

@@ -1,18 +1,213 @@
-"""Placeholder for the ArcFaceScore node; replaced by its issue's implementation."""
+"""ArcFaceScore: identity similarity of a sweep to the reference person, overfit and leakage
+signals, and the recommended LoRA strength (logic in ``identity_core.evaluation``)."""
 
-from .comfy_glue import CATEGORY_ROOT
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from . import comfy_glue as glue
+from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
+
+BACKENDS = ["auto", "insightface", "dlib"]
+_BACKEND_CACHE: dict = {}
 
 
 class ArcFaceScore:
     DISPLAY_NAME = "ArcFace Identity Score"
-    CATEGORY = CATEGORY_ROOT
-    RETURN_TYPES = ()
+    CATEGORY = f"{CATEGORY_ROOT}/evaluation"
+    DESCRIPTION = (
+        "Scores each sweep image's face against the reference person, checks overfit signals "
+        "(same pose, carbon copies, memorisation) and leakage on the control prompt, and "
+        "recommends the lowest LoRA strength that holds the identity."
+    )
+    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE")
+    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid")
     FUNCTION = "run"
     OUTPUT_NODE = True
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {}}
+        return {
+            "required": {
+                "backend": (
+                    BACKENDS,
+                    {"default": "auto", "tooltip": "auto: insightface pack if found, else dlib."},
+                ),
+                "insightface_pack": (
+                    "STRING",
+                    {
+                        "default": "auto",
+                        "tooltip": "Folder under models/insightface/models (auto: antelopev2, buffalo_l).",
+                    },
+                ),
+                "identity_target": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 1.0,
+                        "step": 0.01,
+                        "tooltip": "Cosine a prompt must reach; 0 = the backend's same-person threshold.",
+                    },
+                ),
+            },
+            "optional": {
+                "sweep": (SWEEP_TYPE,),
+                "images": (
+                    "IMAGE",
+                    {"tooltip": "Plain images, or the sweep's images after editing (same count)."},
+                ),
+                "reference_dataset": (DATASET_TYPE,),
+                "reference_images": ("IMAGE",),
+            },
+        }
 
-    def run(self):
-        raise NotImplementedError("ArcFaceScore is not implemented yet")
+    def run(
+        self,
+        backend,
+        insightface_pack,
+        identity_target,
+        sweep=None,
+        images=None,
+        reference_dataset=None,
+        reference_images=None,
+    ):
+        from ..identity_core.evaluation import (
+            EvaluationCancelled,
+            Thresholds,
+            build_reference,
+            evaluate_sweep,
+        )
+
+        sweep = _sweep_to_score(sweep, images)
+        photos = _reference_photos(reference_dataset, reference_images)
+        choice = _load_backend(backend, insightface_pack)
+        progress = glue.progress_bar(len(photos) + len(sweep.entries))
+        reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
+        glue.raise_if_interrupted()
+        progress.update_absolute(len(photos))
+        thresholds = Thresholds.for_backend(choice.backend.same_person_cosine, identity_target)
+        try:
+            report = evaluate_sweep(
+                sweep,
+                reference,
+                choice.backend,
+                thresholds,
+                backend_message=choice.message,
+                should_cancel=glue.is_interrupted,
+                on_image=lambda done, _total: progress.update_absolute(len(photos) + done),
+            )
+        except EvaluationCancelled:
+            glue.raise_if_interrupted()
+            raise
+        return _outputs(report, sweep)
+
+
+def _sweep_to_score(sweep, images):
+    from ..identity_core.evaluation import EvaluationError, Sweep
+    from ..identity_core.evaluation.model import with_images
+
+    if sweep is None and images is None:
+        raise EvaluationError(
+            "Nothing to score", "connect StrengthSweep's sweep output or an image batch", "sweep / images"
+        )
+    if images is None:
+        return sweep
+    arrays = glue.images_to_arrays(images)
+    if sweep is None:
+        return Sweep.from_images(arrays)
+    return with_images(sweep, arrays)
+
+
+def _reference_photos(dataset, reference_images):
+    from ..identity_core.evaluation import EvaluationError
+    from ..identity_core.evaluation.reference import load_reference_photos
+
+    photos = []
+    if dataset is not None:
+        photos += load_reference_photos(dataset.image_paths())
+    if reference_images is not None:
+        photos += [
+            (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))
+        ]
+    if not photos:
+        raise EvaluationError(
+            "No reference identity was given",
+            "connect the checked dataset (DatasetCheck) or reference photos of the person",
+            "reference_dataset / reference_images",
+        )
+    return photos
+
+
+def _load_backend(preference: str, pack: str):
+    from ..identity_core.evaluation import EvaluationError
+    from ..identity_core.faces import FaceBackendError, load_backend
+
+    roots = tuple(glue.insightface_roots())
+    key = (preference, pack.strip() or "auto", roots)
+    if key not in _BACKEND_CACHE:
+        try:
+            _BACKEND_CACHE[key] = load_backend(list(roots), preference, pack.strip() or "auto")
+        except FaceBackendError as error:
+            raise EvaluationError(
+                str(error), "install the pack, or choose backend 'dlib' (or 'auto')", "backend"
+            ) from error
+    return _BACKEND_CACHE[key]
+
+
+def _annotations(report):
+    from ..identity_core.reports.grid import BAD_COLOUR, NEUTRAL_COLOUR, OK_COLOUR, WARN_COLOUR, CellMark
+
+    captions = {i.index: (f"{i.similarity:.2f}" if i.face_found else "no face") for i in report.images}
+    marks = {}
+    for c in report.cells:
+        mean = "-" if c.similarity_mean is None else f"{c.similarity_mean:.2f}"
+        if c.is_control:
+            mark = (
+                CellMark(f"LEAK {mean}", BAD_COLOUR)
+                if c.leakage
+                else CellMark(f"control {mean}", NEUTRAL_COLOUR)
+            )
+        elif c.overfit:
+            mark = CellMark(f"overfit {mean}", WARN_COLOUR)
+        elif c.reaches_target:
+            mark = CellMark(f"ok {mean}", OK_COLOUR)
+        else:
+            mark = CellMark(f"low {mean}", BAD_COLOUR)
+        marks[(c.lora_name, c.prompt_id, c.strength)] = mark
+    return captions, marks
+
+
+def _outputs(report, sweep):
+    from ..identity_core.reports.chart import similarity_chart
+    from ..identity_core.reports.grid import sweep_grid
+
+    captions, marks = _annotations(report)
+    grid = sweep_grid(sweep, captions, None if sweep.plain_images else marks, title=report.backend_name)
+    chart = similarity_chart(report)
+    folder = Path(glue.output_directory()) / "identity_lora"
+    json_path = report.write_json(
+        folder / f"arcface_score_{time.strftime('%Y%m%d-%H%M%S')}_{id(report) % 10000}.json"
+    )
+    text = report.to_text() + f"\n\nJSON report: {json_path}"
+    ui = {
+        "text": [text],
+        "images": [
+            glue.save_preview_png(chart, "arcface_chart"),
+            glue.save_preview_png(grid, "arcface_grid"),
+        ],
+        "identity_report": [
+            json.loads(json.dumps({"path": str(json_path), **report.to_dict()["recommendation"]}))
+        ],
+    }
+    return {
+        "ui": ui,
+        "result": (
+            float(report.recommendation.strength),
+            text,
+            glue.arrays_to_images([chart]),
+            glue.arrays_to_images([grid]),
+        ),
+    }

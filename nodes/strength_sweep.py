@@ -1,18 +1,210 @@
-"""Placeholder for the StrengthSweep node; replaced by its issue's implementation."""
+"""StrengthSweep: sample a fixed prompt set over LoRA strengths and seeds, for ArcFaceScore.
 
-from .comfy_glue import CATEGORY_ROOT
+Everything runs through ComfyUI's own functions (see ``comfy_glue``): the LoRA file is read
+once per checkpoint and re-applied per strength with the core LoRA loader function; each
+prompt is encoded once (per strength only when the LoRA also patches the text encoder); each
+image takes the core KSampler path with FLUX guidance set on the conditioning, then VAE decode.
+"""
+
+from __future__ import annotations
+
+from . import comfy_glue as glue
+from .comfy_glue import CATEGORY_ROOT, SWEEP_TYPE
+
+FLUX_CFG = 1.0  # FLUX.1-dev is guidance-distilled: cfg 1, strength of the prompt via FluxGuidance
 
 
 class StrengthSweep:
     DISPLAY_NAME = "LoRA Strength Sweep (identity)"
-    CATEGORY = CATEGORY_ROOT
-    RETURN_TYPES = ()
+    CATEGORY = f"{CATEGORY_ROOT}/evaluation"
+    DESCRIPTION = (
+        "Samples the fixed evaluation prompts (portrait, environment, outfit, style, and a control "
+        "prompt without the token) at each LoRA strength and seed, for ArcFaceScore."
+    )
+    RETURN_TYPES = ("IMAGE", "IMAGE", SWEEP_TYPE)
+    RETURN_NAMES = ("images", "grid", "sweep")
     FUNCTION = "run"
     OUTPUT_NODE = True
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {}}
+        from ..identity_core.evaluation.prompts import DEFAULT_PROMPTS_TEXT, DEFAULT_STRENGTHS_TEXT
 
-    def run(self):
-        raise NotImplementedError("StrengthSweep is not implemented yet")
+        samplers, schedulers = glue.sampler_names(), glue.scheduler_names()
+        return {
+            "required": {
+                "model": ("MODEL", {"tooltip": "The FLUX model, without the LoRA."}),
+                "clip": ("CLIP", {"tooltip": "FLUX text encoders (DualCLIPLoader, type flux)."}),
+                "vae": ("VAE",),
+                "lora_name": (glue.lora_names(), {"tooltip": "The identity LoRA from models/loras."}),
+                "trigger_token": ("STRING", {"default": "ohwx"}),
+                "class_word": ("STRING", {"default": "person"}),
+                "prompts": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": DEFAULT_PROMPTS_TEXT,
+                        "tooltip": "One 'id: prompt' per line with {token} and {class_word}; "
+                        "a line without {token} is a control prompt (identity must NOT appear).",
+                    },
+                ),
+                "strengths": ("STRING", {"default": DEFAULT_STRENGTHS_TEXT}),
+                "seeds": (
+                    "INT",
+                    {"default": 3, "min": 1, "max": 16, "tooltip": "Seeds per prompt and strength."},
+                ),
+                "base_seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF}),
+                "steps": ("INT", {"default": 20, "min": 1, "max": 200}),
+                "guidance": ("FLOAT", {"default": 3.5, "min": 0.0, "max": 100.0, "step": 0.1}),
+                "sampler_name": (samplers, {"default": "euler"}),
+                "scheduler": (schedulers, {"default": "simple"}),
+                "width": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 16}),
+                "height": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 16}),
+            },
+            "optional": {
+                "extra_loras": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "More LoRA files to compare (e.g. checkpoints of one run), one name "
+                        "from models/loras or one file path per line.",
+                    },
+                ),
+                "lora_file": (
+                    "STRING",
+                    {
+                        "forceInput": True,
+                        "tooltip": "A LoRA path from TrainIdentityLoRA; replaces lora_name when connected.",
+                    },
+                ),
+            },
+        }
+
+    def run(
+        self,
+        model,
+        clip,
+        vae,
+        lora_name,
+        trigger_token,
+        class_word,
+        prompts,
+        strengths,
+        seeds,
+        base_seed,
+        steps,
+        guidance,
+        sampler_name,
+        scheduler,
+        width,
+        height,
+        extra_loras="",
+        lora_file=None,
+    ):
+        from ..identity_core.evaluation.model import Sweep, SweepEntry
+        from ..identity_core.evaluation.prompts import parse_name_list, parse_prompts, parse_strengths
+        from ..identity_core.reports.grid import sweep_grid
+
+        if not trigger_token.strip():
+            raise ValueError(
+                "StrengthSweep: the trigger token is empty. "
+                "What to do: enter the token the LoRA was trained with."
+            )
+        specs = parse_prompts(prompts)
+        strength_list = parse_strengths(strengths)
+        names = [lora_file.strip() if lora_file and lora_file.strip() else lora_name]
+        names += [n for n in parse_name_list(extra_loras) if n not in names]
+        paths = [_resolve_lora(name) for name in names]
+        seed_list = [base_seed + i for i in range(seeds)]
+        total = len(paths) * len(strength_list) * len(specs) * len(seed_list)
+        progress = glue.progress_bar(total * steps)
+        texts = {spec.prompt_id: spec.render(trigger_token.strip(), class_word.strip()) for spec in specs}
+        entries, tensors, done = [], [], 0
+        for name, path in zip(names, paths, strict=True):
+            lora = glue.load_lora_file(path)
+            patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
+            base_conditioning = (
+                {}
+                if patches_text_encoder
+                else {pid: glue.encode_flux_prompt(clip, text, guidance) for pid, text in texts.items()}
+            )
+            for strength in strength_list:
+                patched_model, patched_clip = glue.apply_lora(
+                    model, clip if patches_text_encoder else None, lora, strength
+                )
+                conditioning = base_conditioning or {
+                    pid: glue.encode_flux_prompt(patched_clip, text, guidance) for pid, text in texts.items()
+                }
+                for spec in specs:
+                    positive, negative = conditioning[spec.prompt_id]
+                    for seed in seed_list:
+                        glue.raise_if_interrupted()
+                        offset = done * steps
+                        latent = glue.sample_latent(
+                            patched_model,
+                            positive,
+                            negative,
+                            seed,
+                            steps,
+                            FLUX_CFG,
+                            sampler_name,
+                            scheduler,
+                            width,
+                            height,
+                            on_step=lambda step, o=offset: progress.update_absolute(o + step, total * steps),
+                        )
+                        image = glue.decode_latent(vae, latent)
+                        tensors.append(image)
+                        entries.append(
+                            SweepEntry(
+                                image=glue.images_to_arrays(image)[0],
+                                prompt_id=spec.prompt_id,
+                                prompt_text=texts[spec.prompt_id],
+                                strength=strength,
+                                seed=seed,
+                                lora_name=name,
+                                is_control=spec.is_control,
+                            )
+                        )
+                        done += 1
+                        progress.update_absolute(done * steps, total * steps)
+        import torch
+
+        sweep = Sweep(
+            entries=entries,
+            trigger_token=trigger_token.strip(),
+            class_word=class_word.strip(),
+            settings={
+                "steps": steps,
+                "guidance": guidance,
+                "cfg": FLUX_CFG,
+                "sampler": sampler_name,
+                "scheduler": scheduler,
+                "width": width,
+                "height": height,
+                "base_seed": base_seed,
+                "seeds": seeds,
+                "strengths": strength_list,
+                "loras": names,
+            },
+        )
+        grid = sweep_grid(sweep, title=f"{', '.join(names)}  |  token '{sweep.trigger_token}'")
+        summary = (
+            f"{len(entries)} images: {len(names)} LoRA file(s) x {len(strength_list)} strengths x "
+            f"{len(specs)} prompts x {len(seed_list)} seeds (seeds {seed_list[0]}..{seed_list[-1]})."
+        )
+        return {
+            "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
+            "result": (torch.cat(tensors, dim=0), glue.arrays_to_images([grid]), sweep),
+        }
+
+
+def _resolve_lora(name: str) -> str:
+    path = glue.lora_full_path(name)
+    if path is None:
+        raise FileNotFoundError(
+            f"StrengthSweep: the LoRA '{name}' was not found in models/loras or as a file path. "
+            "What to do: pick a file from the list, or put the .safetensors file into models/loras."
+        )
+    return path

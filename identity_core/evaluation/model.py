@@ -91,3 +91,23 @@ def _ordered_unique(values) -> list:
     for value in values:
         seen.setdefault(value, None)
     return list(seen)
+
+
+def with_images(sweep: Sweep, images: list[np.ndarray]) -> Sweep:
+    """The same sweep with its images replaced (e.g. after a face-restore or upscale pass).
+
+    The batch must have one image per sweep entry, in the sweep's order.
+    """
+    from .errors import EvaluationError
+
+    if len(images) != len(sweep.entries):
+        raise EvaluationError(
+            f"The image batch has {len(images)} images but the sweep has {len(sweep.entries)}",
+            "connect the images that belong to this sweep (same order and count), or leave 'images' empty",
+            "images",
+        )
+    entries = [
+        SweepEntry(image, e.prompt_id, e.prompt_text, e.strength, e.seed, e.lora_name, e.is_control)
+        for image, e in zip(images, sweep.entries, strict=True)
+    ]
+    return Sweep(entries, sweep.trigger_token, sweep.class_word, dict(sweep.settings), sweep.plain_images)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +83,21 @@ def build_reference(
         yaws=yaws,
         without_face=without_face,
     )
+
+
+def load_reference_photos(paths: Sequence) -> list[tuple[str, np.ndarray]]:
+    """Read reference photos as RGB arrays (EXIF rotation applied), labelled by file name."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    photos = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                photos.append((Path(path).name, np.asarray(ImageOps.exif_transpose(image).convert("RGB"))))
+        except (OSError, UnidentifiedImageError) as error:
+            raise EvaluationError(
+                f"The reference photo could not be read ({error})",
+                "check that the file exists and is a JPEG/PNG/WebP image, then run DatasetCheck again",
+                str(path),
+            ) from error
+    return photos

@@ -72,3 +72,16 @@ def test_empty_sweep_and_cancel():
     sweep = make_sweep(backend, {("portrait", 1.0): 0.7})
     with pytest.raises(EvaluationCancelled):
         evaluate_sweep(sweep, reference, backend, Thresholds.for_backend(0.6), should_cancel=lambda: True)
+
+
+def test_replacing_images_needs_one_per_sweep_entry():
+    from identity_core.evaluation.model import with_images
+
+    backend = FakeBackend()
+    sweep = make_sweep(backend, {("portrait", 1.0): 0.7})
+    replaced = with_images(sweep, [noise_image(i) for i in range(3)])
+    assert [e.seed for e in replaced.entries] == [e.seed for e in sweep.entries]
+    assert np.array_equal(replaced.entries[2].image, noise_image(2))
+    with pytest.raises(EvaluationError) as caught:
+        with_images(sweep, [noise_image(0)])
+    assert "The image batch has 1 images but the sweep has 3" in str(caught.value)

@@ -1,0 +1,75 @@
+"""Helpers for host tests of StrengthSweep/ArcFaceScore: a kohya-layout LoRA for the tiny
+FLUX, and a host prepared with the tiny models, that LoRA and the stand-in text encoder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+STANDIN_MODULE = "identity_lora_standins.py"
+LORA_NAME = "tiny_identity_lora.safetensors"
+HIDDEN = 3072
+
+# kohya-ss/sd-scripts FLUX LoRA modules for 1 double + 1 single block (notes sd_scripts.md §4):
+# name -> (in features, out features)
+KOHYA_MODULES = {
+    **{
+        f"double_blocks_0_{stream}_{part}": shape
+        for stream in ("img", "txt")
+        for part, shape in {
+            "attn_qkv": (HIDDEN, 3 * HIDDEN),
+            "attn_proj": (HIDDEN, HIDDEN),
+            "mlp_0": (HIDDEN, 4 * HIDDEN),
+            "mlp_2": (4 * HIDDEN, HIDDEN),
+            "mod_lin": (HIDDEN, 6 * HIDDEN),
+        }.items()
+    },
+    "single_blocks_0_linear1": (HIDDEN, 3 * HIDDEN + 4 * HIDDEN),
+    "single_blocks_0_linear2": (HIDDEN + 4 * HIDDEN, HIDDEN),
+    "single_blocks_0_modulation_lin": (HIDDEN, 3 * HIDDEN),
+}
+
+
+def write_kohya_lora(path: Path, rank: int = 4, scale: float = 0.05, seed: int = 0) -> Path:
+    """A random LoRA with sd-scripts' key names, shapes and dtypes (bf16, alpha = rank)."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for module, (fan_in, fan_out) in KOHYA_MODULES.items():
+        prefix = f"lora_unet_{module}"
+        tensors[f"{prefix}.lora_down.weight"] = (
+            torch.randn(rank, fan_in, generator=generator) * scale
+        ).bfloat16()
+        tensors[f"{prefix}.lora_up.weight"] = (
+            torch.randn(fan_out, rank, generator=generator) * scale
+        ).bfloat16()
+        tensors[f"{prefix}.alpha"] = torch.tensor(float(rank)).bfloat16()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(
+        tensors, str(path), metadata={"ss_network_module": "networks.lora_flux", "ss_network_dim": str(rank)}
+    )
+    return path
+
+
+def prepare_sweep_host(base: Path, dit: Path, ae: Path) -> None:
+    """Models, the LoRA and the stand-in text encoder in a host's base folder."""
+    models = base / "models"
+    for folder, source in (("diffusion_models", dit), ("vae", ae)):
+        (models / folder).mkdir(parents=True, exist_ok=True)
+        os.symlink(source, models / folder / source.name)
+    write_kohya_lora(models / "loras" / LORA_NAME)
+    (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
+    os.symlink(
+        Path(__file__).with_name("standin_flux_text_encoder.py"), base / "custom_nodes" / STANDIN_MODULE
+    )
+
+
+def read_png(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))

@@ -1,0 +1,300 @@
+"""Caption rules (design document section 6) applied to a Dataset, in memory.
+
+- the trigger token in every subject caption, and in no regularization caption
+  (those read "a <class>");
+- no verbose captions (CLIP reads 75 tokens), no identical phrasing, no negative phrasing;
+- characters that break sd-scripts' caption reading (it wants UTF-8 and reads only the
+  first line) are reported with the file name and cleaned in the staged text.
+
+Nothing is written unless :func:`write_caption_files` is called, and it backs up first.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .model import (
+    CAPTION_EDITED,
+    CAPTION_FILE,
+    CAPTION_TEMPLATE,
+    FAIL,
+    PASS,
+    WARN,
+    Dataset,
+    DatasetItem,
+    Finding,
+    worst_severity,
+)
+from .scan import read_caption
+from .tokens import CLIP_CONTEXT_TOKENS, Tokenizers, token_uniqueness
+
+MODE_ENFORCE = "keep captions, enforce token"
+MODE_TEMPLATE = "template captions for all"
+MODES = (MODE_ENFORCE, MODE_TEMPLATE)
+
+_NEGATIVE = re.compile(r"\b(no|not|without|never|none|nobody|don't|doesn't|isn't|aren't|can't|won't)\b", re.I)
+_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+@dataclass
+class CaptionResult:
+    dataset: Dataset
+    findings: list[Finding]
+    backup_folder: Path | None = None
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return worst_severity([f.severity for f in self.findings])
+
+    def text_report(self) -> str:
+        labels = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
+        lines = [f"Captions: {labels[self.verdict]} - trigger '{self.dataset.trigger_token}'"]
+        uniqueness = self.dataset.token_uniqueness
+        if uniqueness is not None:
+            lines.append(f"Token: {uniqueness.reason}")
+            if uniqueness.alternatives:
+                lines.append("       alternatives: " + ", ".join(uniqueness.alternatives))
+        for severity in (FAIL, WARN, PASS):
+            for finding in (f for f in self.findings if f.severity == severity):
+                lines.append(f"[{labels[severity]}] {finding.check}: {finding.message}")
+                if finding.fix and severity != PASS:
+                    lines.append(f"       fix: {finding.fix}")
+        if self.backup_folder:
+            lines.append(
+                f"Caption files rewritten: {len(self.written)}; originals backed up in {self.backup_folder}"
+            )
+        else:
+            lines.append("Caption files untouched; captions are staged with the training run.")
+        lines.append("")
+        lines.extend(f"  {item.image_path.name}: {item.caption}" for item in self.dataset.items)
+        return "\n".join(lines)
+
+
+def apply_caption_rules(
+    dataset: Dataset, trigger_token: str, class_word: str, mode: str, tokenizers: Tokenizers
+) -> CaptionResult:
+    """Return the dataset with staged captions, and the findings about them."""
+    token, class_word = trigger_token.strip(), class_word.strip() or "person"
+    if mode not in MODES:
+        raise ValueError(f"Unknown caption mode {mode!r}; choose one of: {', '.join(MODES)}.")
+    uniqueness = token_uniqueness(token, tokenizers)
+    findings = [_uniqueness_finding(uniqueness)]
+    findings += _encoding_findings(dataset.items)
+    findings += _character_findings(dataset.items)
+    notes = dataset.extra.get("image_notes", {})
+    items = tuple(_subject_caption(item, token, class_word, mode, notes.get(item.image_path.name, {}))
+                  for item in dataset.items)  # fmt: skip
+    findings += _style_findings(items, token, tokenizers)
+    regularization = dataset.regularization
+    if regularization is not None:
+        reg_items, reg_finding = _regularization_captions(regularization.items, token, class_word)
+        regularization = regularization.replace(items=reg_items, trigger_token=None, class_word=class_word)
+        findings.append(reg_finding)
+    staged = dataset.replace(
+        items=items,
+        trigger_token=token,
+        class_word=class_word,
+        token_uniqueness=uniqueness,
+        regularization=regularization,
+    )
+    return CaptionResult(staged, findings)
+
+
+def clean_caption(text: str) -> str:
+    """What the engine should read: one line, no BOM/zero-width/control characters."""
+    text = "".join(ch for ch in text if ch not in _ZERO_WIDTH)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = ", ".join(lines)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def template_caption(token: str, class_word: str, note: dict | None = None) -> str:
+    """``<token>, a <class>`` plus the framing and view DatasetCheck measured, when known."""
+    article = "an" if class_word[:1].lower() in "aeiou" else "a"
+    parts = [token, f"{article} {class_word}"]
+    note = note or {}
+    if note.get("framing"):
+        parts.append({"portrait": "close-up portrait"}.get(note["framing"], note["framing"]))
+    if note.get("pose") and note["pose"] != "front":
+        parts.append(f"{note['pose']} view")
+    return ", ".join(parts)
+
+
+def _has_token(caption: str, token: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(token)}(?![\w])", caption, re.I) is not None
+
+
+def _subject_caption(item: DatasetItem, token: str, class_word: str, mode: str, note: dict) -> DatasetItem:
+    existing = clean_caption(item.caption) if item.caption else ""
+    if mode == MODE_TEMPLATE or not existing:
+        return DatasetItem(item.image_path, template_caption(token, class_word, note), CAPTION_TEMPLATE,
+                           item.caption_path)  # fmt: skip
+    if _has_token(existing, token):
+        source = CAPTION_FILE if existing == item.caption else CAPTION_EDITED
+        return DatasetItem(item.image_path, existing, source, item.caption_path)
+    return DatasetItem(item.image_path, f"{token}, {existing}", CAPTION_EDITED, item.caption_path)
+
+
+def _regularization_captions(items, token: str, class_word: str) -> tuple[tuple[DatasetItem, ...], Finding]:
+    article = "an" if class_word[:1].lower() in "aeiou" else "a"
+    default = f"{article} {class_word}"
+    leaked, staged = [], []
+    for item in items:
+        caption = clean_caption(item.caption) if item.caption else ""
+        if caption and _has_token(caption, token):
+            leaked.append(item.image_path.name)
+            caption = re.sub(
+                rf",?\s*(?<![\w]){re.escape(token)}(?![\w]),?\s*", " ", caption, flags=re.I
+            ).strip(" ,")
+        source = CAPTION_EDITED if caption != (item.caption or "") else CAPTION_FILE
+        source = source if caption else CAPTION_TEMPLATE
+        staged.append(DatasetItem(item.image_path, caption or default, source,
+                                  item.caption_path))  # fmt: skip
+    if leaked:
+        finding = Finding(
+            "regularization_token", WARN, len(leaked), "no trigger token in regularization captions",
+            f"The trigger token appeared in regularization captions: {', '.join(leaked)}; removed in the "
+            "staged captions.",
+            "Regularization captions should read only the class, e.g. '" + default + "'.", tuple(leaked),
+        )  # fmt: skip
+    else:
+        finding = Finding(
+            "regularization_token",
+            PASS,
+            0,
+            "no trigger token in regularization captions",
+            f"Regularization captions are free of the token (default '{default}').",
+        )
+    return tuple(staged), finding
+
+
+def _uniqueness_finding(uniqueness) -> Finding:
+    measured = {"clip_pieces": list(uniqueness.clip_pieces), "t5_pieces": list(uniqueness.t5_pieces)}
+    threshold = "several meaningless pieces in both CLIP-L and T5"
+    if uniqueness.is_unique:
+        return Finding("token_uniqueness", PASS, measured, threshold, uniqueness.reason)
+    fix = "Use a rare token instead"
+    if uniqueness.alternatives:
+        fix += ", e.g. " + ", ".join(uniqueness.alternatives)
+    fix += "; or keep it and let TrainIdentityLoRA train the text encoder briefly (two-phase policy)."
+    return Finding("token_uniqueness", WARN, measured, threshold, uniqueness.reason, fix)
+
+
+def _encoding_findings(items) -> list[Finding]:
+    bad = []
+    for item in items:
+        if item.caption_path is not None and item.caption_path.is_file():
+            _, error = read_caption(item.caption_path)
+            if error:
+                bad.append(f"{item.caption_path.name}: {error}")
+    if not bad:
+        return []
+    return [Finding(
+        "caption_encoding", WARN, len(bad), "UTF-8 caption files",
+        "Caption files in a wrong encoding (read as Windows-1252; the staged copy is UTF-8): "
+        + "; ".join(bad),
+        "Re-save them as UTF-8, or run with write_captions to rewrite them (after a backup).",
+        tuple(b.split(":")[0] for b in bad),
+    )]  # fmt: skip
+
+
+def _character_findings(items) -> list[Finding]:
+    problems: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        text = item.caption or ""
+        name = item.caption_path.name if item.caption_path else item.image_path.name
+        if text.startswith("\ufeff"):
+            problems["a byte-order mark at the start (it would glue onto the first word)"].append(name)
+        if any(ch in _ZERO_WIDTH for ch in text.lstrip("\ufeff")):
+            problems["invisible zero-width characters"].append(name)
+        if len([line for line in text.splitlines() if line.strip()]) > 1:
+            problems["several lines (the engine reads only the first)"].append(name)
+        if any(unicodedata.category(ch) == "Cc" and ch not in "\r\n" for ch in text):
+            problems["control characters"].append(name)
+        if "{" in text or "}" in text or "|||" in text:
+            problems["'{ }' or '|||' (the engine's wildcard and keep-token syntax)"].append(name)
+        if item.caption is not None and not text.strip():
+            problems["an empty caption file (the engine stops on it)"].append(name)
+    fix = "The staged captions are cleaned; fix the files too if you train outside this workflow."
+    return [
+        Finding(
+            "caption_characters",
+            WARN,
+            len(names),
+            "plain one-line UTF-8 text",
+            f"Captions with {problem}: {', '.join(names)}.",
+            fix,
+            tuple(names),
+        )
+        for problem, names in problems.items()
+    ]
+
+
+def _style_findings(items, token: str, tokenizers: Tokenizers) -> list[Finding]:
+    findings = []
+    counts = {item.image_path.name: tokenizers.clip_count(item.caption or "") for item in items}
+    verbose = [name for name, count in counts.items() if count > CLIP_CONTEXT_TOKENS]
+    longest = max(counts.values(), default=0)
+    threshold = f"<= {CLIP_CONTEXT_TOKENS} CLIP tokens"
+    if verbose:
+        findings.append(Finding(
+            "verbose", WARN, longest, threshold,
+            f"Captions longer than CLIP reads (the rest is cut off): {', '.join(verbose)}.",
+            "Shorten them to the token, the class and a few words about setting, outfit and framing.",
+            tuple(verbose),
+        ))  # fmt: skip
+    else:
+        findings.append(Finding("verbose", PASS, longest, threshold, "Caption lengths are fine."))
+    phrasing: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        phrasing[re.sub(r"\W+", " ", (item.caption or "").lower().replace(token.lower(), "")).strip()].append(
+            item.image_path.name
+        )
+    repeated = [names for names in phrasing.values() if len(names) > 1]
+    if repeated:
+        listed = "; ".join(", ".join(names) for names in repeated)
+        findings.append(Finding(
+            "identical_phrasing", WARN, sum(len(n) for n in repeated), "every caption worded differently",
+            f"Identically worded captions: {listed}.",
+            "Describe what differs in each photo (place, outfit, light, framing) so only the face is shared.",
+            tuple(n for names in repeated for n in names),
+        ))  # fmt: skip
+    negative = [item.image_path.name for item in items if _NEGATIVE.search(item.caption or "")]
+    if negative:
+        findings.append(Finding(
+            "negative_phrasing", WARN, len(negative), "no negations",
+            f"Captions with negations ('no', 'not', 'without'...): {', '.join(negative)}.",
+            "Say what is there instead; text encoders often ignore 'no' and learn the word after it.",
+            tuple(negative),
+        ))  # fmt: skip
+    return findings
+
+
+def write_caption_files(dataset: Dataset, backup_root: str | Path) -> tuple[Path, list[Path]]:
+    """Write the staged captions into the user's .txt files, after copying every existing one.
+
+    The backup folder is ``<backup_root>/<dataset name>_captions_<timestamp>/`` and is
+    returned with the list of files written. Only captions that differ are written.
+    """
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    backup = Path(backup_root) / f"{dataset.folder.name}_captions_{stamp}"
+    backup.mkdir(parents=True, exist_ok=False)
+    for existing in sorted(dataset.folder.glob("*.txt")):
+        shutil.copy2(existing, backup / existing.name)
+    written = []
+    for item in dataset.items:
+        target = item.caption_path or item.image_path.with_suffix(".txt")
+        current = target.read_bytes() if target.is_file() else None
+        wanted = (item.caption or "").encode("utf-8")
+        if current != wanted:
+            target.write_bytes(wanted)
+            written.append(target)
+    return backup, written

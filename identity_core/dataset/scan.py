@@ -1,0 +1,144 @@
+"""Read a dataset folder without changing it: images (EXIF, bit depth, alpha) and captions.
+
+Only reads. Images come back as RGB uint8 arrays the way a person sees them (EXIF applied),
+together with the facts the engine cares about: sd-scripts reads pixels with PIL's
+``convert("RGB")`` and ignores EXIF orientation, alpha and 16-bit depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# What sd-scripts v0.10.1 accepts (library/train_util.py IMAGE_EXTENSIONS), lower case.
+ENGINE_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+CAPTION_EXTENSION = ".txt"
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+EXIF_ORIENTATION_TAG = 0x0112
+ANALYSIS_LONG_SIDE = 1536  # larger images are reduced before face and image measures
+
+
+class DatasetFolderError(ValueError):
+    """The folder itself cannot be used (missing, not a folder, unreadable)."""
+
+
+@dataclass
+class ImageRecord:
+    """One image file as read, or why it could not be read."""
+
+    path: Path
+    width: int = 0
+    height: int = 0
+    mode: str = ""
+    exif_orientation: int = 1
+    has_alpha: bool = False
+    bit_depth: int = 8
+    error: str | None = None
+    pixels: np.ndarray | None = field(default=None, repr=False)  # RGB uint8, analysis size
+    analysis_scale: float = 1.0  # analysis size / original size
+    caption: str | None = None
+    caption_path: Path | None = None
+    caption_error: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.error is None and self.pixels is not None
+
+
+@dataclass
+class FolderScan:
+    folder: Path
+    images: list[ImageRecord]
+    other_files: list[Path]  # files that are neither images the engine reads nor captions
+    orphan_captions: list[Path]  # .txt files without a same-name image
+
+
+def scan_folder(folder: str | Path, load_pixels: bool = True) -> FolderScan:
+    """List and read a dataset folder (not recursive; sub-folders are reported as other files)."""
+    folder = Path(folder).expanduser()
+    if not str(folder).strip() or not folder.exists():
+        raise DatasetFolderError(
+            f"The dataset folder {folder} does not exist. Enter the full path of the folder "
+            "that holds your photos (and their optional same-name .txt captions)."
+        )
+    if not folder.is_dir():
+        raise DatasetFolderError(f"{folder} is a file, not a folder. Enter the folder that holds the photos.")
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name.lower())
+    except OSError as exc:
+        raise DatasetFolderError(f"Cannot list {folder}: {exc}. Check the folder's permissions.") from exc
+    captions = {p.stem: p for p in entries if p.is_file() and p.suffix.lower() == CAPTION_EXTENSION}
+    images, others = [], []
+    for entry in entries:
+        if entry.name in IGNORED_NAMES or entry.suffix.lower() == CAPTION_EXTENSION:
+            continue
+        if entry.is_file() and entry.suffix.lower() in ENGINE_IMAGE_EXTENSIONS:
+            record = read_image(entry, load_pixels)
+            caption_path = captions.pop(entry.stem, None)
+            if caption_path is not None:
+                record.caption_path = caption_path
+                record.caption, record.caption_error = read_caption(caption_path)
+            images.append(record)
+        else:
+            others.append(entry)
+    return FolderScan(folder, images, others, sorted(captions.values()))
+
+
+def read_caption(path: Path) -> tuple[str | None, str | None]:
+    """The caption text, or an error saying why the engine could not read it (it wants UTF-8)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        guess = raw.decode("cp1252", errors="replace")
+        return guess, (
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start}); the engine stops on it. "
+            "Open the file in a text editor and save it with UTF-8 encoding."
+        )
+
+
+def read_image(path: Path, load_pixels: bool = True) -> ImageRecord:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    record = ImageRecord(path)
+    try:
+        with Image.open(path) as image:
+            record.width, record.height = image.size
+            record.mode = image.mode
+            record.exif_orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+            record.has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            record.bit_depth = 16 if image.mode.startswith("I;16") or image.mode == "I" else 8
+            if load_pixels:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                record.pixels, record.analysis_scale = _analysis_pixels(upright)
+    except Image.DecompressionBombError as exc:
+        record.error = f"too large to open safely ({exc}). Resize it below about 8000 px per side."
+    except UnidentifiedImageError:
+        record.error = "not an image the imaging library recognises (wrong extension or damaged file)."
+    except (OSError, SyntaxError, ValueError) as exc:
+        record.error = f"damaged or truncated image ({exc}). Re-export or re-download it."
+    return record
+
+
+def _analysis_pixels(image) -> tuple[np.ndarray, float]:
+    from PIL import Image
+
+    if image.mode.startswith("I;16") or image.mode == "I":
+        wide = np.asarray(image, np.float64)
+        scale = 257.0 if wide.max() > 255 else 1.0
+        gray = Image.fromarray(np.clip(wide / scale, 0, 255).astype(np.uint8))
+        image = gray.convert("RGB")
+    elif image.mode in ("RGBA", "LA", "PA", "P") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+        image = Image.alpha_composite(background, rgba).convert("RGB")
+    else:
+        image = image.convert("RGB")
+    scale = min(1.0, ANALYSIS_LONG_SIDE / max(image.size))
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(image), scale

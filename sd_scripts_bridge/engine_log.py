@@ -60,7 +60,8 @@ def log_tail(path: Path, lines: int = TAIL_LINES) -> list[str]:
         line = line.rstrip()
         if not line:
             continue
-        is_bar = bool(STEPS_BAR_RE.match(line))
+        bar = STEPS_BAR_RE.match(line)
+        is_bar = bar is not None and bar.end() == len(line)  # a glued log line is kept
         if is_bar and previous_was_bar:
             kept[-1] = line
         else:

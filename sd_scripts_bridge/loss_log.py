@@ -16,14 +16,20 @@ HEADER = ("step", "loss", "sec_per_step", "phase")
 
 
 class LossLog:
-    def __init__(self, path: Path, append: bool = False) -> None:
+    """Writes ``loss.csv``; ``keep_through`` (resuming) keeps the rows up to that global step.
+
+    Rows after the resumed step belong to steps the engine trains again, so they are dropped
+    instead of appearing twice.
+    """
+
+    def __init__(self, path: Path, keep_through: int | None = None) -> None:
         self.path = path
-        new_file = not (append and path.exists() and path.stat().st_size > 0)
-        self._file = path.open("a" if append else "w", newline="", encoding="utf-8")
+        kept = _rows_through(path, keep_through) if keep_through is not None else []
+        self._file = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
-        if new_file:
-            self._writer.writerow(HEADER)
-            self._file.flush()
+        self._writer.writerow(HEADER)
+        self._writer.writerows(kept)
+        self._file.flush()
         self._pending: ProgressEvent | None = None
 
     def record(self, event: ProgressEvent) -> None:
@@ -58,3 +64,11 @@ class LossLog:
 def read_loss_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def _rows_through(path: Path, step: int) -> list[list[str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    return [row for row in rows if row and row[0].isdigit() and int(row[0]) <= step]

@@ -82,8 +82,7 @@ def run_training(
     run_dir.mkdir(parents=True, exist_ok=True)
     _prepare_run_dir(plan)
     start = find_start(plan, Path(resume_from) if resume_from is not None else None)
-    resuming = start.state is not None or start.phase_index > 0
-    session = _Session(plan, engine, on_event, should_cancel, append_losses=resuming)
+    session = _Session(plan, engine, on_event, should_cancel, resumed_at=_resumed_global_step(plan, start))
     try:
         session.run_phases(start)
         return session.finish(destination, overwrite)
@@ -136,6 +135,14 @@ def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
     return StartPoint(0, None)
 
 
+def _resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
+    """The global step a resumed run continues from (None: a fresh run)."""
+    if start.state is None and start.phase_index == 0:
+        return None
+    steps_before = sum(phase.max_train_steps for phase in plan.phases[: start.phase_index])
+    return steps_before + (start.state.step if start.state is not None else 0)
+
+
 def _start_at(plan: TrainingPlan, index: int, state: SavedState) -> StartPoint:
     if state.step >= plan.phases[index].max_train_steps:  # that phase had finished
         return StartPoint(index + 1, None)
@@ -176,14 +183,14 @@ class _Session:
         engine: Engine,
         on_event: EventCallback | None,
         should_cancel: Callable[[], bool] | None,
-        append_losses: bool,
+        resumed_at: int | None,
     ) -> None:
         self.plan = plan
         self.engine = engine
         self.on_event = on_event
         self.should_cancel = should_cancel or (lambda: False)
         self.log = EngineLog(plan.run_dir / LOG_FILE)
-        self.loss_log = LossLog(plan.run_dir / LOSS_FILE, append=append_losses)
+        self.loss_log = LossLog(plan.run_dir / LOSS_FILE, keep_through=resumed_at)
         self.checkpoints: list[Path] = []
         self.last_loss: float | None = None
         self.last_tracker: ProgressTracker | None = None

@@ -1,0 +1,106 @@
+"""Atomic publishing: metadata merge, no overwrite without the flag, nothing partial left behind."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+from sd_scripts_bridge import publish
+from sd_scripts_bridge.errors import BridgeError, OutputExistsError
+from sd_scripts_bridge.lora_file import read_metadata
+from sd_scripts_bridge.publish import merged_metadata, publish_lora
+
+ENGINE_METADATA = {"ss_network_dim": "4", "ss_steps": "1500", "modelspec.title": "ohwx"}
+OURS = {"identity_lora_profile": "fast", "identity_lora_dataset_hash": "abc", "ss_steps": "999"}
+
+
+def trained_file(tmp_path: Path, value: float = 1.0) -> Path:
+    path = tmp_path / "run" / "ohwx.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        "lora_unet_single_blocks_0_linear2.lora_down.weight": np.full((4, 15360), value, np.float16),
+        "lora_unet_single_blocks_0_linear2.lora_up.weight": np.full((3072, 4), value, np.float16),
+        "lora_unet_single_blocks_0_linear2.alpha": np.array(4, np.float16),
+    }
+    save_file(tensors, str(path), metadata=ENGINE_METADATA)
+    return path
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_publish_adds_our_metadata_and_keeps_the_engines(tmp_path):
+    source = trained_file(tmp_path)
+    destination = tmp_path / "loras" / "sub" / "ohwx.safetensors"
+    written = publish_lora(source, destination, OURS)
+    metadata = read_metadata(destination)
+    assert metadata == written
+    assert metadata["ss_steps"] == "1500"  # ours never replaces an engine key
+    assert metadata["identity_lora_profile"] == "fast" and metadata["modelspec.title"] == "ohwx"
+    published, original = load_file(str(destination)), load_file(str(source))
+    assert all(np.array_equal(published[k], original[k]) for k in original)
+    assert leftovers(destination.parent) == []
+    assert source.exists()  # the run folder keeps its file
+
+
+def test_published_file_honours_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        destination = tmp_path / "out.safetensors"
+        publish_lora(trained_file(tmp_path), destination, OURS)
+    finally:
+        os.umask(old)
+    assert destination.stat().st_mode & 0o777 == 0o644
+
+
+def test_existing_file_is_never_replaced_without_the_flag(tmp_path):
+    destination = tmp_path / "loras" / "ohwx.safetensors"
+    destination.parent.mkdir()
+    destination.write_bytes(b"the user's earlier LoRA")
+    with pytest.raises(OutputExistsError) as caught:
+        publish_lora(trained_file(tmp_path), destination, OURS)
+    assert str(destination) in str(caught.value) and "overwrite" in caught.value.fix
+    assert destination.read_bytes() == b"the user's earlier LoRA"
+    assert leftovers(destination.parent) == []
+
+
+def test_overwrite_flag_replaces(tmp_path):
+    destination = tmp_path / "ohwx.safetensors"
+    publish_lora(trained_file(tmp_path, 1.0), destination, OURS)
+    publish_lora(trained_file(tmp_path, 2.0), destination, OURS, overwrite=True)
+    assert load_file(str(destination))["lora_unet_single_blocks_0_linear2.lora_up.weight"][0, 0] == 2.0
+
+
+def test_a_file_appearing_during_the_copy_is_not_replaced(tmp_path, monkeypatch):
+    destination = tmp_path / "ohwx.safetensors"
+    real_write = publish.write_with_metadata
+
+    def racing_write(source, target, metadata):
+        destination.write_bytes(b"written by someone else meanwhile")
+        real_write(source, target, metadata)
+
+    monkeypatch.setattr(publish, "write_with_metadata", racing_write)
+    with pytest.raises(OutputExistsError):
+        publish_lora(trained_file(tmp_path), destination, OURS)
+    assert destination.read_bytes() == b"written by someone else meanwhile"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    def disk_full(source, target, metadata):
+        target.write(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish, "write_with_metadata", disk_full)
+    destination = tmp_path / "loras" / "ohwx.safetensors"
+    with pytest.raises(BridgeError) as caught:
+        publish_lora(trained_file(tmp_path), destination, OURS)
+    assert "No space left on device" in str(caught.value) and str(destination) in str(caught.value)
+    assert not destination.exists() and leftovers(destination.parent) == []
+
+
+def test_merged_metadata_stringifies_ours():
+    assert merged_metadata({"ss_a": "1"}, {"identity_lora_n": 3}) == {"ss_a": "1", "identity_lora_n": "3"}

@@ -224,3 +224,18 @@ def decode_latent(vae: Any, samples: Any) -> Any:
     if len(images.shape) == 5:  # video VAEs return a frame axis
         images = images.reshape(-1, images.shape[-3], images.shape[-2], images.shape[-1])
     return images
+
+
+# ----------------------------------------------------------------------------- (added for
+# CaptionTokenizer / DatasetCheck)
+
+
+def comfyui_dir() -> str:
+    """ComfyUI's source folder (holds comfy/sd1_tokenizer, comfy/text_encoders/t5_tokenizer).
+
+    Taken from where ``folder_paths.py`` lives: ``folder_paths.base_path`` moves with
+    ``--base-directory``, the source tree does not.
+    """
+    import folder_paths
+
+    return os.path.dirname(os.path.realpath(folder_paths.__file__))

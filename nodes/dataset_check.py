@@ -1,18 +1,134 @@
-"""Placeholder for the DatasetCheck node; replaced by its issue's implementation."""
+"""DatasetCheck: check an identity dataset folder before training (thin adapter).
 
-from .comfy_glue import CATEGORY_ROOT
+The logic lives in ``identity_core.dataset``; this module turns node inputs into a
+``check_dataset`` call, reports progress per image, honours interruption and shows the
+report and contact sheet in the node.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import comfy_glue
+from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
+
+REPORT_SUBFOLDER = os.path.join("identity_lora", "dataset_check")
 
 
 class DatasetCheck:
     DISPLAY_NAME = "Dataset Check (identity)"
-    CATEGORY = CATEGORY_ROOT
-    RETURN_TYPES = ()
+    CATEGORY = f"{CATEGORY_ROOT}/dataset"
+    RETURN_TYPES = (DATASET_TYPE, "STRING", "STRING", "IMAGE")
+    RETURN_NAMES = ("dataset", "verdict", "report", "contact_sheet")
     FUNCTION = "run"
     OUTPUT_NODE = True
+    DESCRIPTION = (
+        "Checks 15-30 photos of one person: count, readability, resolution, one face per image, "
+        "angle mix, framing, light and background variety, duplicates and blur. Reads only; "
+        "the JSON report goes to the output folder."
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {}}
+        return {
+            "required": {
+                "folder": (
+                    "STRING",
+                    {"default": "", "tooltip": "Folder with the photos (+ optional .txt captions)."},
+                ),
+                "face_backend": (["auto", "insightface", "dlib"], {"default": "auto"}),
+                "insightface_pack": (
+                    "STRING",
+                    {"default": "auto", "tooltip": "antelopev2, buffalo_l or auto."},
+                ),
+                "profile": (
+                    ["final", "fast"],
+                    {"default": "final", "tooltip": "Bucket range for the size check."},
+                ),
+                "min_images": ("INT", {"default": 15, "min": 1, "max": 1000}),
+                "max_images": ("INT", {"default": 30, "min": 1, "max": 1000}),
+                "max_background_share": ("FLOAT", {"default": 0.4, "min": 0.05, "max": 1.0, "step": 0.05}),
+                "duplicate_distance": ("INT", {"default": 8, "min": 0, "max": 32}),
+                "min_sharpness": ("FLOAT", {"default": 100.0, "min": 0.0, "max": 10000.0, "step": 10.0}),
+            },
+            "optional": {
+                "regularization_folder": (
+                    "STRING",
+                    {"default": "", "tooltip": "20-50 photos of other people."},
+                ),
+            },
+        }
 
-    def run(self):
-        raise NotImplementedError("DatasetCheck is not implemented yet")
+    @classmethod
+    def IS_CHANGED(cls, folder, regularization_folder="", **_):
+        """Re-run when files in the folders change, not only when the inputs do."""
+        return "|".join(_folder_fingerprint(path) for path in (folder, regularization_folder))
+
+    def run(
+        self,
+        folder,
+        face_backend,
+        insightface_pack,
+        profile,
+        min_images,
+        max_images,
+        max_background_share,
+        duplicate_distance,
+        min_sharpness,
+        regularization_folder="",
+    ):
+        from ..identity_core.dataset.check import check_dataset
+        from ..identity_core.dataset.report import render_contact_sheet, save_json_report
+        from ..identity_core.dataset.thresholds import Thresholds
+        from ..identity_core.faces import load_backend
+
+        comfy_glue.raise_if_interrupted()
+        thresholds = Thresholds(
+            min_images=min_images,
+            max_images=max_images,
+            profile=profile,
+            max_background_share=max_background_share,
+            duplicate_phash_distance=duplicate_distance,
+            min_sharpness=min_sharpness,
+        )
+        choice = load_backend(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
+        progress = _Progress()
+        result = check_dataset(
+            folder.strip(),
+            choice.backend,
+            thresholds,
+            regularization_folder=regularization_folder.strip() or None,
+            backend_message=choice.message,
+            on_progress=progress,
+        )
+        save_json_report(result, os.path.join(comfy_glue.output_directory(), REPORT_SUBFOLDER))
+        sheet = render_contact_sheet(result)
+        report = result.text_report()
+        return {
+            "ui": {"text": [report], "images": [comfy_glue.save_preview_png(sheet, "dataset_check")]},
+            "result": (result.dataset, result.verdict, report, comfy_glue.arrays_to_images([sheet])),
+        }
+
+
+class _Progress:
+    """ComfyUI progress bar over all images; checks for interruption after each one."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        comfy_glue.raise_if_interrupted()
+        if self.bar is None:
+            self.bar = comfy_glue.progress_bar(total)
+        self.bar.update_absolute(done, total)
+
+
+def _folder_fingerprint(folder: str) -> str:
+    if not folder or not os.path.isdir(folder.strip()):
+        return f"{folder}:absent"
+    entries = []
+    with os.scandir(folder.strip()) as scan:
+        for entry in scan:
+            stat = entry.stat()
+            entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return f"{folder}:" + ",".join(sorted(entries))

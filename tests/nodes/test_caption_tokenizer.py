@@ -1,0 +1,61 @@
+"""CaptionTokenizer in the real host: write_captions backs up, then rewrites the .txt files."""
+
+import pytest
+
+from tests.fixtures.photos import grace_hopper, subject_variants, write_image
+
+pytestmark = pytest.mark.host
+
+
+def _prompt(folder: str, token: str, write: bool) -> dict:
+    return {
+        "1": {
+            "class_type": "DatasetCheck",
+            "inputs": {
+                "folder": folder, "face_backend": "dlib", "insightface_pack": "auto", "profile": "fast",
+                "min_images": 2, "max_images": 30, "max_background_share": 0.4, "duplicate_distance": 8,
+                "min_sharpness": 100.0,
+            },
+        },
+        "2": {
+            "class_type": "CaptionTokenizer",
+            "inputs": {
+                "dataset": ["1", 0], "trigger_token": token, "class_word": "woman",
+                "mode": "keep captions, enforce token", "write_captions": write,
+            },
+        },
+    }  # fmt: skip
+
+
+def test_write_captions_backs_up_first(comfy_host, tmp_path):
+    folder = tmp_path / "few"
+    for index, image in enumerate(subject_variants(grace_hopper(), 3, canvas=512)):
+        write_image(image, folder / f"p{index}.jpg", quality=90)
+    (folder / "p0.txt").write_bytes("a woman, café".encode("cp1252"))
+    run = comfy_host.run_prompt(_prompt(str(folder), "zyqux", True), timeout=300)
+    assert run.status == "success", run.error
+    report = run.outputs["2"]["text"][0]
+    assert "p0.txt" in report and "wrong encoding" in report
+    backups = list((comfy_host.output_dir / "identity_lora" / "caption_backups").glob("few_captions_*"))
+    assert len(backups) == 1 and str(backups[0]) in report
+    assert (backups[0] / "p0.txt").read_bytes() == "a woman, café".encode("cp1252")
+    assert (folder / "p0.txt").read_text(encoding="utf-8") == "zyqux, a woman, café"
+    assert (folder / "p1.txt").read_text(encoding="utf-8").startswith("zyqux, a woman")
+
+
+def test_ambiguous_token_is_reported_with_alternatives(comfy_host, tmp_path):
+    folder = tmp_path / "token"
+    for index, image in enumerate(subject_variants(grace_hopper(), 2, canvas=512)):
+        write_image(image, folder / f"p{index}.jpg", quality=90)
+    run = comfy_host.run_prompt(_prompt(str(folder), "emma", False), timeout=300)
+    assert run.status == "success", run.error
+    report = run.outputs["2"]["text"][0]
+    assert "single CLIP token" in report and "alternatives:" in report
+    assert sorted(p.name for p in folder.iterdir()) == ["p0.jpg", "p1.jpg"]
+
+
+def test_empty_token_is_a_clear_error(comfy_host, tmp_path):
+    folder = tmp_path / "t"
+    write_image(grace_hopper(), folder / "a.jpg")
+    run = comfy_host.run_prompt(_prompt(str(folder), "  ", False), timeout=300)
+    assert run.status == "error" and "trigger token is empty" in run.error["exception_message"]

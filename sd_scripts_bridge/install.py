@@ -260,9 +260,14 @@ VERSION_PROBE = (
 
 
 def probe_versions(python: Path, log_file: Path) -> dict[str, str | None]:
-    completed = subprocess.run(
-        [str(python), "-c", VERSION_PROBE], capture_output=True, text=True, check=False, timeout=300
-    )
+    try:
+        completed = subprocess.run(
+            [str(python), "-c", VERSION_PROBE], capture_output=True, text=True, check=False, timeout=300
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        with log_file.open("a", encoding="utf-8") as log:
+            log.write(f"version probe failed: {error}\n")
+        return {}
     with log_file.open("a", encoding="utf-8") as log:
         log.write(completed.stdout + completed.stderr)
     try:

@@ -23,6 +23,10 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         comfy_host.interrupt(prompt_id=None)     # POST /interrupt
         comfy_host.client                        # workflows.queue.ComfyClient for anything else
 
+    def test_progress(probe_host):              # session host + test-only probe nodes:
+        # HarnessProbeCounter(steps, delay, label, training_events) -> progress, ui text, interruptible
+        # HarnessProbeFail(message) -> raises ValueError(message)
+
     def test_with_engine(start_comfy_host):      # function-scoped factory for extra servers
         host = start_comfy_host(pack_name="main", env={"IDENTITY_LORA_ENGINE": "/path"})
         (host.models_dir / "loras").mkdir(parents=True, exist_ok=True)  # files appear on the
@@ -74,8 +78,9 @@ def _start(
     env: Mapping[str, str] | None,
     extra_args: tuple[str, ...],
     prepare: Callable[[Path], None] | None,
+    probe_nodes: bool = False,
 ) -> Host:
-    host = Host(pack_name=pack_name, env=env, extra_args=extra_args)
+    host = Host(pack_name=pack_name, env=env, extra_args=extra_args, probe_nodes=probe_nodes)
     try:
         if prepare is not None:
             prepare(host.base_dir)
@@ -95,9 +100,20 @@ def comfy_host() -> Iterator[Host]:
         host.cleanup()
 
 
+@pytest.fixture(scope="session")
+def probe_host() -> Iterator[Host]:
+    """A second session server: the pack plus the harness's test-only probe nodes
+    (``HarnessProbeCounter``: progress, interruption, training events; ``HarnessProbeFail``)."""
+    host = _start(DEFAULT_PACK_NAME, None, (), None, probe_nodes=True)
+    try:
+        yield host
+    finally:
+        host.cleanup()
+
+
 @pytest.fixture
 def start_comfy_host() -> Iterator[Callable[..., Host]]:
-    """Factory: ``start_comfy_host(pack_name=..., env={...}, extra_args=(...), prepare=fn)``."""
+    """Factory: ``start_comfy_host(pack_name=, env={..}, extra_args=(..), prepare=fn, probe_nodes=)``."""
     started: list[Host] = []
 
     def start(
@@ -105,8 +121,9 @@ def start_comfy_host() -> Iterator[Callable[..., Host]]:
         env: Mapping[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
         prepare: Callable[[Path], None] | None = None,
+        probe_nodes: bool = False,
     ) -> Host:
-        host = _start(pack_name, env, tuple(extra_args), prepare)
+        host = _start(pack_name, env, tuple(extra_args), prepare, probe_nodes)
         started.append(host)
         return host
 

@@ -559,23 +559,32 @@ class Job:
 class Dispatcher:
     """Runs jobs, one at a time per server, handing each job to a server that is idle."""
 
-    def __init__(self, servers: Sequence[str], out: TextIO, download: str | None, timeout: float) -> None:
+    def __init__(
+        self, servers: Sequence[str], out: TextIO, err: TextIO, download: str | None, timeout: float
+    ) -> None:
         self.clients = [ComfyClient(url) for url in servers]
         self.out = out
+        self.err = err
         self.download = download
         self.timeout = timeout
         self.pending: list[Job] = []
+        self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
         self.running: list[Job] = []
 
     def run_all(self, jobs: Sequence[Job]) -> None:
         self.pending = list(jobs)
-        threads = [threading.Thread(target=self._worker, args=(c,), daemon=True) for c in self.clients]
-        for thread in threads:
+        self.threads = [threading.Thread(target=self._worker, args=(c,), daemon=True) for c in self.clients]
+        for thread in self.threads:
             thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)  # short joins keep the main thread responsive to Ctrl-C
+        self.wait()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Join the workers in short steps, so the main thread still sees Ctrl-C."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self.threads:
+            while thread.is_alive() and (deadline is None or time.monotonic() < deadline):
+                thread.join(0.2)
 
     def _next_job(self) -> Job | None:
         with self.lock:
@@ -598,7 +607,7 @@ class Dispatcher:
                 if client.is_idle():
                     return True
             except ServerUnreachable as error:
-                print(f"error: {error}", file=self.out, flush=True)
+                print(f"error: {error}", file=self.err, flush=True)
                 return False
             if not announced:
                 print(f"{client.url} is busy; waiting for its queue to empty", file=self.out, flush=True)
@@ -631,7 +640,8 @@ class Dispatcher:
             with self.lock:
                 self.running.remove(job)
         if job.outcome != "success":
-            printer._print(f"error: {job.message}")
+            prefix = printer.label
+            print(f"{prefix}error: {job.message}", file=self.err, flush=True)
 
     def _report(self, client: ComfyClient, job: Job, run: PromptRun, printer: ProgressPrinter) -> None:
         print_results(run, job.workflow, self.out, printer.label.strip("[] "))
@@ -711,8 +721,9 @@ def load_workflow(path: str) -> dict[str, Any]:
     return workflow
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
+    err = err or sys.stderr
     args = build_parser().parse_args(argv)
     servers = args.server or ["http://127.0.0.1:8188"]
     jobs: list[Job] = []
@@ -726,7 +737,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             for _ in range(max(args.jobs, 1)):
                 jobs.append(Job(str(len(jobs) + 1), prepared))
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=err)
         return 2
     if args.list_keys:
         return 0
@@ -734,14 +745,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         try:
             ComfyClient(url, timeout=10).system_stats()
         except (ServerUnreachable, RuntimeError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {error}", file=err)
             return 2
-    dispatcher = Dispatcher(servers, out, args.download, args.timeout)
+    dispatcher = Dispatcher(servers, out, err, args.download, args.timeout)
     try:
         dispatcher.run_all(jobs)
     except KeyboardInterrupt:
         print("Ctrl-C: cancelling", file=out, flush=True)
         dispatcher.cancel()
+        dispatcher.wait(timeout=15)  # let the followers see the server confirm the interruption
         return 130
     return exit_code(jobs, out)
 
@@ -758,4 +770,7 @@ def exit_code(jobs: Sequence[Job], out: TextIO) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # a second Ctrl-C while cancelling
+        sys.exit(130)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -86,3 +88,33 @@ def test_pack_loads_from_a_folder_named_main(start_comfy_host):
         assert info[node_id]["python_module"] == "custom_nodes.main"
     failed = [line for line in host.log_text().splitlines() if "IMPORT FAILED" in line and "main" in line]
     assert not failed, failed
+
+
+def counter(steps: int, delay: float, label: str) -> dict:
+    inputs = {"steps": steps, "delay": delay, "label": label, "training_events": False}
+    return {"1": {"class_type": "HarnessProbeCounter", "inputs": inputs}}
+
+
+def test_progress_messages_over_ws(probe_host):
+    run = probe_host.run_prompt(counter(3, 0.01, "ws"))
+    assert run.status == "success", run.error
+    assert run.progress("1") == [(1, 3), (2, 3), (3, 3)]
+    assert run.executed()["1"]["text"] == ["ws: counted 3 steps"]
+    assert run.outputs["1"]["text"] == ["ws: counted 3 steps"]
+
+
+def test_interrupt_stops_the_running_prompt(probe_host):
+    client = probe_host.client
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(probe_host.run_prompt, counter(600, 0.1, "interrupted"), 120)
+        deadline = time.monotonic() + 60
+        while not client.queue_state()["queue_running"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        prompt_id = client.queue_state()["queue_running"][0][1]
+        time.sleep(0.5)
+        assert probe_host.interrupt(prompt_id) == 200
+        run = future.result(timeout=60)
+    assert run.prompt_id == prompt_id
+    assert run.status == "interrupted"
+    assert run.error["node_type"] == "HarnessProbeCounter"
+    assert 0 < len(run.progress("1")) < 600

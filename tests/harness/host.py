@@ -28,6 +28,8 @@ from workflows.queue import ComfyClient, PromptRun, ServerUnreachable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PACK_NAME = "flux-identity-lora"
+PROBE_NODES_FILE = Path(__file__).resolve().parent / "probe_nodes.py"
+PROBE_NODES_NAME = "harness_probe_nodes.py"
 STARTUP_TIMEOUT_S = 120.0
 
 
@@ -68,8 +70,10 @@ class Host:
         env: Mapping[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
         base_dir: Path | None = None,
+        probe_nodes: bool = False,
     ) -> None:
         self.pack_name = pack_name
+        self.probe_nodes = probe_nodes
         self.comfyui_dir = comfyui_dir()
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="comfy-host-"))
         self._owns_base_dir = base_dir is None
@@ -121,6 +125,7 @@ class Host:
             "--disable-all-custom-nodes",
             "--whitelist-custom-nodes",
             self.pack_name,
+            *([PROBE_NODES_NAME] if self.probe_nodes else []),
             *self.extra_args,
         ]
 
@@ -134,6 +139,9 @@ class Host:
             folder.mkdir(parents=True, exist_ok=True)
         if not self.pack_dir.exists():
             self.pack_dir.symlink_to(REPO_ROOT, target_is_directory=True)
+        probe_link = self.base_dir / "custom_nodes" / PROBE_NODES_NAME
+        if self.probe_nodes and not probe_link.exists():
+            probe_link.symlink_to(PROBE_NODES_FILE)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the repo root would shadow `nodes`
         env.update({"PYTHONUNBUFFERED": "1", **self.extra_env})
         with open(self.log_path, "ab") as log:

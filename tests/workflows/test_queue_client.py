@@ -1,0 +1,230 @@
+"""``python workflows/queue.py``: the API queue client, run as a user runs it, against real hosts.
+
+Slow prompts with progress come from the harness's probe nodes (``probe_host``); core-node
+prompts (EmptyImage -> SaveImage) run on any host.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness.host import REPO_ROOT, free_port, host_python
+from workflows.queue import SetError, apply_settings, available_shortcuts, parse_value
+
+CLI = REPO_ROOT / "workflows" / "queue.py"
+
+
+def counter_prompt(steps: int = 5, delay: float = 0.05, label: str = "cli", events: bool = True) -> dict:
+    return {
+        "1": {
+            "class_type": "HarnessProbeCounter",
+            "inputs": {"steps": steps, "delay": delay, "label": label, "training_events": events},
+        }
+    }
+
+
+def image_prompt(prefix: str = "queue_cli") -> dict:
+    return {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 48, "height": 32, "batch_size": 1, "color": 0x3366FF},
+        },
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}},
+    }
+
+
+def write_workflow(tmp_path: Path, prompt: dict, name: str = "workflow.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(prompt), encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [host_python(), str(CLI), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+
+
+# -- against a real host ---------------------------------------------------------------
+
+
+@pytest.mark.host
+def test_progress_training_events_and_results_are_printed(probe_host, tmp_path):
+    workflow = write_workflow(tmp_path, counter_prompt(steps=5))
+    result = run_cli(str(workflow), "--server", probe_host.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\[#+\] 5/5 100% #1 HarnessProbeCounter", result.stdout), result.stdout
+    assert "training step 5/5 loss 0.2000 ETA 0m00s" in result.stdout
+    assert "#1 HarnessProbeCounter: cli: counted 5 steps" in result.stdout
+    assert "succeeded" in result.stdout
+
+
+@pytest.mark.host
+def test_set_changes_any_node_input(probe_host, tmp_path):
+    workflow = write_workflow(tmp_path, counter_prompt(steps=2))
+    result = run_cli(
+        str(workflow), "--server", probe_host.url, "--set", "1.steps=3", "--set", "1.label=renamed"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "renamed: counted 3 steps" in result.stdout
+
+
+@pytest.mark.host
+def test_download_saves_output_images(probe_host, tmp_path):
+    workflow = write_workflow(tmp_path, image_prompt())
+    download = tmp_path / "downloads"
+    result = run_cli(str(workflow), "--server", probe_host.url, "--download", str(download))
+    assert result.returncode == 0, result.stdout + result.stderr
+    images = sorted(download.glob("queue_cli_*.png"))
+    assert len(images) == 1, result.stdout
+    assert images[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.host
+def test_execution_error_exits_non_zero_with_the_server_message(probe_host, tmp_path):
+    prompt = {"1": {"class_type": "HarnessProbeFail", "inputs": {"message": "the probe broke on purpose"}}}
+    result = run_cli(str(write_workflow(tmp_path, prompt)), "--server", probe_host.url)
+    assert result.returncode == 1
+    assert "failed at node 1 (HarnessProbeFail): ValueError: the probe broke on purpose" in result.stderr
+
+
+@pytest.mark.host
+def test_validation_error_exits_non_zero_with_the_server_message(probe_host, tmp_path):
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "no_such_photo.png"}},
+        "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+    }
+    result = run_cli(str(write_workflow(tmp_path, prompt)), "--server", probe_host.url)
+    assert result.returncode == 1
+    assert "server refused the prompt (HTTP 400)" in result.stderr
+    assert "node 1 (LoadImage)" in result.stderr and "no_such_photo.png" in result.stderr
+
+
+@pytest.mark.host
+def test_ctrl_c_interrupts_and_removes_the_prompt(probe_host, tmp_path):
+    workflow = write_workflow(tmp_path, counter_prompt(steps=600, delay=0.1, label="slow", events=False))
+    process = subprocess.Popen(
+        [host_python(), str(CLI), str(workflow), "--server", probe_host.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    lines = []
+    try:
+        for line in process.stdout:  # wait until the counter reports progress
+            lines.append(line)
+            if "HarnessProbeCounter" in line and "/600" in line:
+                break
+        prompt_id = re.search(r"queued prompt (\S+)", "".join(lines)).group(1)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, "".join(lines) + stdout + stderr
+    assert f"cancelled prompt {prompt_id}" in stdout
+    history = wait_for_history(probe_host, prompt_id)
+    kinds = [kind for kind, _ in history["status"]["messages"]]
+    assert "execution_interrupted" in kinds, kinds
+    queue = probe_host.get_json("/queue")
+    assert prompt_id not in json.dumps(queue)
+
+
+def wait_for_history(host, prompt_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = host.client.history(prompt_id)
+        if entry:
+            return entry
+        time.sleep(0.2)
+    raise AssertionError(f"no history for {prompt_id}")
+
+
+@pytest.mark.host
+def test_jobs_are_spread_over_idle_servers(probe_host, start_comfy_host, tmp_path):
+    second = start_comfy_host(probe_nodes=True)
+    workflow = write_workflow(tmp_path, counter_prompt(steps=10, delay=0.2, label="spread", events=False))
+    result = run_cli(str(workflow), "--server", probe_host.url, "--server", second.url, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    queued_on = re.findall(r"queued prompt \S+ on (\S+)", result.stdout)
+    assert sorted(queued_on) == sorted([probe_host.url, second.url]), result.stdout
+    assert result.stdout.count("spread: counted 10 steps") == 2
+
+
+# -- command-line refusals -------------------------------------------------------------
+
+
+def test_unknown_set_key_is_refused_with_the_valid_keys(tmp_path):
+    workflow = write_workflow(tmp_path, image_prompt())
+    result = run_cli(str(workflow), "--server", "http://127.0.0.1:9", "--set", "colour=red")
+    assert result.returncode == 2
+    assert "--set colour: unknown key" in result.stderr
+    assert "valid keys:" in result.stderr and "NODE_ID.INPUT" in result.stderr
+
+
+def test_unreachable_server_is_a_one_line_error(tmp_path):
+    workflow = write_workflow(tmp_path, image_prompt())
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli(str(workflow), "--server", url)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: cannot reach ComfyUI at {url}")
+    assert "Traceback" not in result.stderr
+
+
+def test_ui_format_workflow_is_refused_with_what_to_do(tmp_path):
+    workflow = write_workflow(tmp_path, {"nodes": [], "links": [], "version": 0.4})
+    result = run_cli(str(workflow))
+    assert result.returncode == 2
+    assert "UI-format workflow" in result.stderr and "workflows/api/" in result.stderr
+
+
+# -- shortcut table ----------------------------------------------------------------------
+
+PACK_WORKFLOW = {
+    "1": {"class_type": "DatasetCheck", "inputs": {"folder": "", "trigger_token": "sks"}},
+    "2": {"class_type": "CaptionTokenizer", "inputs": {"dataset": ["1", 0], "trigger_token": "ohwx"}},
+    "3": {"class_type": "TrainIdentityLoRA", "inputs": {"max_train_steps": 400, "profile": "fast"}},
+}
+
+
+def test_shortcuts_map_to_the_nodes_the_workflow_has():
+    shortcuts = available_shortcuts(PACK_WORKFLOW)
+    assert shortcuts["dataset"] == ("1", "folder")
+    assert shortcuts["token"] == ("2", "trigger_token")  # CaptionTokenizer first, then DatasetCheck
+    assert shortcuts["steps"] == ("3", "max_train_steps")
+    assert "lora" not in shortcuts  # no StrengthSweep node here
+    updated = apply_settings(PACK_WORKFLOW, ["dataset=/photos/anna", "steps=1200", "profile=final"])
+    assert updated["1"]["inputs"]["folder"] == "/photos/anna"
+    assert updated["3"]["inputs"] == {"max_train_steps": 1200, "profile": "final"}
+    assert PACK_WORKFLOW["3"]["inputs"]["max_train_steps"] == 400  # the loaded workflow is not changed
+
+
+def test_shortcut_without_its_node_is_refused_with_the_valid_keys():
+    with pytest.raises(SetError) as refusal:
+        apply_settings(PACK_WORKFLOW, ["lora=anna.safetensors"])
+    message = str(refusal.value)
+    assert "no StrengthSweep node" in message
+    assert "dataset (dataset folder)" in message and "steps (training steps)" in message
+
+
+def test_values_are_json_when_they_parse():
+    assert parse_value("12") == 12
+    assert parse_value("0.8") == 0.8
+    assert parse_value("true") is True
+    assert parse_value("[0.5, 1.0]") == [0.5, 1.0]
+    assert parse_value("ohwx") == "ohwx"
+    assert parse_value("/photos/anna") == "/photos/anna"

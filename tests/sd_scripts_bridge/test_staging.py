@@ -158,3 +158,25 @@ def test_plan_staging_refuses_bad_datasets(tmp_path):
     with pytest.raises(DatasetInputError, match="does not exist") as caught:
         plan_staging(tmp_path / "run", (DatasetImage(tmp_path / "x.png"),), (), CACHE_INPUTS)
     assert caught.value.path == tmp_path / "x.png"
+
+
+def test_prepare_run_dir_writes_what_the_plan_needs(tmp_path):
+    import importlib.util
+
+    from sd_scripts_bridge.plan import build_plan
+    from sd_scripts_bridge.staging import prepare_run_dir
+
+    spec = importlib.util.spec_from_file_location(
+        "builders", Path(__file__).with_name("test_plan_builders.py")
+    )
+    builders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builders)
+    request = builders.make_request(tmp_path, sample_prompts=("ohwx person",), save_every_n_steps=5)
+    before = snapshot(tmp_path / "dataset")
+    plan = build_plan(request, builders.make_engine(tmp_path))
+    prepare_run_dir(plan)
+    assert plan.dataset_toml_path.read_text() == plan.dataset_toml
+    assert plan.sample_prompts_path.read_text() == plan.sample_prompts_text
+    assert len(list(plan.staging.subject_dir.glob("*.png"))) == 20
+    assert plan.phases[0].output_dir.is_dir() and plan.phases[0].engine_log.parent.is_dir()
+    assert snapshot(tmp_path / "dataset") == before

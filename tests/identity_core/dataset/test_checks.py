@@ -45,7 +45,7 @@ def test_pose_mix_needs_all_three_classes():
     assert finding.severity == WARN
     assert finding.measured == {"front": 10, "three-quarter": 0, "profile": 0}
     assert "profile" in finding.fix
-    mixed = only_front[:6] + [_result("q.jpg", yaw=35), _result("r.jpg", yaw=-40), _result("p.jpg", yaw=70)]
+    mixed = [*only_front[:6], _result("q.jpg", yaw=35), _result("r.jpg", yaw=-40), _result("p.jpg", yaw=70)]
     assert check_pose(mixed, t).severity == PASS
 
 

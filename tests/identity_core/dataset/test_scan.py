@@ -25,7 +25,7 @@ def messy_folder(tmp_path):
     (folder / "not really.png").write_bytes(b"this is a text file with an image name")
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4 nothing")
     Image.fromarray(photo).convert("CMYK").save(folder / "cmyk.jpg")
-    Image.fromarray((photo[..., 0].astype(np.uint16) * 257)).save(folder / "sixteen.png")
+    Image.fromarray(photo[..., 0].astype(np.uint16) * 257).save(folder / "sixteen.png")
     rgba = np.dstack([photo, np.full(photo.shape[:2], 128, np.uint8)])
     write_image(rgba, folder / "alpha.png")
     exif = Image.Exif()

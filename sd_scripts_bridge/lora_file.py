@@ -191,11 +191,12 @@ def check_lora(
     expect: LoRAExpectation | None = None,
     log_path: Path | None = None,
     log_tail: Sequence[str] = (),
+    check_values: bool = True,
 ) -> LoRAReport:
     """Raise :class:`BadLoRAFileError` unless the file is a complete, finite kohya FLUX LoRA."""
     if not path.is_file():
         raise BadLoRAFileError(path, "the file does not exist", log_path=log_path, log_tail=log_tail)
-    report = inspect_lora(path, expect)
+    report = inspect_lora(path, expect, check_values=check_values)
     if report.problems:
         fix = "do not use this file; check the engine log, fix the cause and train again"
         if any("non-finite" in problem for problem in report.problems):
@@ -292,11 +293,17 @@ def _non_finite_problems(path: Path) -> list[str]:
     with safe_open(str(path), framework="pt") as handle:
         for key in handle.keys():  # noqa: SIM118 (safe_open has no __iter__)
             tensor = handle.get_tensor(key)
-            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            if tensor.is_floating_point() and tensor.numel() and not _all_finite(torch, tensor):
                 bad.append(key)
     if bad:
         return [f"{len(bad)} tensors hold non-finite values (NaN/inf; first: {bad[0]})"]
     return []
+
+
+def _all_finite(torch, tensor) -> bool:
+    """NaN and inf survive ``abs().amax()``; in float32 this is ~10x faster than ``isfinite().all()``
+    on half-precision CPU tensors (which a full-size rank-64 LoRA has 300M values of)."""
+    return bool(torch.isfinite(tensor.float().abs().amax()))
 
 
 def differing_tensors(first: Path, second: Path, prefix: str) -> list[str]:

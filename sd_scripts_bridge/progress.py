@@ -162,6 +162,9 @@ class ProgressTracker:
     def _event(self, item: ParsedItem) -> ProgressEvent | None:
         if isinstance(item, BarUpdate):
             return self._step_event(item)
+        return self._other_event(item)
+
+    def _other_event(self, item: ParsedItem) -> ProgressEvent | None:
         if isinstance(item, CheckpointSaved):
             self.checkpoints.append(item.path)
             return ProgressEvent(
@@ -187,12 +190,15 @@ class ProgressTracker:
             )
         return None
 
-    def _step_event(self, bar: BarUpdate) -> ProgressEvent:
+    def _step_event(self, bar: BarUpdate) -> ProgressEvent | None:
+        """A step event for each render that carries a loss; the ``0/N`` render and the loss-less
+        first render of step 1 only move the counter (the phase event reported the start)."""
         self.global_step = self.steps_before + self.initial_step + bar.n
-        if bar.loss is not None:
-            self.last_loss = bar.loss
-            if not math.isfinite(bar.loss) and self.first_bad_loss_step is None:
-                self.first_bad_loss_step = self.global_step
+        if bar.loss is None or bar.n == 0:
+            return None
+        self.last_loss = bar.loss
+        if not math.isfinite(bar.loss) and self.first_bad_loss_step is None:
+            self.first_bad_loss_step = self.global_step
         eta = None
         if bar.sec_per_step is not None:
             eta = max(self.total - self.global_step, 0) * bar.sec_per_step

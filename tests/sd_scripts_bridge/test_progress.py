@@ -176,3 +176,18 @@ def test_stand_in_output_parses_into_every_step(tmp_path):
         "x-step00000004.safetensors",
         "x.safetensors",
     ]
+
+
+def test_renders_without_a_loss_move_the_counter_but_make_no_step_event():
+    tracker = ProgressTracker("train", total=4)
+    quiet = tracker.events(
+        StreamParser().feed(
+            "\rsteps:   0%|          | 0/4 [00:00<?, ?it/s]"
+            "\rsteps:  25%|██▌       | 1/4 [00:06<00:18,  6.20s/it]"
+        )
+    )
+    assert quiet == [] and tracker.global_step == 1
+    loud = tracker.events(
+        StreamParser().feed("\rsteps:  25%|██▌ | 1/4 [00:06<00:18,  6.20s/it, avr_loss=2.65]")
+    )
+    assert [(e.step, e.loss) for e in loud] == [(1, 2.65)]

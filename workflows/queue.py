@@ -443,36 +443,76 @@ def apply_settings(workflow: dict[str, Any], settings: Sequence[str]) -> dict[st
 
 
 class ProgressPrinter:
-    """Turns a prompt's ws messages into progress lines (one bar per node)."""
+    """Turns a prompt's ws messages into progress output: a bar per node, plus training status.
 
-    def __init__(self, workflow: dict[str, Any], out: TextIO, label: str = "") -> None:
+    On a terminal (``in_place``) the running node's bar is redrawn on one line, with the latest
+    training step/loss/ETA beside it; otherwise (logs, pipes, several servers) it prints a
+    line every 5 % so the output stays readable in a file.
+    """
+
+    def __init__(
+        self, workflow: dict[str, Any], out: TextIO, label: str = "", in_place: bool = False
+    ) -> None:
         self.workflow = workflow
         self.out = out
         self.label = f"[{label}] " if label else ""
+        self.in_place = in_place
         self.lock = threading.Lock()
         self._last_percent: dict[str, int] = {}
+        self._line_open = False
+        self._bar = ""
+        self._training = ""
 
     def _node_name(self, node_id: Any) -> str:
         node = self.workflow.get(str(node_id), {})
         title = node.get("_meta", {}).get("title") or node.get("class_type", "?")
         return f"#{node_id} {title}"
 
-    def _print(self, text: str) -> None:
+    def say(self, text: str) -> None:
         with self.lock:
+            if self._line_open:
+                self.out.write("\n")
+                self._line_open = False
             print(f"{self.label}{text}", file=self.out, flush=True)
+
+    def finish(self) -> None:
+        """End a redrawn line, if one is open."""
+        with self.lock:
+            if self._line_open:
+                self.out.write("\n")
+                self.out.flush()
+                self._line_open = False
+
+    def _redraw(self, finished: bool) -> None:
+        with self.lock:
+            line = " | ".join(part for part in (self._bar, self._training) if part)
+            self.out.write(f"\r\033[K{self.label}{line}")
+            self._line_open = not finished
+            if finished:
+                self.out.write("\n")
+            self.out.flush()
 
     def __call__(self, message: dict[str, Any]) -> None:
         kind, data = message.get("type"), message.get("data") or {}
         if kind == "executing" and data.get("node") is not None:
-            self._print(f"running {self._node_name(data['node'])}")
+            self._bar = self._training = ""
+            self.say(f"running {self._node_name(data['node'])}")
         elif kind == "progress":
             self._progress(str(data.get("node")), int(data.get("value", 0)), int(data.get("max", 0) or 1))
         elif kind == "execution_cached" and data.get("nodes"):
-            self._print(f"cached: {', '.join(self._node_name(n) for n in data['nodes'])}")
+            self.say(f"cached: {', '.join(self._node_name(n) for n in data['nodes'])}")
         elif kind == TRAINING_EVENT:
-            self._print(format_training_event(data))
+            self._training = format_training_event(data)
+            if self.in_place:
+                self._redraw(finished=False)
+            else:
+                self.say(self._training)
 
     def _progress(self, node_id: str, value: int, maximum: int) -> None:
+        self._bar = f"{progress_bar(value, maximum)} {self._node_name(node_id)}"
+        if self.in_place:
+            self._redraw(finished=False)  # the next printed line or finish() ends it
+            return
         percent = int(100 * value / maximum) if maximum else 100
         previous = self._last_percent.get(node_id, -100)
         if percent < previous:
@@ -480,7 +520,7 @@ class ProgressPrinter:
         if percent - previous < 5 and value != maximum:
             return
         self._last_percent[node_id] = percent
-        self._print(f"{progress_bar(value, maximum)} {self._node_name(node_id)}")
+        self.say(self._bar)
 
 
 def progress_bar(value: int, maximum: int, width: int = 24) -> str:
@@ -617,14 +657,15 @@ class Dispatcher:
 
     def _run_job(self, client: ComfyClient, job: Job) -> None:
         label = job.label if len(self.clients) > 1 or job.label != "1" else ""
-        printer = ProgressPrinter(job.workflow, self.out, label)
+        in_place = len(self.clients) == 1 and hasattr(self.out, "isatty") and self.out.isatty()
+        printer = ProgressPrinter(job.workflow, self.out, label, in_place=in_place)
         job.client = client
         with self.lock:
             self.running.append(job)
 
         def remember(prompt_id: str) -> None:
             job.prompt_id = prompt_id
-            printer._print(f"queued prompt {prompt_id} on {client.url}")
+            printer.say(f"queued prompt {prompt_id} on {client.url}")
 
         try:
             run = client.run(job.workflow, on_message=printer, timeout=self.timeout, on_queued=remember)
@@ -635,8 +676,10 @@ class Dispatcher:
         except TimeoutError as error:
             job.outcome, job.message = "error", str(error)
         else:
+            printer.finish()
             self._report(client, job, run, printer)
         finally:
+            printer.finish()
             with self.lock:
                 self.running.remove(job)
         if job.outcome != "success":
@@ -652,8 +695,8 @@ class Dispatcher:
         job.outcome = "success"
         if self.download:
             for path in download_images(client, run, self.download):
-                printer._print(f"downloaded {path}")
-        printer._print(f"done: prompt {run.prompt_id} succeeded")
+                printer.say(f"downloaded {path}")
+        printer.say(f"done: prompt {run.prompt_id} succeeded")
 
     def cancel(self) -> None:
         """Interrupt every running job's prompt and delete it (and every queued one) from the queue."""

@@ -6,6 +6,7 @@ prompts (EmptyImage -> SaveImage) run on any host.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.host import REPO_ROOT, free_port, host_python
-from workflows.queue import SetError, apply_settings, available_shortcuts, parse_value
+from workflows.queue import ProgressPrinter, SetError, apply_settings, available_shortcuts, parse_value
 
 CLI = REPO_ROOT / "workflows" / "queue.py"
 
@@ -228,3 +229,46 @@ def test_values_are_json_when_they_parse():
     assert parse_value("[0.5, 1.0]") == [0.5, 1.0]
     assert parse_value("ohwx") == "ohwx"
     assert parse_value("/photos/anna") == "/photos/anna"
+
+
+# -- progress output -------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def progress_messages(steps: int) -> list[dict]:
+    messages = [{"type": "executing", "data": {"node": "3", "prompt_id": "p"}}]
+    for step in range(1, steps + 1):
+        messages.append({"type": "progress", "data": {"node": "3", "value": step, "max": steps}})
+        event = {"step": step * 10, "total_steps": steps * 10, "loss": 0.5, "eta_s": 65}
+        messages.append({"type": "identity_lora.progress", "data": event})
+    return messages
+
+
+def test_terminal_progress_redraws_one_line_with_the_training_status():
+    out = Terminal()
+    printer = ProgressPrinter(PACK_WORKFLOW, out, in_place=True)
+    for message in progress_messages(4):
+        printer(message)
+    printer.finish()
+    lines = out.getvalue().split("\n")
+    assert lines[0] == "running #3 TrainIdentityLoRA"
+    assert lines[1].count("\r") == 8  # every progress and training message redraws the same line
+    assert lines[1].endswith("training step 40/40 loss 0.5000 ETA 1m05s")
+    assert "[########################] 4/4 100% #3 TrainIdentityLoRA" in lines[1]
+    assert lines[2:] == [""]
+
+
+def test_piped_progress_prints_lines():
+    out = io.StringIO()
+    printer = ProgressPrinter(PACK_WORKFLOW, out)
+    for message in progress_messages(40):
+        printer(message)
+    lines = out.getvalue().splitlines()
+    bars = [line for line in lines if line.startswith("[")]
+    assert 1 < len(bars) <= 21 and bars[-1].startswith("[########################] 40/40 100%")
+    assert "\r" not in out.getvalue()
+    assert lines.count("training step 400/400 loss 0.5000 ETA 1m05s") == 1

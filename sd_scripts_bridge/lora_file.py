@@ -172,11 +172,16 @@ def inspect_lora(path: Path, expect: LoRAExpectation | None = None, check_values
     """Read the file's keys (and values, with ``check_values``) and list every problem found."""
     report = LoRAReport(path=path)
     try:
-        header, _ = read_header(path)
+        header, data_start = read_header(path)
     except (OSError, ValueError) as error:
         report.problems.append(f"cannot be read as safetensors ({error})")
         return report
     report.metadata = dict(header.pop("__metadata__", None) or {})
+    data_end = max((info.get("data_offsets", (0, 0))[1] for info in header.values()), default=0)
+    size = path.stat().st_size
+    if size < data_start + data_end:
+        report.problems.append(f"it is truncated ({size} of {data_start + data_end} bytes)")
+        return report
     for key, info in header.items():
         module, _, part = key.partition(".")
         report.modules.setdefault(module, {})[part] = tuple(info.get("shape", ()))

@@ -33,12 +33,12 @@ from .errors import (
     TrainingCancelledError,
     TrainingNaNError,
 )
-from .lora_file import check_lora, differing_tensors, expectation_for_argv
+from .lora_file import check_lora, differing_tensors, expectation_for_argv, inspect_lora
 from .loss_log import LossLog
 from .model import Engine, Phase, ProgressEvent, TrainingPlan, TrainingResult
 from .progress import ProgressTracker, StreamParser
 from .publish import publish_lora, refuse_existing
-from .training_state import SavedState, belongs_to, newest_state, read_state
+from .training_state import SavedState, belongs_to, newest_state, read_state, states_for
 
 POLL_S = 0.1  # how often the loop checks should_cancel (the brief asks for <= 0.25 s)
 EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pipes to close
@@ -144,9 +144,16 @@ def _resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
 
 
 def _start_at(plan: TrainingPlan, index: int, state: SavedState) -> StartPoint:
-    if state.step >= plan.phases[index].max_train_steps:  # that phase had finished
+    """Resume phase ``index`` from ``state``; a finished phase (state at its last step and a
+    complete output file) hands over to the next phase. A run cut off while writing its final
+    file resumes from its newest earlier state (or restarts that phase)."""
+    phase = plan.phases[index]
+    if state.step < phase.max_train_steps:
+        return StartPoint(index, state)
+    if not inspect_lora(phase.output_file, check_values=False).problems:
         return StartPoint(index + 1, None)
-    return StartPoint(index, state)
+    earlier = [s for s in states_for(phase.output_dir, phase.output_name) if s.step < phase.max_train_steps]
+    return StartPoint(index, earlier[-1] if earlier else None)
 
 
 def _check_engine(engine: Engine) -> None:
@@ -214,6 +221,8 @@ class _Session:
             steps_before += phase.max_train_steps
 
     def _run_phase(self, phase: Phase, steps_before: int, state: SavedState | None) -> None:
+        if self.should_cancel():  # e.g. between the two phases of TE training
+            raise TrainingCancelledError(self._resume_state(), self.plan.run_dir)
         if phase.network_weights is not None:
             checked = phase.network_weights in self.checked
             check_lora(phase.network_weights, log_path=self.log.path, check_values=not checked)

@@ -102,7 +102,11 @@ def test_non_finite_values_are_refused_with_the_nan_fix(tmp_path):
     assert "lower the learning rate" in caught.value.fix and "bf16" in caught.value.fix
 
 
-def test_unreadable_and_absent_files(tmp_path):
+def test_unreadable_truncated_and_absent_files(tmp_path):
+    whole = write(tmp_path / "whole.safetensors", lora_tensors())
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(whole.read_bytes()[:-10])
+    assert "truncated" in inspect_lora(cut, check_values=False).problems[0]
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x05")
     assert "cannot be read as safetensors" in inspect_lora(junk).problems[0]

@@ -236,6 +236,36 @@ def test_cancel_kills_an_engine_that_ignores_sigterm(tmp_path, engine, monkeypat
     assert error.resume_state is not None
 
 
+def test_cancel_between_phases_resumes_with_phase_two(tmp_path, engine):
+    plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2, two_phase=True)
+    recorder = Recorder(
+        cancel_when=lambda e: e.kind == "checkpoint" and e.path.name.endswith("phase1.safetensors")
+    )
+    recorder.pid_file = tmp_path / "trainer.pid"
+    with pytest.raises(TrainingCancelledError) as caught:
+        run_training(plan, engine, on_event=recorder, should_cancel=recorder.should_cancel)
+    state = caught.value.resume_state
+    assert state is not None and state.name.startswith("identity_te_phase1-")
+    if read_state(state).step == 2:  # cancelled after phase 1 finished: phase 2 starts fresh
+        assert find_start(plan, state).phase_index == 1
+    result = run_training(plan, engine, resume_from=state)
+    assert result.steps == 4
+    assert differing_tensors(plan.phases[0].output_file, result.lora_path, "lora_te1_") == []
+
+
+def test_phase_cut_off_while_writing_its_final_file_is_trained_again(tmp_path, engine):
+    plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2, two_phase=True)
+    run_training(plan, engine)
+    phase1 = plan.phases[0]
+    data = phase1.output_file.read_bytes()
+    phase1.output_file.write_bytes(data[: len(data) // 2])  # as if killed mid-write
+    final_state = phase1.output_dir / "identity_te_phase1-state"
+    start = find_start(plan, final_state)
+    assert start.phase_index == 0 and start.state is None  # no earlier state below step 2
+    run_training(plan, engine, resume_from=final_state, overwrite=True)
+    check_lora(phase1.output_file)
+
+
 def test_resume_continues_the_global_step_count(tmp_path, engine, monkeypatch):
     plan, _, error = cancelled_run(tmp_path, engine, monkeypatch, steps=12)
     saved_step = read_state(error.resume_state).step

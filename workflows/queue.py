@@ -343,26 +343,33 @@ class ComfyClient:
 
 @dataclass(frozen=True)
 class Shortcut:
-    """A user-facing name for one input of the first node of some class in the workflow."""
+    """A user-facing name for one input of every node of some classes in the workflow."""
 
     class_types: tuple[str, ...]
     inputs: tuple[str, ...]
     help: str
 
 
-# Each shortcut names candidate node classes and candidate input names (the first that the
-# workflow actually has wins), so the table survives small input renames in the nodes.
+# A shortcut sets, on every node of its classes, the first of its candidate input names that
+# the node has (so `token` keeps CaptionTokenizer and StrengthSweep in step, and the table
+# survives small input renames). Linked inputs ([node id, slot]) are never overwritten.
 SHORTCUTS: dict[str, Shortcut] = {
-    "dataset": Shortcut(("DatasetCheck",), ("folder", "dataset_folder", "dataset"), "dataset folder"),
-    "token": Shortcut(("CaptionTokenizer", "DatasetCheck"), ("trigger_token", "token"), "trigger token"),
-    "class_word": Shortcut(("CaptionTokenizer", "DatasetCheck"), ("class_word",), "class word, e.g. man"),
-    "steps": Shortcut(("TrainIdentityLoRA",), ("max_train_steps", "steps"), "training steps"),
-    "profile": Shortcut(("TrainIdentityLoRA",), ("profile",), "training profile"),
-    "lora_name": Shortcut(("TrainIdentityLoRA",), ("lora_name", "output_name"), "name of the trained LoRA"),
-    "seed": Shortcut(("TrainIdentityLoRA", "StrengthSweep"), ("seed",), "random seed"),
-    "lora": Shortcut(("StrengthSweep",), ("lora_name", "lora", "lora_file"), "existing LoRA to sweep"),
+    "dataset": Shortcut(("DatasetCheck",), ("folder", "dataset_folder"), "dataset folder"),
+    "regularization": Shortcut(("DatasetCheck",), ("regularization_folder",), "regularization photos"),
+    "token": Shortcut(("CaptionTokenizer", "StrengthSweep"), ("trigger_token", "token"), "trigger token"),
+    "class_word": Shortcut(("CaptionTokenizer", "StrengthSweep"), ("class_word",), "class word, e.g. woman"),
+    "profile": Shortcut(("DatasetCheck", "TrainIdentityLoRA"), ("profile",), "profile: fast or final"),
+    "steps": Shortcut(("TrainIdentityLoRA",), ("steps", "max_train_steps"), "training steps (0 = profile)"),
+    "output_name": Shortcut(("TrainIdentityLoRA",), ("output_name", "lora_name"), "name of the trained LoRA"),
+    "vram": Shortcut(("TrainIdentityLoRA",), ("vram_tier",), "VRAM tier"),
+    "diffusion_model": Shortcut(("TrainIdentityLoRA",), ("diffusion_model",), "FLUX model file"),
+    "t5": Shortcut(("TrainIdentityLoRA",), ("text_encoder", "t5xxl"), "T5-XXL text encoder file"),
+    "clip_l": Shortcut(("TrainIdentityLoRA",), ("clip_l",), "CLIP-L text encoder file"),
+    "ae": Shortcut(("TrainIdentityLoRA",), ("ae", "vae"), "FLUX autoencoder file"),
+    "seed": Shortcut(("TrainIdentityLoRA",), ("seed",), "training seed"),
+    "lora": Shortcut(("StrengthSweep",), ("lora_name", "lora"), "LoRA to sweep (models/loras)"),
     "strengths": Shortcut(("StrengthSweep",), ("strengths",), "strengths to sweep"),
-    "reference": Shortcut(("ArcFaceScore",), ("reference_folder", "reference"), "reference photos"),
+    "sweep_seed": Shortcut(("StrengthSweep",), ("base_seed",), "first seed of the sweep"),
 }
 
 
@@ -378,26 +385,36 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def available_shortcuts(workflow: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Shortcut name -> (node id, input name) for the shortcuts this workflow can take."""
-    found: dict[str, tuple[str, str]] = {}
+def is_link(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    )
+
+
+def available_shortcuts(workflow: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Shortcut name -> every (node id, input name) it sets, for the shortcuts this workflow takes."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for name, shortcut in SHORTCUTS.items():
-        target = _find_shortcut_target(workflow, shortcut)
-        if target:
-            found[name] = target
+        targets = _shortcut_targets(workflow, shortcut)
+        if targets:
+            found[name] = targets
     return found
 
 
-def _find_shortcut_target(workflow: dict[str, Any], shortcut: Shortcut) -> tuple[str, str] | None:
-    for class_type in shortcut.class_types:
-        for node_id in sorted(workflow, key=_node_sort_key):
-            node = workflow[node_id]
-            if node.get("class_type") != class_type:
-                continue
-            for input_name in shortcut.inputs:
-                if input_name in node.get("inputs", {}):
-                    return node_id, input_name
-    return None
+def _shortcut_targets(workflow: dict[str, Any], shortcut: Shortcut) -> list[tuple[str, str]]:
+    targets = []
+    for node_id in sorted(workflow, key=_node_sort_key):
+        node = workflow[node_id]
+        if node.get("class_type") not in shortcut.class_types:
+            continue
+        inputs = node.get("inputs", {})
+        name = next((name for name in shortcut.inputs if name in inputs), None)
+        if name is not None and not is_link(inputs[name]):
+            targets.append((node_id, name))
+    return targets
 
 
 def _node_sort_key(node_id: str) -> tuple[int, str]:
@@ -423,9 +440,9 @@ def apply_settings(workflow: dict[str, Any], settings: Sequence[str]) -> dict[st
         if not sep or not key:
             raise SetError(f"--set {setting!r} is not KEY=VALUE; {valid_keys_text(result)}")
         if key in shortcuts:
-            node_id, input_name = shortcuts[key]
+            targets = shortcuts[key]
         elif "." in key and key.split(".", 1)[0] in result:
-            node_id, input_name = key.split(".", 1)
+            targets = [tuple(key.split(".", 1))]
         elif key in SHORTCUTS:
             raise SetError(
                 f"--set {key}: this workflow has no {'/'.join(SHORTCUTS[key].class_types)} node with an "
@@ -433,7 +450,8 @@ def apply_settings(workflow: dict[str, Any], settings: Sequence[str]) -> dict[st
             )
         else:
             raise SetError(f"--set {key}: unknown key; {valid_keys_text(result)}")
-        result[node_id].setdefault("inputs", {})[input_name] = parse_value(raw)
+        for node_id, input_name in targets:
+            result[node_id].setdefault("inputs", {})[input_name] = parse_value(raw)
     return result
 
 
@@ -535,7 +553,7 @@ def format_training_event(data: dict[str, Any]) -> str:
     total = data.get("total_steps", data.get("max_steps", data.get("total")))
     parts = ["training"]
     if data.get("phase"):
-        parts.append(str(data["phase"]))
+        parts.append(f"({data['phase']})")
     if step is not None:
         parts.append(f"step {step}/{total}" if total else f"step {step}")
     loss = data.get("loss", data.get("avr_loss"))
@@ -549,21 +567,45 @@ def format_training_event(data: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-RESULT_KEYS = ("lora_name", "lora_path", "recommended_strength", "report_path", "report")
+# Result fields a node may put in its ``ui`` dict (directly, or in a list of dicts such as
+# ArcFaceScore's ``identity_report``), printed with a readable name after the node's texts.
+RESULT_FIELDS = {
+    "lora_name": "LoRA",
+    "lora_path": "LoRA file",
+    "recommended_strength": "recommended strength",
+    "strength": "recommended strength",
+    "passed": "passed",
+    "report_path": "report",
+    "path": "report",
+}
+UI_DISPLAY_KEYS = ("text", "images", "animated", "audio")
+
+
+def result_fields(output: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) for every known result field in one node's ``ui`` output."""
+    found = []
+    for key, value in output.items():
+        if key in UI_DISPLAY_KEYS:
+            continue
+        items = value if isinstance(value, list) else [value]
+        if key in RESULT_FIELDS:
+            found.extend((RESULT_FIELDS[key], item) for item in items)
+            continue
+        for item in items:
+            if isinstance(item, dict):
+                found.extend((label, item[name]) for name, label in RESULT_FIELDS.items() if name in item)
+    return found
 
 
 def print_results(run: PromptRun, workflow: dict[str, Any], out: TextIO, label: str = "") -> None:
-    """Every text of every output node, plus well-known result fields when a node gives them."""
+    """Every text of every output node, then the LoRA / strength / report fields they give."""
     prefix = f"[{label}] " if label else ""
     for node_id, output in sorted(run.outputs.items(), key=lambda item: _node_sort_key(item[0])):
         title = workflow.get(node_id, {}).get("class_type", "?")
         for text in output.get("text", []) or []:
             print(f"{prefix}#{node_id} {title}: {text}", file=out)
-        for key in RESULT_KEYS:
-            if key in output:
-                value = output[key]
-                value = value[0] if isinstance(value, list) and len(value) == 1 else value
-                print(f"{prefix}#{node_id} {title}: {key.replace('_', ' ')} = {value}", file=out)
+        for field_label, value in result_fields(output):
+            print(f"{prefix}#{node_id} {title}: {field_label} = {value}", file=out)
     out.flush()
 
 

@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.harness.host import REPO_ROOT, free_port, host_python
-from workflows.queue import ProgressPrinter, SetError, apply_settings, available_shortcuts, parse_value
+from workflows.queue import (
+    ProgressPrinter,
+    PromptRun,
+    SetError,
+    apply_settings,
+    available_shortcuts,
+    parse_value,
+    print_results,
+)
 
 CLI = REPO_ROOT / "workflows" / "queue.py"
 
@@ -196,30 +204,38 @@ def test_ui_format_workflow_is_refused_with_what_to_do(tmp_path):
 # -- shortcut table ----------------------------------------------------------------------
 
 PACK_WORKFLOW = {
-    "1": {"class_type": "DatasetCheck", "inputs": {"folder": "", "trigger_token": "sks"}},
+    "1": {"class_type": "DatasetCheck", "inputs": {"folder": "", "profile": "fast"}},
     "2": {"class_type": "CaptionTokenizer", "inputs": {"dataset": ["1", 0], "trigger_token": "ohwx"}},
-    "3": {"class_type": "TrainIdentityLoRA", "inputs": {"max_train_steps": 400, "profile": "fast"}},
+    "3": {"class_type": "TrainIdentityLoRA", "inputs": {"dataset": ["2", 0], "steps": 0, "profile": "fast"}},
+    "4": {"class_type": "StrengthSweep", "inputs": {"trigger_token": "ohwx", "steps": 20}},
+    "5": {"class_type": "StrengthSweep", "inputs": {"trigger_token": ["9", 0]}},
 }
 
 
-def test_shortcuts_map_to_the_nodes_the_workflow_has():
+def test_shortcuts_map_to_every_node_the_workflow_has():
     shortcuts = available_shortcuts(PACK_WORKFLOW)
-    assert shortcuts["dataset"] == ("1", "folder")
-    assert shortcuts["token"] == ("2", "trigger_token")  # CaptionTokenizer first, then DatasetCheck
-    assert shortcuts["steps"] == ("3", "max_train_steps")
-    assert "lora" not in shortcuts  # no StrengthSweep node here
-    updated = apply_settings(PACK_WORKFLOW, ["dataset=/photos/anna", "steps=1200", "profile=final"])
-    assert updated["1"]["inputs"]["folder"] == "/photos/anna"
-    assert updated["3"]["inputs"] == {"max_train_steps": 1200, "profile": "final"}
-    assert PACK_WORKFLOW["3"]["inputs"]["max_train_steps"] == 400  # the loaded workflow is not changed
+    assert shortcuts["dataset"] == [("1", "folder")]
+    assert shortcuts["token"] == [("2", "trigger_token"), ("4", "trigger_token")]  # not the linked one
+    assert shortcuts["profile"] == [("1", "profile"), ("3", "profile")]
+    assert shortcuts["steps"] == [("3", "steps")]  # training steps, not the sweep's sampling steps
+    assert "lora" not in shortcuts  # no StrengthSweep with a lora_name input here
+    updated = apply_settings(
+        PACK_WORKFLOW, ["dataset=/photos/anna", "steps=1200", "profile=final", "token=zkw"]
+    )
+    assert updated["1"]["inputs"] == {"folder": "/photos/anna", "profile": "final"}
+    assert updated["3"]["inputs"] == {"dataset": ["2", 0], "steps": 1200, "profile": "final"}
+    assert updated["2"]["inputs"]["trigger_token"] == updated["4"]["inputs"]["trigger_token"] == "zkw"
+    assert updated["5"]["inputs"]["trigger_token"] == ["9", 0]
+    assert updated["4"]["inputs"]["steps"] == 20
+    assert PACK_WORKFLOW["3"]["inputs"]["steps"] == 0  # the loaded workflow is not changed
 
 
 def test_shortcut_without_its_node_is_refused_with_the_valid_keys():
     with pytest.raises(SetError) as refusal:
         apply_settings(PACK_WORKFLOW, ["lora=anna.safetensors"])
     message = str(refusal.value)
-    assert "no StrengthSweep node" in message
-    assert "dataset (dataset folder)" in message and "steps (training steps)" in message
+    assert "no StrengthSweep node with an input named lora_name/lora" in message
+    assert "dataset (dataset folder)" in message and "token (trigger token)" in message
 
 
 def test_values_are_json_when_they_parse():
@@ -272,3 +288,26 @@ def test_piped_progress_prints_lines():
     assert 1 < len(bars) <= 21 and bars[-1].startswith("[########################] 40/40 100%")
     assert "\r" not in out.getvalue()
     assert lines.count("training step 400/400 loss 0.5000 ETA 1m05s") == 1
+
+
+def test_results_print_texts_and_the_recommendation():
+    run = PromptRun("p")
+    run.history = {
+        "outputs": {
+            "5": {
+                "text": ["identity kept up to strength 1.0"],
+                "images": [{"filename": "grid.png", "subfolder": "", "type": "temp"}],
+                "identity_report": [
+                    {"path": "/out/report.json", "strength": 0.8, "lora_name": "anna.safetensors"}
+                ],
+            }
+        }
+    }
+    out = io.StringIO()
+    print_results(run, {"5": {"class_type": "ArcFaceScore"}}, out)
+    assert out.getvalue().splitlines() == [
+        "#5 ArcFaceScore: identity kept up to strength 1.0",
+        "#5 ArcFaceScore: LoRA = anna.safetensors",
+        "#5 ArcFaceScore: recommended strength = 0.8",
+        "#5 ArcFaceScore: report = /out/report.json",
+    ]

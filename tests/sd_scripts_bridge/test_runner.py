@@ -13,6 +13,7 @@ from sd_scripts_bridge import engine_process
 from sd_scripts_bridge.engine_process import KILL_WAIT_S, TERMINATE_GRACE_S, group_members
 from sd_scripts_bridge.errors import (
     BadLoRAFileError,
+    BridgeError,
     EngineCrashedError,
     EngineNotInstalledError,
     MissingOutputError,
@@ -336,3 +337,20 @@ def test_missing_engine_is_reported_before_anything_runs(tmp_path, engine):
     with pytest.raises(EngineNotInstalledError) as caught:
         run_training(plan, engine)
     assert "python -m sd_scripts_bridge install --engine DIR" in str(caught.value)
+
+
+def test_resume_from_a_wrong_or_incomplete_state_is_refused_before_launch(tmp_path, engine):
+    plan = stand_in.make_plan(tmp_path, engine, steps=2)
+    incomplete = plan.phases[0].output_dir / "identity-step00000002-state"
+    incomplete.mkdir(parents=True)
+    (incomplete / "train_state.json").write_text('{"current_step": 2}')  # no random_states: cut off
+    with pytest.raises(BridgeError, match="missing or incomplete"):
+        run_training(plan, engine, resume_from=incomplete)
+    foreign = tmp_path / "elsewhere" / "other-step00000002-state"
+    foreign.mkdir(parents=True)
+    (foreign / "train_state.json").write_text('{"current_step": 2}')
+    (foreign / "random_states_0.pkl").write_bytes(b"x")
+    with pytest.raises(BridgeError, match="does not belong to this training plan"):
+        run_training(plan, engine, resume_from=foreign)
+    assert not (plan.run_dir / "engine.log").exists()
+    assert find_start(plan, None).state is None  # the incomplete state is never picked

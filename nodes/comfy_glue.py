@@ -239,3 +239,74 @@ def comfyui_dir() -> str:
     import folder_paths
 
     return os.path.dirname(os.path.realpath(folder_paths.__file__))
+
+
+# ----------------------------------------------------------------------------- (added for
+# TrainIdentityLoRA): model folders, the LoRA folder, freeing ComfyUI's VRAM, live progress messages.
+
+
+def model_file_names(folder: str) -> list[str]:
+    """Files ComfyUI lists in a model folder (legacy names such as ``clip`` map to the new ones)."""
+    import folder_paths
+
+    return list(folder_paths.get_filename_list(folder))
+
+
+def model_file_path(folder: str, name: str) -> str:
+    """Full path of a model chosen in a combo; FileNotFoundError names the folder when it is gone."""
+    import folder_paths
+
+    return folder_paths.get_full_path_or_raise(folder, name)
+
+
+def lora_root() -> str:
+    """The first ``loras`` folder: where LoraLoader looks first."""
+    import folder_paths
+
+    return folder_paths.get_folder_paths("loras")[0]
+
+
+def cuda_total_vram_gib() -> float | None:
+    """Total memory of the first CUDA device as ComfyUI's torch sees it (None without CUDA)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_properties(0).total_memory / 2**30
+
+
+def free_comfy_vram() -> str:
+    """Unload every model ComfyUI holds and empty the CUDA cache; say what was freed."""
+    import gc
+
+    import comfy.model_management as mm
+    import torch
+
+    loaded = len(mm.current_loaded_models)
+    cuda = torch.cuda.is_available()
+    free_before = mm.get_free_memory(mm.get_torch_device()) if cuda else None
+    mm.unload_all_models()
+    gc.collect()
+    mm.soft_empty_cache()
+    text = f"unloaded {loaded} model(s) ComfyUI held"
+    if cuda:
+        free_after = mm.get_free_memory(mm.get_torch_device())
+        text += f"; free VRAM {free_before / 2**30:.1f} GiB -> {free_after / 2**30:.1f} GiB"
+    else:
+        text += " (no CUDA device: nothing in VRAM)"
+    return text
+
+
+def send_event(event: str, data: dict) -> None:
+    """A custom websocket message to every client (``{"type": event, "data": data}``)."""
+    from server import PromptServer
+
+    PromptServer.instance.send_sync(event, data)
+
+
+def send_node_text(node_id: str | None, text: str) -> None:
+    """Live text shown on the node while it runs (ComfyUI's progress-text channel)."""
+    from server import PromptServer
+
+    if node_id is not None and hasattr(PromptServer.instance, "send_progress_text"):
+        PromptServer.instance.send_progress_text(text, node_id)

@@ -131,6 +131,7 @@ def main() -> int:
         bare_median, bridge_median = statistics.median(bare), statistics.median(bridge)
         overhead = (bridge_median / bare_median - 1) * 100
         print(f"median: bare {bare_median:.2f} s   bridge {bridge_median:.2f} s")
+        print(f"bare run-to-run spread: {min(bare):.2f}-{max(bare):.2f} s (machine noise)")
         print(
             f"bridge / bare = {bridge_median / bare_median:.4f}  ({overhead:+.2f}% wall time; target <= +2%)"
         )

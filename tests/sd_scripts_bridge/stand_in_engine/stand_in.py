@@ -7,13 +7,12 @@ a test double: the "venv Python" is a generated shell wrapper around this test v
 into a temporary directory by the tests.
 
 ``make_plan`` builds a :class:`TrainingPlan` directly (phases with real-engine argv shapes) so the
-runner can be tested without the planner; ``load`` imports this module from a test file
-(the tests folders have no ``__init__.py``).
+runner can be tested without the planner. Test files import this module by file path
+(``importlib.util.spec_from_file_location``: the tests folders have no ``__init__.py``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 import shutil
@@ -36,14 +35,6 @@ from sd_scripts_bridge.model import (
 
 HERE = Path(__file__).resolve().parent
 PINNED_COMMIT = "48d368fa557731ad0488c07304dfeba8c07910eb"
-
-
-def load(name: str = "stand_in"):
-    """Import a module of this folder by file path (for test files)."""
-    spec = importlib.util.spec_from_file_location(f"stand_in_engine_{name}", HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build_engine(root: Path) -> Engine:

@@ -102,7 +102,7 @@ class StrengthSweep:
         extra_loras="",
         lora_file=None,
     ):
-        from ..identity_core.evaluation.model import Sweep, SweepEntry
+        from ..identity_core.evaluation.model import Sweep
         from ..identity_core.evaluation.prompts import parse_name_list, parse_prompts, parse_strengths
         from ..identity_core.reports.grid import sweep_grid
 
@@ -117,58 +117,14 @@ class StrengthSweep:
         names += [n for n in parse_name_list(extra_loras) if n not in names]
         paths = [_resolve_lora(name) for name in names]
         seed_list = [base_seed + i for i in range(seeds)]
-        total = len(paths) * len(strength_list) * len(specs) * len(seed_list)
-        progress = glue.progress_bar(total * steps)
         texts = {spec.prompt_id: spec.render(trigger_token.strip(), class_word.strip()) for spec in specs}
-        entries, tensors, done = [], [], 0
+        plan = _SweepPlan(
+            specs, texts, strength_list, seed_list, steps, guidance, sampler_name, scheduler, width, height
+        )
+        progress = glue.progress_bar(len(paths) * plan.images_per_lora * steps)
+        entries, tensors = [], []
         for name, path in zip(names, paths, strict=True):
-            lora = glue.load_lora_file(path)
-            patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
-            base_conditioning = (
-                {}
-                if patches_text_encoder
-                else {pid: glue.encode_flux_prompt(clip, text, guidance) for pid, text in texts.items()}
-            )
-            for strength in strength_list:
-                patched_model, patched_clip = glue.apply_lora(
-                    model, clip if patches_text_encoder else None, lora, strength
-                )
-                conditioning = base_conditioning or {
-                    pid: glue.encode_flux_prompt(patched_clip, text, guidance) for pid, text in texts.items()
-                }
-                for spec in specs:
-                    positive, negative = conditioning[spec.prompt_id]
-                    for seed in seed_list:
-                        glue.raise_if_interrupted()
-                        offset = done * steps
-                        latent = glue.sample_latent(
-                            patched_model,
-                            positive,
-                            negative,
-                            seed,
-                            steps,
-                            FLUX_CFG,
-                            sampler_name,
-                            scheduler,
-                            width,
-                            height,
-                            on_step=lambda step, o=offset: progress.update_absolute(o + step, total * steps),
-                        )
-                        image = glue.decode_latent(vae, latent)
-                        tensors.append(image)
-                        entries.append(
-                            SweepEntry(
-                                image=glue.images_to_arrays(image)[0],
-                                prompt_id=spec.prompt_id,
-                                prompt_text=texts[spec.prompt_id],
-                                strength=strength,
-                                seed=seed,
-                                lora_name=name,
-                                is_control=spec.is_control,
-                            )
-                        )
-                        done += 1
-                        progress.update_absolute(done * steps, total * steps)
+            _sweep_one_lora(plan, model, clip, vae, name, path, progress, entries, tensors)
         import torch
 
         sweep = Sweep(
@@ -198,6 +154,71 @@ class StrengthSweep:
             "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
             "result": (torch.cat(tensors, dim=0), glue.arrays_to_images([grid]), sweep),
         }
+
+
+class _SweepPlan:
+    """What to sample for each LoRA file: prompts x strengths x seeds, and how."""
+
+    def __init__(self, specs, texts, strengths, seeds, steps, guidance, sampler, scheduler, width, height):
+        self.specs, self.texts, self.strengths, self.seeds = specs, texts, strengths, seeds
+        self.steps, self.guidance, self.sampler, self.scheduler = steps, guidance, sampler, scheduler
+        self.width, self.height = width, height
+        self.images_per_lora = len(strengths) * len(specs) * len(seeds)
+
+
+def _encode_all(plan: _SweepPlan, clip) -> dict:
+    return {pid: glue.encode_flux_prompt(clip, text, plan.guidance) for pid, text in plan.texts.items()}
+
+
+def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, entries, tensors) -> None:
+    """Read the LoRA file once; patch once per strength; sample every prompt and seed.
+
+    A LoRA that also carries text-encoder keys (kohya ``lora_te*``) patches CLIP too, so its
+    prompts are encoded per strength; otherwise each prompt is encoded once per file.
+    """
+    from ..identity_core.evaluation.model import SweepEntry
+
+    lora = glue.load_lora_file(path)
+    patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
+    shared_conditioning = None if patches_text_encoder else _encode_all(plan, clip)
+    total = progress.total
+    for strength in plan.strengths:
+        patched_model, patched_clip = glue.apply_lora(
+            model, clip if patches_text_encoder else None, lora, strength
+        )
+        conditioning = shared_conditioning or _encode_all(plan, patched_clip)
+        for spec in plan.specs:
+            positive, negative = conditioning[spec.prompt_id]
+            for seed in plan.seeds:
+                glue.raise_if_interrupted()
+                offset = len(entries) * plan.steps
+                latent = glue.sample_latent(
+                    patched_model,
+                    positive,
+                    negative,
+                    seed,
+                    plan.steps,
+                    FLUX_CFG,
+                    plan.sampler,
+                    plan.scheduler,
+                    plan.width,
+                    plan.height,
+                    on_step=lambda step, o=offset: progress.update_absolute(o + step, total),
+                )
+                image = glue.decode_latent(vae, latent)
+                tensors.append(image)
+                entries.append(
+                    SweepEntry(
+                        glue.images_to_arrays(image)[0],
+                        spec.prompt_id,
+                        plan.texts[spec.prompt_id],
+                        strength,
+                        seed,
+                        name,
+                        spec.is_control,
+                    )
+                )
+                progress.update_absolute(len(entries) * plan.steps, total)
 
 
 def _resolve_lora(name: str) -> str:

@@ -14,6 +14,9 @@ from .comfy_glue import CATEGORY_ROOT, SWEEP_TYPE
 FLUX_CFG = 1.0  # FLUX.1-dev is guidance-distilled: cfg 1, strength of the prompt via FluxGuidance
 
 
+USE_LORA_FILE = "(use lora_file)"
+
+
 class StrengthSweep:
     DISPLAY_NAME = "LoRA Strength Sweep (identity)"
     CATEGORY = f"{CATEGORY_ROOT}/evaluation"
@@ -36,7 +39,14 @@ class StrengthSweep:
                 "model": ("MODEL", {"tooltip": "The FLUX model, without the LoRA."}),
                 "clip": ("CLIP", {"tooltip": "FLUX text encoders (DualCLIPLoader, type flux)."}),
                 "vae": ("VAE",),
-                "lora_name": (glue.lora_names(), {"tooltip": "The identity LoRA from models/loras."}),
+                "lora_name": (
+                    [USE_LORA_FILE, *glue.lora_names()],
+                    {
+                        "default": USE_LORA_FILE,
+                        "tooltip": "The identity LoRA from models/loras, or '(use lora_file)' to sweep "
+                        "the LoRA connected to lora_file (e.g. TrainIdentityLoRA's lora_path).",
+                    },
+                ),
                 "trigger_token": ("STRING", {"default": "ohwx"}),
                 "class_word": ("STRING", {"default": "person"}),
                 "prompts": (
@@ -113,7 +123,7 @@ class StrengthSweep:
             )
         specs = parse_prompts(prompts)
         strength_list = parse_strengths(strengths)
-        names = [lora_file.strip() if lora_file and lora_file.strip() else lora_name]
+        names = [_chosen_lora(lora_name, lora_file)]
         names += [n for n in parse_name_list(extra_loras) if n not in names]
         paths = [_resolve_lora(name) for name in names]
         seed_list = [base_seed + i for i in range(seeds)]
@@ -229,3 +239,16 @@ def _resolve_lora(name: str) -> str:
             "What to do: pick a file from the list, or put the .safetensors file into models/loras."
         )
     return path
+
+
+def _chosen_lora(lora_name: str, lora_file: str | None) -> str:
+    """The connected lora_file wins; the placeholder choice without a connection is an error."""
+    if lora_file and lora_file.strip():
+        return lora_file.strip()
+    if lora_name == USE_LORA_FILE:
+        raise ValueError(
+            "StrengthSweep: lora_name is '(use lora_file)' but nothing is connected to lora_file. "
+            "What to do: pick a LoRA from models/loras in lora_name, or connect TrainIdentityLoRA's "
+            "lora_path to lora_file."
+        )
+    return lora_name

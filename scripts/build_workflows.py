@@ -45,7 +45,7 @@ T5XXL = "t5xxl_fp16.safetensors"
 FLUX_AE = "ae.safetensors"
 EXISTING_LORA = "my_identity_lora.safetensors"
 # StrengthSweep's lora_name combo when TrainIdentityLoRA's output is linked to lora_file.
-TRAINED_LORA_PLACEHOLDER = EXISTING_LORA
+TRAINED_LORA_PLACEHOLDER = "(use lora_file)"  # nodes/strength_sweep.py USE_LORA_FILE
 # (folder, file name) of every model file the graphs name: a host needs them for /prompt.
 MODEL_FILES = (
     ("diffusion_models", FLUX_DIT),

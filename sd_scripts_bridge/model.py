@@ -20,7 +20,8 @@ class Engine:
 
     ``engine.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
     git-ignored ``engine/`` folder). Phase argv start with
-    ``[python, "-m", "accelerate.commands.launch", <accelerate options>, <source_dir>/flux_train_network.py]``.
+    ``[python, "-m", "accelerate.commands.launch", <accelerate options>,
+    <source_dir>/flux_train_network.py]``.
     """
 
     root: Path

@@ -352,7 +352,8 @@ class Shortcut:
 
 # A shortcut sets, on every node of its classes, the first of its candidate input names that
 # the node has (so `token` keeps CaptionTokenizer and StrengthSweep in step, and the table
-# survives small input renames). Linked inputs ([node id, slot]) are never overwritten.
+# survives small input renames). Linked inputs ([node id, slot]) are never overwritten; when a
+# core Primitive* node feeds one, the shortcut sets that primitive's value instead.
 SHORTCUTS: dict[str, Shortcut] = {
     "dataset": Shortcut(("DatasetCheck",), ("folder", "dataset_folder"), "dataset folder"),
     "regularization": Shortcut(("DatasetCheck",), ("regularization_folder",), "regularization photos"),
@@ -362,10 +363,13 @@ SHORTCUTS: dict[str, Shortcut] = {
     "steps": Shortcut(("TrainIdentityLoRA",), ("steps", "max_train_steps"), "training steps (0 = profile)"),
     "output_name": Shortcut(("TrainIdentityLoRA",), ("output_name", "lora_name"), "name of the trained LoRA"),
     "vram": Shortcut(("TrainIdentityLoRA",), ("vram_tier",), "VRAM tier"),
-    "diffusion_model": Shortcut(("TrainIdentityLoRA",), ("diffusion_model",), "FLUX model file"),
-    "t5": Shortcut(("TrainIdentityLoRA",), ("text_encoder", "t5xxl"), "T5-XXL text encoder file"),
-    "clip_l": Shortcut(("TrainIdentityLoRA",), ("clip_l",), "CLIP-L text encoder file"),
-    "ae": Shortcut(("TrainIdentityLoRA",), ("ae", "vae"), "FLUX autoencoder file"),
+    # The model files go to the training node and to the core loaders of the evaluation part.
+    "diffusion_model": Shortcut(
+        ("TrainIdentityLoRA", "UNETLoader"), ("diffusion_model", "unet_name"), "FLUX model file"
+    ),
+    "t5": Shortcut(("TrainIdentityLoRA", "DualCLIPLoader"), ("t5xxl", "clip_name2"), "T5-XXL file"),
+    "clip_l": Shortcut(("TrainIdentityLoRA", "DualCLIPLoader"), ("clip_l", "clip_name1"), "CLIP-L file"),
+    "ae": Shortcut(("TrainIdentityLoRA", "VAELoader"), ("ae", "vae_name"), "FLUX autoencoder file"),
     "seed": Shortcut(("TrainIdentityLoRA",), ("seed",), "training seed"),
     "lora": Shortcut(("StrengthSweep",), ("lora_name", "lora"), "LoRA to sweep (models/loras)"),
     "strengths": Shortcut(("StrengthSweep",), ("strengths",), "strengths to sweep"),
@@ -412,8 +416,15 @@ def _shortcut_targets(workflow: dict[str, Any], shortcut: Shortcut) -> list[tupl
             continue
         inputs = node.get("inputs", {})
         name = next((name for name in shortcut.inputs if name in inputs), None)
-        if name is not None and not is_link(inputs[name]):
+        if name is None:
+            continue
+        if not is_link(inputs[name]):
             targets.append((node_id, name))
+            continue
+        source_id = inputs[name][0]  # a core primitive node (PrimitiveString...) feeding it: set that
+        if workflow.get(source_id, {}).get("class_type", "").startswith("Primitive"):
+            if (source_id, "value") not in targets:
+                targets.append((source_id, "value"))
     return targets
 
 

@@ -422,9 +422,9 @@ def _shortcut_targets(workflow: dict[str, Any], shortcut: Shortcut) -> list[tupl
             targets.append((node_id, name))
             continue
         source_id = inputs[name][0]  # a core primitive node (PrimitiveString...) feeding it: set that
-        if workflow.get(source_id, {}).get("class_type", "").startswith("Primitive"):
-            if (source_id, "value") not in targets:
-                targets.append((source_id, "value"))
+        source_is_primitive = workflow.get(source_id, {}).get("class_type", "").startswith("Primitive")
+        if source_is_primitive and (source_id, "value") not in targets:
+            targets.append((source_id, "value"))
     return targets
 
 

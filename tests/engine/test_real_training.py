@@ -1,0 +1,199 @@
+"""A real sd-scripts FLUX LoRA training on CPU through the bridge's Python API.
+
+One module-scoped run (1 subject + 1 regularization demo image, 64 px, rank 4, 2 steps, a
+checkpoint and state after every step) is cancelled as soon as the step-1 state is complete and
+then resumed, so one run covers training, progress events, cancel, resume, the loss CSV and the
+published file (about 15 minutes on 2 AVX2 cores; see tiny_run.py). Skipped, with the reason,
+when ``IDENTITY_LORA_ENGINE`` is not set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from sd_scripts_bridge.errors import TrainingCancelledError
+from sd_scripts_bridge.loss_log import read_loss_csv
+from sd_scripts_bridge.model import ProgressEvent, TrainingPlan, TrainingResult
+from sd_scripts_bridge.pins import ENGINE_COMMIT
+from sd_scripts_bridge.plan import build_plan
+from sd_scripts_bridge.runner import run_training
+from sd_scripts_bridge.training_state import newest_state
+from tests.engine.tiny_run import tiny_request, with_cpu_flags
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
+HERE = Path(__file__).parent
+RANK = 4
+HIDDEN = 3072
+# kohya module name -> (in_features, out_features) for a 1 double + 1 single block FLUX
+EXPECTED_MODULES = {
+    **{
+        f"lora_unet_double_blocks_0_{side}_{name}": shape
+        for side in ("img", "txt")
+        for name, shape in {
+            "attn_qkv": (HIDDEN, 3 * HIDDEN),
+            "attn_proj": (HIDDEN, HIDDEN),
+            "mlp_0": (HIDDEN, 4 * HIDDEN),
+            "mlp_2": (4 * HIDDEN, HIDDEN),
+            "mod_lin": (HIDDEN, 6 * HIDDEN),
+        }.items()
+    },
+    "lora_unet_single_blocks_0_linear1": (HIDDEN, 7 * HIDDEN),
+    "lora_unet_single_blocks_0_linear2": (5 * HIDDEN, HIDDEN),
+    "lora_unet_single_blocks_0_modulation_lin": (HIDDEN, 3 * HIDDEN),
+}
+
+
+class Recorder:
+    """Collects progress events; asks to cancel once ``cancel_when()`` holds."""
+
+    def __init__(self, cancel_when: Callable[[], bool] | None = None) -> None:
+        self.events: list[ProgressEvent] = []
+        self.cancel_when = cancel_when
+
+    def on_event(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+        print(f"[engine test] {event.kind} {event.phase} {event.step}/{event.total} loss={event.loss}")
+
+    def should_cancel(self) -> bool:
+        return self.cancel_when is not None and self.cancel_when()
+
+    def steps(self) -> list[int]:
+        return sorted({e.step for e in self.events if e.kind == "step"})
+
+
+@dataclass
+class Run:
+    plan: TrainingPlan
+    cancelled: TrainingCancelledError
+    left_running: list[str]
+    first: Recorder
+    second: Recorder
+    result: TrainingResult
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that contain ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{entry.name}: {cmdline[:200]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(real_engine, engine_inputs, tmp_path_factory) -> Run:
+    run_dir = tmp_path_factory.mktemp("frozen") / "run"
+    plan = with_cpu_flags(build_plan(tiny_request(engine_inputs, run_dir, save_every_n_steps=1), real_engine))
+    (phase,) = plan.phases
+    # cancel while step 2 runs, as soon as the step-1 state is completely written
+    first = Recorder(cancel_when=lambda: newest_state(phase.output_dir, phase.output_name) is not None)
+    with pytest.raises(TrainingCancelledError) as cancelled:
+        run_training(plan, real_engine, first.on_event, first.should_cancel)
+    left_running = processes_mentioning(str(run_dir))
+    second = Recorder()
+    result = run_training(plan, real_engine, second.on_event)
+    return Run(plan, cancelled.value, left_running, first, second, result)
+
+
+def test_plan_is_one_frozen_phase_on_cpu(run):
+    (phase,) = run.plan.phases
+    assert phase.name == "train"
+    assert "--network_train_unet_only" in phase.argv
+    assert "--cpu" in phase.argv
+    assert phase.argv[phase.argv.index("--max_train_steps") + 1] == "2"
+
+
+def test_progress_events_carry_step_total_loss_and_checkpoints(run):
+    steps = [e for e in run.first.events if e.kind == "step"]
+    assert {e.step for e in steps} == {1}
+    assert all(e.total == 2 for e in steps)
+    assert all(e.loss is not None and math.isfinite(e.loss) for e in steps)
+    assert all(e.sec_per_step and e.sec_per_step > 0 for e in steps)
+    saved = [e.path.name for e in run.first.events if e.kind == "checkpoint" and e.path]
+    assert "tiny_identity-step00000001.safetensors" in saved
+    final = [e for e in run.second.events if e.kind == "phase" and e.path]
+    assert final and final[-1].path == run.result.lora_path
+
+
+def test_cancel_stops_the_engine_and_keeps_a_resumable_state(run):
+    assert run.cancelled.resume_state is not None
+    assert run.cancelled.resume_state.name == "tiny_identity-step00000001-state"
+    assert run.left_running == []
+
+
+def test_resume_continues_the_step_count(run):
+    assert run.second.steps() == [2]
+    assert all(e.total == 2 for e in run.second.events if e.kind == "step")
+    launches = json.loads((run.plan.run_dir / "command.json").read_text())
+    last = launches[-1]["argv"]
+    assert last[last.index("--resume") + 1] == str(run.cancelled.resume_state)
+    assert "--skip_until_initial_step" in last
+    assert run.result.steps == 2
+
+
+def test_published_lora_has_the_kohya_keys_and_finite_weights(run):
+    path = run.result.lora_path
+    assert path == run.plan.request.publish_dir / "tiny_identity.safetensors"
+    with safe_open(path, framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    parts = ("lora_down.weight", "lora_up.weight", "alpha")
+    expected_keys = {f"{m}.{part}" for m in EXPECTED_MODULES for part in parts}
+    assert set(tensors) == expected_keys  # 39 tensors
+    for module, (fan_in, fan_out) in EXPECTED_MODULES.items():
+        assert tuple(tensors[f"{module}.lora_down.weight"].shape) == (RANK, fan_in)
+        assert tuple(tensors[f"{module}.lora_up.weight"].shape) == (fan_out, RANK)
+        assert float(tensors[f"{module}.alpha"]) == RANK
+    assert all(t.dtype == torch.bfloat16 for t in tensors.values())
+    assert all(bool(torch.isfinite(t.float()).all()) for t in tensors.values())
+    assert any(float(t.float().abs().max()) > 0 for k, t in tensors.items() if k.endswith("lora_up.weight"))
+
+
+def test_published_lora_carries_engine_and_bridge_metadata(run):
+    with safe_open(run.result.lora_path, framework="pt") as f:
+        meta = f.metadata()
+    assert meta["ss_network_module"] == "networks.lora_flux"
+    assert meta["ss_network_dim"] == str(RANK)
+    assert meta["ss_base_model_version"].startswith("flux1")
+    for key, value in run.plan.metadata.items():
+        assert meta[key] == str(value), key
+    assert meta["identity_lora_engine_commit"] == ENGINE_COMMIT
+
+
+def test_loss_csv_has_one_finite_row_per_step(run):
+    rows = read_loss_csv(run.result.loss_csv)
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert all(math.isfinite(float(r["loss"])) for r in rows)
+
+
+def test_published_lora_applies_fully_in_comfyui(run, engine_inputs):
+    cache = Path(os.environ.get("IDENTITY_LORA_CACHE", Path.home() / ".cache" / "flux-identity-lora"))
+    comfy_dir = Path(os.environ.get("COMFYUI_DIR", cache / "comfyui"))
+    proc = subprocess.run(
+        [sys.executable, HERE / "comfy_lora_check.py", engine_inputs.models.dit, run.result.lora_path],
+        cwd=comfy_dir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("REPORT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    report = json.loads(lines[-1][len("REPORT ") :])
+    assert report["not_loaded"] == []
+    assert len(report["patched_weights"]) == len(EXPECTED_MODULES)

@@ -71,10 +71,21 @@ class DemoReport:
             print(f"   MISSING: {line}")
 
 
-def start_host(files: Any, engine: Any, base_dir: Path) -> Any:
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def start_host(files: Any, engine: Any, base_dir: Path, cpu: bool) -> Any:
     from tests.harness.host import Host
 
-    host = Host(base_dir=base_dir, env={"IDENTITY_LORA_ENGINE": str(engine.root)})
+    env = {"IDENTITY_LORA_ENGINE": str(engine.root)}
+    if cpu:
+        env["IDENTITY_LORA_FORCE_CPU"] = "1"  # the node refuses CPU training unless told (tiny models only)
+    host = Host(base_dir=base_dir, env=env)
     links = files.link_into_comfy_models(host.models_dir)
     print("   models linked: " + ", ".join(str(p.relative_to(host.models_dir)) for p in links.values()))
     host.start()
@@ -103,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="   %(message)s")
     report = DemoReport()
     base_dir = cache_root() / "demo_host"
+    cpu = not cuda_available()
+    print(f"training on {'the CPU (tiny settings)' if cpu else 'the GPU'}")
 
     files = report.step("random-weight FLUX.1 model set", ensure_tiny_flux)
     tokenizers = report.step("offline tokenizers", ensure_tokenizers)
@@ -118,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if files is None or engine is None:
         report.skip("ComfyUI host", "the model set and the engine")
     else:
-        host = report.step("ComfyUI host", lambda: start_host(files, engine, base_dir))
+        host = report.step("ComfyUI host", lambda: start_host(files, engine, base_dir, cpu))
     try:
         if host is None or dataset is None:
             report.skip("fast workflow", "the host and the dataset")
@@ -127,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             download = base_dir / "downloads"
             report.step(
-                "fast workflow", lambda: queue_fast_workflow(host.url, dataset, files, args.steps, download)
+                "fast workflow",
+                lambda: queue_fast_workflow(host.url, dataset, files, args.steps, download, cpu),
             )
             print_results(base_dir)
         if host is not None and args.keep_host:

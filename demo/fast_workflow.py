@@ -30,6 +30,27 @@ MODEL_INPUT_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# Inputs (by node class) set for a CPU demo run: the smallest training and sweep that still run
+# every node. Only inputs the workflow has are set.
+CPU_DEMO_INPUTS: dict[str, dict[str, Any]] = {
+    "TrainIdentityLoRA": {
+        "resolution": 64,
+        "rank": 4,
+        "alpha": 4.0,
+        "checkpoint_every": 1000,
+        "advanced_settings": json.dumps(
+            {
+                "t5xxl_max_token_length": 16,
+                "max_data_loader_n_workers": 0,
+                "num_repeats": 1,
+                "lr_warmup_steps": 1,
+            }
+        ),
+    },
+    "StrengthSweep": {"width": 64, "height": 64, "steps": 2, "seeds": 1, "strengths": "0.5, 1.0"},
+}
+
+
 class WorkflowNotReady(RuntimeError):
     """The fast workflow or its client is not in the repository yet."""
 
@@ -56,8 +77,26 @@ def model_settings(workflow: dict[str, Any], files: TinyFluxFiles) -> list[str]:
     return settings
 
 
+def cpu_demo_settings(workflow: dict[str, Any]) -> list[str]:
+    """``NODE_ID.INPUT=VALUE`` for the CPU_DEMO_INPUTS the workflow's nodes take."""
+    settings = []
+    for node_id, node in workflow.items():
+        for input_name, value in CPU_DEMO_INPUTS.get(node.get("class_type", ""), {}).items():
+            if input_name in node.get("inputs", {}):
+                settings.append(f"{node_id}.{input_name}={value}")
+    return settings
+
+
+def regularization_settings(workflow: dict[str, Any], dataset: DemoDataset) -> list[str]:
+    return [
+        f"{node_id}.regularization_folder={dataset.reg_dir}"
+        for node_id, node in workflow.items()
+        if "regularization_folder" in node.get("inputs", {})
+    ]
+
+
 def queue_command(
-    server: str, dataset: DemoDataset, files: TinyFluxFiles, steps: int, download: Path
+    server: str, dataset: DemoDataset, files: TinyFluxFiles, steps: int, download: Path, cpu: bool = True
 ) -> list[str]:
     if not FAST_WORKFLOW.is_file() or not QUEUE_SCRIPT.is_file():
         raise WorkflowNotReady(f"{FAST_WORKFLOW.relative_to(REPO_ROOT)} is not in the repository yet")
@@ -71,16 +110,19 @@ def queue_command(
     argv = [sys.executable, str(QUEUE_SCRIPT), str(FAST_WORKFLOW), "--server", server]
     for key, value in shortcuts.items():
         argv += ["--set", f"{key}={value}"]
-    for setting in model_settings(workflow, files):
+    settings = model_settings(workflow, files) + regularization_settings(workflow, dataset)
+    if cpu:
+        settings += cpu_demo_settings(workflow)
+    for setting in settings:
         argv += ["--set", setting]
     return [*argv, "--download", str(download)]
 
 
 def queue_fast_workflow(
-    server: str, dataset: DemoDataset, files: TinyFluxFiles, steps: int, download: Path
+    server: str, dataset: DemoDataset, files: TinyFluxFiles, steps: int, download: Path, cpu: bool = True
 ) -> None:
     """Run the client in the foreground (its live progress goes to this terminal)."""
-    argv = queue_command(server, dataset, files, steps, download)
+    argv = queue_command(server, dataset, files, steps, download, cpu)
     print("queueing: " + " ".join(argv[1:]), flush=True)
     done = subprocess.run(argv, cwd=REPO_ROOT, check=False)
     if done.returncode != 0:

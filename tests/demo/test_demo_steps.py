@@ -98,3 +98,29 @@ def test_report_records_a_failed_step_and_keeps_going(capsys):
     assert "done:    works" in out
     assert "MISSING: engine: no engine here; set IDENTITY_LORA_ENGINE" in out
     assert "MISSING: host: needs the engine" in out
+
+
+def test_shipped_fast_workflow_gets_demo_files_and_cpu_settings(tmp_path):
+    import json
+
+    from demo.dataset import DemoDataset
+    from demo.fast_workflow import FAST_WORKFLOW, queue_command
+
+    names = {p: tmp_path / f"random_{p}.safetensors" for p in ("dit", "ae", "clip_l", "t5xxl")}
+    files = TinyFluxFiles(root=tmp_path, **names)
+    dataset = DemoDataset(tmp_path, tmp_path / "subject", tmp_path / "reg", "ohwx", "woman", (), ())
+    argv = queue_command("http://127.0.0.1:1", dataset, files, 2, tmp_path / "dl")
+    workflow = json.loads(FAST_WORKFLOW.read_text())
+    sets = dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a == "--set")
+    assert sets["dataset"] == str(tmp_path / "subject") and sets["steps"] == "2"
+    by_class = {node["class_type"]: node_id for node_id, node in workflow.items()}
+    assert sets[f"{by_class['UNETLoader']}.unet_name"] == "random_dit.safetensors"
+    assert sets[f"{by_class['DualCLIPLoader']}.clip_name2"] == "random_t5xxl.safetensors"
+    assert sets[f"{by_class['VAELoader']}.vae_name"] == "random_ae.safetensors"
+    train = by_class["TrainIdentityLoRA"]
+    assert {sets[f"{train}.{part}"] for part in ("diffusion_model", "clip_l", "t5xxl", "ae")} == {
+        p.name for p in names.values()
+    }
+    assert sets[f"{train}.resolution"] == "64"
+    assert sets[f"{by_class['DatasetCheck']}.regularization_folder"] == str(tmp_path / "reg")
+    assert sets[f"{by_class['StrengthSweep']}.width"] == "64"

@@ -485,8 +485,8 @@ class _Job:
             f"Text encoder: {plan.settings.get('text_encoder')}. Tier {plan.tier.name}: {plan.tier.reason}",
             f"Before training: {self.freed}.",
         ]
-        if self.progress is not None and self.progress.mean_sec_per_step() is not None:
-            lines.append(f"Speed: {self.progress.mean_sec_per_step():.2f} s/step.")
+        if self.progress is not None and self.progress.sec_per_step() is not None:
+            lines.append(f"Speed: {self.progress.sec_per_step():.2f} s/step (engine's average over the run).")
         if self.resumed_at is not None:
             lines.append(f"Resumed at step {self.resumed_at}.")
         if plan.request.allow_unpinned_engine:
@@ -561,8 +561,9 @@ class _Progress:
         comfy_glue.send_event(PROGRESS_EVENT, {"node": self.node_id, "kind": "log", "message": text})
         comfy_glue.send_node_text(self.node_id, text)
 
-    def mean_sec_per_step(self) -> float | None:
-        return sum(self.rates) / len(self.rates) if self.rates else None
+    def sec_per_step(self) -> float | None:
+        """The engine bar's last rate: its average since the bar started (tqdm smoothing=0)."""
+        return self.rates[-1] if self.rates else None
 
     def _new_preview(self):
         """A sample image the engine wrote since the last event, as a progress preview."""

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 from ..sd_scripts_bridge.profiles import PROFILES
+from ..sd_scripts_bridge.te_policy import POLICIES as TE_POLICIES
+from ..sd_scripts_bridge.tiers import TIER_ORDER
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
 
@@ -37,8 +39,7 @@ PROGRESS_EVENT = "identity_lora.progress"
 LORA_SUBFOLDER = "identity"
 RUNS_SUBFOLDER = os.path.join("identity_lora", "train")
 REQUEST_KEY_METADATA = "identity_lora_request_key"
-TIERS = ["auto", "12gb", "16gb", "24gb", "48gb", "80gb"]
-TE_POLICIES = ["auto", "frozen", "two_phase"]
+TIERS = ["auto", *TIER_ORDER]
 SAMPLE_PROMPT = "{token}, a portrait photo of a {class_word}"
 PREVIEW_COST = (
     "Each preview costs the engine's sampler 20 denoising steps plus a VAE decode, about the time of "
@@ -104,7 +105,7 @@ class TrainIdentityLoRA:
                     },
                 ),
                 "text_encoder": (
-                    TE_POLICIES,
+                    list(TE_POLICIES),
                     {
                         "default": "auto",
                         "tooltip": "auto = frozen (design document Section 5). two_phase trains the CLIP-L "

@@ -1,47 +1,27 @@
-"""Offline tokenizer folders for the engine's ``--tokenizer_cache_dir``, from ComfyUI's own copies.
+"""Offline tokenizer folders for the demo engine, from the test host's ComfyUI tree.
 
-sd-scripts loads ``CLIPTokenizer`` for ``openai/clip-vit-large-patch14`` and ``T5TokenizerFast`` for
-``google/t5-v1_1-xxl``; with ``--tokenizer_cache_dir D`` it first tries ``D/openai_clip-vit-large-patch14``
-and ``D/google_t5-v1_1-xxl`` (the model id with ``/`` replaced by ``_``) and downloads only when a
-folder is missing. ComfyUI ships the same real tokenizer files in its source tree
-(``comfy/sd1_tokenizer/`` and ``comfy/text_encoders/t5_tokenizer/``), so no download is needed.
-
-The only change: ComfyUI's CLIP config says ``model_max_length: 8192`` (ComfyUI chunks long
-prompts itself); OpenAI's is 77, which is what the engine's CLIP-L takes.
-
-CLI: ``python -m demo.tokenizers [--dest DIR] [--comfyui DIR]``; pass the folder to
-``python -m sd_scripts_bridge install --tokenizers DIR``.
+The work is ``sd_scripts_bridge.comfy_tokenizers`` (the node uses it too); this module adds the
+demo's default folders and a CLI: ``python -m demo.tokenizers [--dest DIR] [--comfyui DIR]``; pass
+the folder to ``python -m sd_scripts_bridge install --tokenizers DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from sd_scripts_bridge.comfy_tokenizers import (
+    CLIP_FOLDER,
+    T5_FOLDER,
+    TokenizerSourceError,
+)
+from sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers as _ensure_tokenizers
+
 from .cache import cache_root
 
-CLIP_FOLDER = "openai_clip-vit-large-patch14"
-T5_FOLDER = "google_t5-v1_1-xxl"
-CLIP_MAX_LENGTH = 77
-
-# target folder -> (source folder inside the ComfyUI tree, files)
-SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
-    CLIP_FOLDER: (
-        "comfy/sd1_tokenizer",
-        ("vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"),
-    ),
-    T5_FOLDER: (
-        "comfy/text_encoders/t5_tokenizer",
-        ("tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"),
-    ),
-}
-
-
-class TokenizerSourceError(RuntimeError):
-    """The ComfyUI tree lacks a tokenizer file we copy."""
+__all__ = ["CLIP_FOLDER", "T5_FOLDER", "TokenizerSourceError", "ensure_tokenizers"]
 
 
 def default_comfyui_dir() -> Path:
@@ -53,41 +33,9 @@ def default_dest() -> Path:
     return cache_root() / "tokenizers"
 
 
-def _clip_config(raw: bytes) -> bytes:
-    config = json.loads(raw)
-    config["model_max_length"] = CLIP_MAX_LENGTH
-    config.pop("special_tokens_map_file", None)  # a stale relative path in ComfyUI's copy
-    return json.dumps(config, indent=2).encode()
-
-
-def _write_if_changed(path: Path, data: bytes) -> None:
-    if path.is_file() and path.read_bytes() == data:
-        return
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def ensure_tokenizers(dest: Path | None = None, comfyui_dir: Path | None = None) -> Path:
-    """Write (or refresh) both tokenizer folders under ``dest``; return ``dest``."""
-    dest = Path(dest) if dest is not None else default_dest()
-    comfyui_dir = Path(comfyui_dir) if comfyui_dir is not None else default_comfyui_dir()
-    for folder, (source, files) in SOURCES.items():
-        src_dir = comfyui_dir / source
-        missing = [name for name in files if not (src_dir / name).is_file()]
-        if missing:
-            raise TokenizerSourceError(
-                f"ComfyUI's tokenizer files {missing} are missing from {src_dir}. "
-                "Point COMFYUI_DIR (or --comfyui) at a ComfyUI source folder, or run `make setup`."
-            )
-        target = dest / folder
-        target.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            data = (src_dir / name).read_bytes()
-            if folder == CLIP_FOLDER and name == "tokenizer_config.json":
-                data = _clip_config(data)
-            _write_if_changed(target / name, data)
-    return dest
+    """Both tokenizer folders under ``dest`` (default: the demo cache) from ComfyUI's tree."""
+    return _ensure_tokenizers(dest or default_dest(), comfyui_dir or default_comfyui_dir())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -690,7 +690,7 @@ def _refuse_failed_dataset(dataset) -> None:
 
 def _comfy_tokenizers() -> Path:
     """Offline tokenizer folders made from ComfyUI's own tokenizer files (the engine is offline)."""
-    from ..demo.tokenizers import ensure_tokenizers
+    from ..sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers
 
     dest = Path(comfy_glue.output_directory()) / "identity_lora" / "tokenizers"
     return ensure_tokenizers(dest, Path(comfy_glue.comfyui_dir()))

@@ -1,7 +1,7 @@
-"""Command line: ``python -m sd_scripts_bridge install|doctor|plan`` (run from the pack folder).
+"""Command line: ``python -m sd_scripts_bridge install|doctor|plan|train`` (run from the pack folder).
 
 Each subcommand is a thin layer over the module that does the work (install.py, doctor.py,
-plan.py); errors are :class:`BridgeError` messages printed to stderr with exit code 2.
+plan.py, runner.py); errors are :class:`BridgeError` messages printed to stderr with exit code 2.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import BridgeError
+from .errors import BridgeError, TrainingCancelledError
 from .pins import ENGINE_COMMIT, TESTED_TORCH_SPEC
 
 Handler = Callable[[argparse.Namespace], int]
@@ -25,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except TrainingCancelledError as error:
+        print(f"cancelled: {error}", file=sys.stderr)
+        return 130
     except BridgeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -33,12 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sd_scripts_bridge",
-        description="Install, check and plan kohya sd-scripts FLUX LoRA training.",
+        description="Install, check, plan and run kohya sd-scripts FLUX LoRA training.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     add_install_command(commands)
     add_doctor_command(commands)
     add_plan_command(commands)
+    add_train_command(commands)
     return parser
 
 
@@ -136,3 +140,21 @@ def plan_json(plan) -> dict:
         for phase, phase_dict in zip(plan.phases, data["phases"], strict=True)
     ]
     return data
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:
+    from .plan_cli import add_plan_arguments
+    from .train_cli import add_train_arguments
+
+    train = commands.add_parser(
+        "train", help="plan, train and publish (Ctrl-C cancels, keeping a resumable state)"
+    )
+    add_plan_arguments(train)
+    add_train_arguments(train)
+    train.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .train_cli import run_train as train
+
+    return train(args)

@@ -128,5 +128,6 @@ def plan_from_args(args: argparse.Namespace) -> TrainingPlan:
         extra_accelerate_args=tuple(args.accelerate_arg),
         cpu=args.cpu,
         allow_unpinned_engine=args.allow_unpinned,
+        publish_dir=getattr(args, "publish_dir", None),  # train only
     )
     return build_plan(request, engine)

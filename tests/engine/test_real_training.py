@@ -29,7 +29,7 @@ from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
 from sd_scripts_bridge.training_state import newest_state
-from tests.engine.tiny_run import tiny_request, with_cpu_flags
+from tests.engine.tiny_run import tiny_request
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 HERE = Path(__file__).parent
@@ -100,7 +100,7 @@ def processes_mentioning(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def run(real_engine, engine_inputs, tmp_path_factory) -> Run:
     run_dir = tmp_path_factory.mktemp("frozen") / "run"
-    plan = with_cpu_flags(build_plan(tiny_request(engine_inputs, run_dir, save_every_n_steps=1), real_engine))
+    plan = build_plan(tiny_request(engine_inputs, run_dir, save_every_n_steps=1), real_engine)
     (phase,) = plan.phases
     # cancel while step 2 runs, as soon as the step-1 state is completely written
     first = Recorder(cancel_when=lambda: newest_state(phase.output_dir, phase.output_name) is not None)

@@ -15,7 +15,7 @@ from safetensors import safe_open
 
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
-from tests.engine.tiny_run import tiny_request, with_cpu_flags
+from tests.engine.tiny_run import tiny_request
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 CLIP_MODULES = 72  # 12 layers x (q, k, v, out, fc1, fc2)
@@ -33,7 +33,7 @@ def two_phase(real_engine, engine_inputs, tmp_path_factory):
     request = tiny_request(
         engine_inputs, run_dir, subject=15, reg=1, te_policy="two_phase", token_is_unique=False
     )
-    plan = with_cpu_flags(build_plan(request, real_engine))
+    plan = build_plan(request, real_engine)
     result = run_training(plan, real_engine)
     return plan, result
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from demo.dataset import DemoDataset
 from demo.tiny_flux import TinyFluxFiles
-from sd_scripts_bridge.model import DatasetImage, PlanRequest, TrainingPlan
+from sd_scripts_bridge.model import DatasetImage, PlanRequest
 
 # The smallest real run: 64 px (16 image tokens), 16 T5 tokens, rank 4, no loader workers. On a CPU
 # without bf16 instructions (AVX2 only) bf16 matrix products take a slow path: measured here about
@@ -23,29 +23,6 @@ TINY_OVERRIDES = {
     "t5xxl_max_token_length": 16,
     "max_data_loader_n_workers": 0,
 }
-# Engine flags for CPU runs, added here until the planner adds them for cpu=True requests:
-# - the engine encodes images with the AE in the training precision (bf16) unless told otherwise,
-#   and a bf16 convolution on such a CPU is ~100x slower than fp32 (minutes per image);
-# - text-encoder outputs are cached one caption per T5-XXL pass by default; one batch shares the
-#   fp8 -> bf16 weight conversion of every layer across all captions.
-CPU_ENGINE_FLAGS: dict[str, tuple[str, ...]] = {
-    "--no_half_vae": (),
-    "--text_encoder_batch_size": ("16",),
-}
-
-
-def with_cpu_flags(plan: TrainingPlan) -> TrainingPlan:
-    """The plan with CPU_ENGINE_FLAGS appended to every phase that lacks them."""
-    phases = []
-    for phase in plan.phases:
-        extra = [
-            item
-            for flag, values in CPU_ENGINE_FLAGS.items()
-            if flag not in phase.argv
-            for item in (flag, *values)
-        ]
-        phases.append(replace(phase, argv=(*phase.argv, *extra)))
-    return replace(plan, phases=tuple(phases))
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,10 @@ def test_accelerate_prefix(tmp_path):
     )
     assert "--cpu" in cpu[: cpu.index(str(engine.train_script))]
     assert cpu[cpu.index(str(engine.train_script)) - 2 :][:2] == ("--main_process_port", "29555")
+    # fp32 AE and batched text-encoder caching: bf16 maths is ~100x slower on CPUs without bf16 units
+    assert "--no_half_vae" in cpu and option(cpu, "--text_encoder_batch_size") == "16"
+    gpu = build_plan(make_request(tmp_path), engine).phases[0].argv
+    assert "--no_half_vae" not in gpu and "--text_encoder_batch_size" not in gpu
     multi = build_plan(make_request(tmp_path, num_processes=2), engine).phases[0].argv
     assert option(multi, "--num_processes") == "2" and "--multi_gpu" in multi
 

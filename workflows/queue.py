@@ -382,11 +382,16 @@ class SetError(ValueError):
 
 
 def parse_value(text: str) -> Any:
-    """JSON when it parses (``12``, ``0.5``, ``true``, ``[1, 2]``), else the text itself."""
+    """JSON when it parses (``12``, ``0.5``, ``true``, ``[1, 2]``), else the text itself.
+
+    A JSON object stays text: no node input takes an object, and STRING inputs such as
+    TrainIdentityLoRA's ``advanced_settings`` hold JSON text.
+    """
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         return text
+    return text if isinstance(value, dict) else value
 
 
 def is_link(value: Any) -> bool:

@@ -243,6 +243,7 @@ def test_values_are_json_when_they_parse():
     assert parse_value("0.8") == 0.8
     assert parse_value("true") is True
     assert parse_value("[0.5, 1.0]") == [0.5, 1.0]
+    assert parse_value('{"lr_warmup_steps": 1}') == '{"lr_warmup_steps": 1}'  # JSON text for a STRING
     assert parse_value("ohwx") == "ohwx"
     assert parse_value("/photos/anna") == "/photos/anna"
 

@@ -13,7 +13,6 @@ skipped with the reason when ``IDENTITY_LORA_ENGINE`` is not set).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
@@ -25,6 +24,7 @@ from safetensors import safe_open
 
 from tests.fixtures.models import tiny_flux_dit_files, tiny_flux_files  # noqa: F401  (pytest fixtures)
 from tests.harness.host import DEFAULT_PACK_NAME, Host
+from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 pytestmark = pytest.mark.host
 
@@ -92,14 +92,6 @@ class TestModelSink:
 
 NODE_CLASS_MAPPINGS = {"TestIdentityDataset": TestIdentityDataset, "TestModelSink": TestModelSink}
 """
-
-
-def _stand_in():
-    path = REPO / "tests" / "sd_scripts_bridge" / "stand_in_engine" / "stand_in.py"
-    spec = importlib.util.spec_from_file_location("stand_in_engine_for_node_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _photos(folder: Path, count: int, token: str = "ohwx") -> list[list[str]]:
@@ -201,7 +193,7 @@ def _engine_processes(engine_root: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def stand_in_engine(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("stand_in") / "engine"
-    _stand_in().build_engine(root)
+    stand_in.build_engine(root)
     return root
 
 

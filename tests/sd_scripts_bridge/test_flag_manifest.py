@@ -7,12 +7,10 @@ the plans' flags are also fed to the real parser and the TOML to the engine's sc
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -21,18 +19,8 @@ from sd_scripts_bridge.flag_manifest import UnknownFlagError, check_command, loa
 from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.tiers import TIER_ORDER
+from tests.sd_scripts_bridge import plan_builders as builders
 
-
-def _builders():
-    spec = importlib.util.spec_from_file_location(
-        "sd_scripts_bridge_test_plan_builders", Path(__file__).with_name("test_plan_builders.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-builders = _builders()
 RESUME_FLAGS = ("--resume", "/run/output/me-step00000250-state", "--skip_until_initial_step")
 
 

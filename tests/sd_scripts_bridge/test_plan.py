@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from sd_scripts_bridge.errors import BridgeError, WrongEngineCommitError
 from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import METADATA_PREFIX, build_plan
+from tests.sd_scripts_bridge import plan_builders as builders
 
-
-def _builders():
-    spec = importlib.util.spec_from_file_location(
-        "sd_scripts_bridge_test_plan_builders", Path(__file__).with_name("test_plan_builders.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-builders = _builders()
 make_engine, make_images, make_request, option = (
     builders.make_engine,
     builders.make_images,

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from sd_scripts_bridge.errors import BridgeError
 from sd_scripts_bridge.model import DatasetImage, ModelFiles
 from sd_scripts_bridge.plan import build_plan
-
-
-def _builders():
-    spec = importlib.util.spec_from_file_location(
-        "sd_scripts_bridge_test_plan_builders", Path(__file__).with_name("test_plan_builders.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-builders = _builders()
+from tests.sd_scripts_bridge import plan_builders as builders
 
 
 def refused(tmp_path, **changes) -> BridgeError:

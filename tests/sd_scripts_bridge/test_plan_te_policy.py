@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from sd_scripts_bridge.plan import METADATA_PREFIX, build_plan
 from sd_scripts_bridge.te_policy import TextEncoderPolicyError, decide_text_encoder
-
-
-def _builders():
-    spec = importlib.util.spec_from_file_location(
-        "sd_scripts_bridge_test_plan_builders", Path(__file__).with_name("test_plan_builders.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-builders = _builders()
+from tests.sd_scripts_bridge import plan_builders as builders
 
 
 def two_phase_request(tmp_path, **changes):

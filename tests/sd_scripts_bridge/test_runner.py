@@ -2,7 +2,6 @@
 stand_in_engine/): success and publishing, NaN, crash, out of memory, cancel, resume, overwrite,
 missing or broken output. The real engine is covered by the engine-marked tests."""
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -26,12 +25,7 @@ from sd_scripts_bridge.lora_file import check_lora, differing_tensors, read_meta
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.runner import engine_environment, find_start, run_training
 from sd_scripts_bridge.training_state import read_state
-
-_spec = importlib.util.spec_from_file_location(
-    "stand_in_engine_builder", Path(__file__).parent / "stand_in_engine" / "stand_in.py"
-)
-stand_in = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stand_in)
+from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 
 @pytest.fixture

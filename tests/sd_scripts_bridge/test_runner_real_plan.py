@@ -2,7 +2,6 @@
 flux_train_network.py, see stand_in_engine/): the argv, staging and phases the planner writes are
 what the runner launches."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,12 +12,7 @@ from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.model import DatasetImage, ModelFiles, PlanRequest
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
-
-_spec = importlib.util.spec_from_file_location(
-    "stand_in_engine_builder_real_plan", Path(__file__).parent / "stand_in_engine" / "stand_in.py"
-)
-stand_in = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stand_in)
+from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 
 def images(folder: Path, count: int, caption: str | None) -> tuple[DatasetImage, ...]:

@@ -161,16 +161,10 @@ def test_plan_staging_refuses_bad_datasets(tmp_path):
 
 
 def test_prepare_run_dir_writes_what_the_plan_needs(tmp_path):
-    import importlib.util
-
     from sd_scripts_bridge.plan import build_plan
     from sd_scripts_bridge.staging import prepare_run_dir
+    from tests.sd_scripts_bridge import plan_builders as builders
 
-    spec = importlib.util.spec_from_file_location(
-        "builders", Path(__file__).with_name("test_plan_builders.py")
-    )
-    builders = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builders)
     request = builders.make_request(tmp_path, sample_prompts=("ohwx person",), save_every_n_steps=5)
     before = snapshot(tmp_path / "dataset")
     plan = build_plan(request, builders.make_engine(tmp_path))

@@ -1,7 +1,6 @@
 """``python -m sd_scripts_bridge train`` end to end against the stand-in engine (a test double of
 flux_train_network.py, see stand_in_engine/): progress lines, publishing, Ctrl-C and resume."""
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -12,13 +11,9 @@ from pathlib import Path
 from PIL import Image
 
 from sd_scripts_bridge.lora_file import check_lora
+from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "stand_in_engine_builder_train_cli", Path(__file__).parent / "stand_in_engine" / "stand_in.py"
-)
-stand_in = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stand_in)
 
 
 def train_command(tmp_path: Path, steps: int) -> list[str]:

@@ -7,8 +7,9 @@ a test double: the "venv Python" is a generated shell wrapper around this test v
 into a temporary directory by the tests.
 
 ``make_plan`` builds a :class:`TrainingPlan` directly (phases with real-engine argv shapes) so the
-runner can be tested without the planner. Test files import this module by file path
-(``importlib.util.spec_from_file_location``: the tests folders have no ``__init__.py``).
+runner can be tested without the planner. Tests import it as
+``from tests.sd_scripts_bridge.stand_in_engine import stand_in`` (namespace package; pytest runs
+with ``pythonpath = .``).
 """
 
 from __future__ import annotations

@@ -108,7 +108,12 @@ def print_results(base_dir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description="the end-to-end demo (make demo)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps (CPU: 1-3 min each on CPUs without bf16 units)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULT_STEPS,
+        help="training steps (CPU: 1-3 min each on CPUs without bf16 units)",
+    )
     parser.add_argument("--keep-host", action="store_true", help="leave ComfyUI running at the end")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="   %(message)s")

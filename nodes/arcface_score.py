@@ -127,7 +127,7 @@ def _reference_photos(dataset, reference_images):
 
     photos = []
     if dataset is not None:
-        photos += load_reference_photos(dataset.image_paths())
+        photos += load_reference_photos(dataset.image_paths)
     if reference_images is not None:
         photos += [
             (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))

@@ -79,3 +79,26 @@ def test_bad_inputs_are_clear_messages(comfy_host, photos, images, reference, ba
     message = _error(comfy_host.run_prompt(_graph(images, reference, backend), timeout=300))
     assert expected in message and "What to do" in message
     assert comfy_host.get_json("/system_stats")  # the server is still up
+
+
+def test_reference_from_the_checked_dataset(comfy_host, photos, tmp_path):
+    """The shipped workflows take the reference identity from DatasetCheck's dataset output."""
+    folder = tmp_path / "reference photos"
+    folder.mkdir()
+    Image.fromarray(grace_hopper()).save(folder / "grace.png")
+    Image.fromarray(resized(grace_hopper(), 0.9)).save(folder / "grace_small.png")
+    graph = _graph("grace_turned.png", None)
+    graph["3"] = {
+        "class_type": "DatasetCheck",
+        "inputs": {
+            "folder": str(folder), "face_backend": "dlib", "insightface_pack": "auto", "profile": "fast",
+            "min_images": 1, "max_images": 30, "max_background_share": 1.0, "duplicate_distance": 0,
+            "min_sharpness": 0.0,
+        },
+    }  # fmt: skip
+    graph["9"]["inputs"]["reference_dataset"] = ["3", 0]
+    run = comfy_host.run_prompt(graph, timeout=300)
+    assert run.status == "success", run.error
+    text = run.outputs["9"]["text"][0]
+    target = float(text.split("Identity target ")[1].split()[0])
+    assert float(text.split("image 0: similarity ")[1].split()[0]) >= target

@@ -39,7 +39,7 @@ To use real FLUX.1-dev weights, put flux1-dev.safetensors in ComfyUI's models/di
 clip_l.safetensors and t5xxl_fp16.safetensors (or t5xxl_fp8_e4m3fn.safetensors) in
 models/text_encoders and ae.safetensors in models/vae, then queue the same workflow on your server:
   python workflows/queue.py workflows/api/identity_fast.json --server http://127.0.0.1:8188 \\
-      --set dataset=/path/to/photos --set token=ohwx --set class_word=man
+      --set dataset=/path/to/photos --set token=zyqux --set class_word=man
 (or open example_workflows/identity_fast.json in ComfyUI and pick the files in the loader nodes)."""
 
 

@@ -29,7 +29,7 @@ from . import photos
 from .cache import cache_root
 
 DATASET_VERSION = 1
-TRIGGER = "ohwx"
+TRIGGER = "zyqux"  # a rare token: CaptionTokenizer flags ohwx and sks as single CLIP tokens
 CLASS_WORD = "woman"
 JPEG_QUALITY = 92
 

@@ -609,8 +609,19 @@ def result_fields(output: dict[str, Any]) -> list[tuple[str, Any]]:
             continue
         for item in items:
             if isinstance(item, dict):
-                found.extend((label, item[name]) for name, label in RESULT_FIELDS.items() if name in item)
+                found.extend(
+                    (_label(name, label, item), item[name])
+                    for name, label in RESULT_FIELDS.items()
+                    if name in item
+                )
     return found
+
+
+def _label(name: str, label: str, item: dict[str, Any]) -> str:
+    """A strength that passed nothing is a best effort, and is printed as one."""
+    if name == "strength" and item.get("passed") is False:
+        return "best-effort strength (no strength passed; see the report)"
+    return label
 
 
 def print_results(run: PromptRun, workflow: dict[str, Any], out: TextIO, label: str = "") -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.dataset import REG_SHOTS, SHOTS, ensure_demo_dataset
+from demo.dataset import REG_SHOTS, SHOTS, TRIGGER, ensure_demo_dataset
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,10 @@ def test_layout_and_captions(dataset):
     assert len(dataset.regularization) == len(REG_SHOTS) == 6
     for item in dataset.subject:
         assert item.path.parent == dataset.subject_dir
-        assert item.caption.startswith("ohwx woman, ")
+        assert item.caption.startswith(f"{TRIGGER} woman, ")
         assert item.path.with_suffix(".txt").read_text(encoding="utf-8") == item.caption + "\n"
     for item in dataset.regularization:
-        assert "ohwx" not in item.caption
+        assert TRIGGER not in item.caption
         assert item.path.with_suffix(".txt").read_text(encoding="utf-8") == item.caption + "\n"
     captions = [item.caption for item in dataset.subject]
     assert len(set(captions)) == len(captions)  # no identical phrasing

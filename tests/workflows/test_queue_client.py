@@ -25,6 +25,7 @@ from workflows.queue import (
     available_shortcuts,
     parse_value,
     print_results,
+    result_fields,
 )
 
 CLI = REPO_ROOT / "workflows" / "queue.py"
@@ -312,3 +313,11 @@ def test_results_print_texts_and_the_recommendation():
         "#5 ArcFaceScore: recommended strength = 0.8",
         "#5 ArcFaceScore: report = /out/report.json",
     ]
+
+
+def test_result_fields_name_a_best_effort_strength():
+    passed = {"identity_report": [{"strength": 0.8, "passed": True, "path": "/r.json"}]}
+    failed = {"identity_report": [{"strength": 0.5, "passed": False, "path": "/r.json"}]}
+    assert ("recommended strength", 0.8) in result_fields(passed)
+    labels = dict((value, label) for label, value in result_fields(failed))
+    assert labels[0.5].startswith("best-effort strength") and labels["/r.json"] == "report"

@@ -38,6 +38,7 @@ CPU_DEMO_INPUTS: dict[str, dict[str, Any]] = {
         "rank": 4,
         "alpha": 4.0,
         "checkpoint_every": 1000,
+        "overwrite": True,  # the demo host's own LoRA folder: a rerun with other inputs replaces it
         "advanced_settings": json.dumps(
             {
                 "t5xxl_max_token_length": 16,

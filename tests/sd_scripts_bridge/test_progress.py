@@ -29,7 +29,7 @@ GLUED = (
     "\rsteps:  50%|█████     | 2/4 [00:13<00:13,  6.93s/it, avr_loss=2.6]"
     "2026-02-16 10:11:12 INFO     saving state at step 2                     train_util.py:4760\n"
 )
-STAND_IN = Path(__file__).parent / "stand_in_engine" / "flux_train_network.py"
+STAND_IN = Path(__file__).parent / "stand_in_engine" / "stand_in_trainer.py"
 
 
 def bars(items):

@@ -1,9 +1,10 @@
 """Build a TEST-DOUBLE engine folder and hand-made training plans for the runner tests.
 
 ``build_engine(root)`` lays out an engine folder the way ``install`` does (``sd-scripts/`` with
-the stand-in ``flux_train_network.py``, ``venv/bin/python``, ``engine.json``), but every piece is
-a test double: the "venv Python" is a generated shell wrapper around this test venv's Python and
-``accelerate_launch.py``. Nothing with an absolute path is committed; the folder is generated
+the stand-in trainer ``stand_in_trainer.py`` installed as ``flux_train_network.py``,
+``venv/bin/python``, ``engine.json``), but every piece is a test double: the "venv Python" is a
+generated shell wrapper around this test venv's Python and ``accelerate_launch.py``. Nothing with an
+absolute path is committed; the folder is generated
 into a temporary directory by the tests.
 
 ``make_plan`` builds a :class:`TrainingPlan` directly (phases with real-engine argv shapes) so the
@@ -42,7 +43,8 @@ def build_engine(root: Path) -> Engine:
     """An engine folder whose Python is a wrapper that runs the stand-in (a test double)."""
     source_dir = root / "sd-scripts"
     source_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "flux_train_network.py", source_dir / "flux_train_network.py")
+    # installed under the engine script's name, which the runner launches
+    shutil.copy(HERE / "stand_in_trainer.py", source_dir / "flux_train_network.py")
     python = root / "venv" / "bin" / "python"
     python.parent.mkdir(parents=True, exist_ok=True)
     launcher = shlex.quote(str(HERE / "accelerate_launch.py"))

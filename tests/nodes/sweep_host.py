@@ -8,27 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from sd_scripts_bridge.lora_file import DOUBLE_BLOCK_MODULES, SINGLE_BLOCK_MODULES
+
 STANDIN_MODULE = "identity_lora_standins.py"
 LORA_NAME = "tiny_identity_lora.safetensors"
-HIDDEN = 3072
 
-# kohya-ss/sd-scripts FLUX LoRA modules for 1 double + 1 single block (notes sd_scripts.md §4):
-# name -> (in features, out features)
+# kohya-ss/sd-scripts FLUX LoRA modules for 1 double + 1 single block, from the bridge's layout
+# table (notes sd_scripts.md section 4): name -> (in features, out features)
 KOHYA_MODULES = {
-    **{
-        f"double_blocks_0_{stream}_{part}": shape
-        for stream in ("img", "txt")
-        for part, shape in {
-            "attn_qkv": (HIDDEN, 3 * HIDDEN),
-            "attn_proj": (HIDDEN, HIDDEN),
-            "mlp_0": (HIDDEN, 4 * HIDDEN),
-            "mlp_2": (4 * HIDDEN, HIDDEN),
-            "mod_lin": (HIDDEN, 6 * HIDDEN),
-        }.items()
-    },
-    "single_blocks_0_linear1": (HIDDEN, 3 * HIDDEN + 4 * HIDDEN),
-    "single_blocks_0_linear2": (HIDDEN + 4 * HIDDEN, HIDDEN),
-    "single_blocks_0_modulation_lin": (HIDDEN, 3 * HIDDEN),
+    **{f"double_blocks_0_{name}": shape for name, shape in DOUBLE_BLOCK_MODULES.items()},
+    **{f"single_blocks_0_{name}": shape for name, shape in SINGLE_BLOCK_MODULES.items()},
 }
 
 

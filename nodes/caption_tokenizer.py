@@ -51,10 +51,6 @@ class CaptionTokenizer:
         from ..identity_core.dataset.tokens import load_tokenizers
 
         comfy_glue.raise_if_interrupted()
-        if not trigger_token.strip():
-            raise ValueError(
-                "CaptionTokenizer: the trigger token is empty. Enter a rare made-up word, e.g. zyqux."
-            )
         tokenizers = load_tokenizers(comfy_glue.comfyui_dir())
         result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers)
         if write_captions:

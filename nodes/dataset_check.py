@@ -78,7 +78,7 @@ class DatasetCheck:
         regularization_folder="",
     ):
         from ..identity_core.dataset.check import check_dataset
-        from ..identity_core.dataset.report import render_contact_sheet, save_json_report
+        from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
         from ..identity_core.faces import load_backend
 
@@ -103,7 +103,7 @@ class DatasetCheck:
         )
         save_json_report(result, os.path.join(comfy_glue.output_directory(), REPORT_SUBFOLDER))
         sheet = render_contact_sheet(result)
-        report = result.text_report()
+        report = render_text(result)
         return {
             "ui": {"text": [report], "images": [comfy_glue.save_preview_png(sheet, "dataset_check")]},
             "result": (result.dataset, result.verdict, report, comfy_glue.arrays_to_images([sheet])),

@@ -112,14 +112,14 @@ class StrengthSweep:
         extra_loras="",
         lora_file=None,
     ):
+        from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.model import Sweep
         from ..identity_core.evaluation.prompts import parse_name_list, parse_prompts, parse_strengths
         from ..identity_core.reports.grid import sweep_grid
 
         if not trigger_token.strip():
-            raise ValueError(
-                "StrengthSweep: the trigger token is empty. "
-                "What to do: enter the token the LoRA was trained with."
+            raise EvaluationError(
+                "The trigger token is empty", "enter the token the LoRA was trained with", "trigger_token"
             )
         specs = parse_prompts(prompts)
         strength_list = parse_strengths(strengths)
@@ -232,11 +232,14 @@ def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, en
 
 
 def _resolve_lora(name: str) -> str:
+    from ..identity_core.evaluation import EvaluationError
+
     path = glue.lora_full_path(name)
     if path is None:
-        raise FileNotFoundError(
-            f"StrengthSweep: the LoRA '{name}' was not found in models/loras or as a file path. "
-            "What to do: pick a file from the list, or put the .safetensors file into models/loras."
+        raise EvaluationError(
+            f"The LoRA '{name}' was not found in models/loras or as a file path",
+            "pick a file from the list, or put the .safetensors file into models/loras",
+            "lora_name",
         )
     return path
 
@@ -246,9 +249,12 @@ def _chosen_lora(lora_name: str, lora_file: str | None) -> str:
     if lora_file and lora_file.strip():
         return lora_file.strip()
     if lora_name == USE_LORA_FILE:
-        raise ValueError(
-            "StrengthSweep: lora_name is '(use lora_file)' but nothing is connected to lora_file. "
-            "What to do: pick a LoRA from models/loras in lora_name, or connect TrainIdentityLoRA's "
-            "lora_path to lora_file."
+        from ..identity_core.evaluation import EvaluationError
+
+        raise EvaluationError(
+            "lora_name is '(use lora_file)' but nothing is connected to lora_file",
+            "pick a LoRA from models/loras in lora_name, or connect TrainIdentityLoRA's lora_path to "
+            "lora_file",
+            "lora_name",
         )
     return lora_name

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..errors import IdentityError
 from .model import (
     CAPTION_EDITED,
     CAPTION_FILE,
@@ -82,8 +83,12 @@ def apply_caption_rules(
 ) -> CaptionResult:
     """Return the dataset with staged captions, and the findings about them."""
     token, class_word = trigger_token.strip(), class_word.strip() or "person"
+    if not token:
+        raise IdentityError(
+            "The trigger token is empty", "enter a rare made-up word, e.g. zyqux", "trigger_token"
+        )
     if mode not in MODES:
-        raise ValueError(f"Unknown caption mode {mode!r}; choose one of: {', '.join(MODES)}.")
+        raise IdentityError(f"Unknown caption mode {mode!r}", f"choose one of: {', '.join(MODES)}", "mode")
     uniqueness = token_uniqueness(token, tokenizers)
     findings = [_uniqueness_finding(uniqueness)]
     findings += _encoding_findings(dataset.items)

@@ -6,44 +6,18 @@ Reads only: the dataset folder is never written to.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..faces import FaceBackend
 from . import checks
-from .checks import ImageResult
 from .measures import measure_image
 from .model import CAPTION_FILE, CAPTION_NONE, FAIL, UNCHECKED, Dataset, DatasetItem, Finding, worst_severity
+from .result import CheckResult, ImageResult
 from .scan import FolderScan, scan_folder
 from .thresholds import Thresholds
 
 CAPTION_ENCODING_MARK = "caption not UTF-8"
 ProgressCallback = Callable[[int, int], None]  # (images done, images in total); may raise to cancel
-
-
-@dataclass
-class CheckResult:
-    dataset: Dataset
-    findings: list[Finding]
-    images: list[ImageResult]
-    regularization_images: list[ImageResult] = field(default_factory=list)
-    backend_name: str = ""
-    backend_message: str = ""
-
-    @property
-    def verdict(self) -> str:
-        return self.dataset.verdict
-
-    def to_dict(self) -> dict[str, Any]:
-        from .report import result_to_dict
-
-        return result_to_dict(self)
-
-    def text_report(self) -> str:
-        from .report import render_text
-
-        return render_text(self)
 
 
 def check_dataset(

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..faces import FRONT, POSE_CLASSES, PROFILE, THREE_QUARTER, cosine, l2_normalise
-from .measures import ImageMeasures, background_distance, phash_distance
+from .measures import background_distance, phash_distance
 from .model import FAIL, PASS, WARN, Finding
-from .scan import ImageRecord
+from .result import ImageResult
 from .thresholds import Thresholds
-
-
-@dataclass
-class ImageResult:
-    """One image with its measures and the short marks the contact sheet prints on it."""
-
-    record: ImageRecord
-    measures: ImageMeasures | None = None
-    marks: list[tuple[str, str]] = field(default_factory=list)  # (severity, short text)
-
-    @property
-    def name(self) -> str:
-        return self.record.path.name
-
-    def mark(self, severity: str, text: str) -> None:
-        if (severity, text) not in self.marks:
-            self.marks.append((severity, text))
-
-    @property
-    def severity(self) -> str:
-        severities = [s for s, _ in self.marks]
-        return FAIL if FAIL in severities else WARN if WARN in severities else PASS
 
 
 def _names(results: Sequence[ImageResult]) -> tuple[str, ...]:

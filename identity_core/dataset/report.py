@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .model import FAIL, PASS, WARN
-
-if TYPE_CHECKING:
-    from .check import CheckResult
-    from .checks import ImageResult
+from .result import CheckResult, ImageResult
 
 _LABEL = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
 
@@ -157,6 +154,6 @@ def save_json_report(result: CheckResult, folder) -> CheckResult:
     """Write the JSON report into ``folder`` (never the dataset folder) and record its path."""
     from ..reports.json_report import write_json_report
 
-    path = write_json_report(result.to_dict(), folder, "dataset_check")
+    path = write_json_report(result_to_dict(result), folder, "dataset_check")
     result.dataset = result.dataset.replace(report_path=path)
     return result

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import IdentityError
+
 # What sd-scripts v0.10.1 accepts (library/train_util.py IMAGE_EXTENSIONS), lower case.
 ENGINE_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 CAPTION_EXTENSION = ".txt"
@@ -20,7 +22,7 @@ EXIF_ORIENTATION_TAG = 0x0112
 ANALYSIS_LONG_SIDE = 1536  # larger images are reduced before face and image measures
 
 
-class DatasetFolderError(ValueError):
+class DatasetFolderError(IdentityError):
     """The folder itself cannot be used (missing, not a folder, unreadable)."""
 
 
@@ -60,15 +62,23 @@ def scan_folder(folder: str | Path, load_pixels: bool = True) -> FolderScan:
     folder = Path(folder).expanduser()
     if not str(folder).strip() or not folder.exists():
         raise DatasetFolderError(
-            f"The dataset folder {folder} does not exist. Enter the full path of the folder "
-            "that holds your photos (and their optional same-name .txt captions)."
+            "The dataset folder does not exist",
+            "enter the full path of the folder that holds your photos (and their optional same-name "
+            ".txt captions)",
+            path=folder,
         )
     if not folder.is_dir():
-        raise DatasetFolderError(f"{folder} is a file, not a folder. Enter the folder that holds the photos.")
+        raise DatasetFolderError(
+            "The dataset path is a file, not a folder", "enter the folder that holds the photos", path=folder
+        )
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.name.lower())
     except OSError as exc:
-        raise DatasetFolderError(f"Cannot list {folder}: {exc}. Check the folder's permissions.") from exc
+        raise DatasetFolderError(
+            f"The dataset folder cannot be listed ({exc.strerror or exc})",
+            "check the folder's permissions",
+            path=folder,
+        ) from exc
     captions = {p.stem: p for p in entries if p.is_file() and p.suffix.lower() == CAPTION_EXTENSION}
     images, others = [], []
     for entry in entries:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import IdentityError
+
 # Bucket ranges of the two training profiles (design document sections 4.1 and 4.2).
 PROFILE_RESOLUTION = {"fast": (512, 256, 768), "final": (768, 384, 1024)}  # base, min bucket, max bucket
 
@@ -35,5 +37,7 @@ class Thresholds:
     @property
     def resolution(self) -> tuple[int, int, int]:
         if self.profile not in PROFILE_RESOLUTION:
-            raise ValueError(f"Unknown profile {self.profile!r}; use one of {', '.join(PROFILE_RESOLUTION)}.")
+            raise IdentityError(
+                f"Unknown profile {self.profile!r}", f"use one of {', '.join(PROFILE_RESOLUTION)}", "profile"
+            )
         return PROFILE_RESOLUTION[self.profile]

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import IdentityError
 from .model import TokenUniqueness
 
 CLIP_TOKENIZER_DIR = Path("comfy") / "sd1_tokenizer"
@@ -24,7 +25,7 @@ _MEANINGFUL_PIECE_LETTERS = 4
 _SYLLABLES = ("zy", "qu", "vor", "kx", "ix", "ov", "wex", "jr", "az", "uq", "ryn", "ze")
 
 
-class TokenizerError(RuntimeError):
+class TokenizerError(IdentityError):
     """The tokenizer files are missing from the ComfyUI folder."""
 
 
@@ -51,8 +52,10 @@ def _load(comfy_dir: str) -> Tokenizers:
     for folder in (clip_dir, t5_dir):
         if not folder.is_dir():
             raise TokenizerError(
-                f"Tokenizer folder {folder} is missing. It ships with ComfyUI; point the node at the "
-                "ComfyUI folder that contains comfy/sd1_tokenizer and comfy/text_encoders/t5_tokenizer."
+                "ComfyUI's tokenizer folder is missing (it ships with ComfyUI)",
+                "run the pack inside a complete ComfyUI that contains comfy/sd1_tokenizer and "
+                "comfy/text_encoders/t5_tokenizer",
+                path=folder,
             )
     return Tokenizers(
         clip=CLIPTokenizer.from_pretrained(str(clip_dir), local_files_only=True),

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces.model import Face, FaceBackend, l2_normalise
+from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
 from .reference import ReferenceIdentity
+from .subject_face import largest_face, perceptual_hash
 
 CROP_SIZE = 112
 
@@ -36,19 +37,6 @@ class ImageMeasure:
     @property
     def face_found(self) -> bool:
         return self.face_count > 0 and self.embedding is not None
-
-
-def largest_face(faces: list[Face]) -> Face | None:
-    """The subject of a portrait is the biggest face; background faces are ignored."""
-    with_embedding = [face for face in faces if face.embedding is not None]
-    return max(with_embedding, key=lambda face: face.area) if with_embedding else None
-
-
-def perceptual_hash(image: np.ndarray):
-    import imagehash
-    from PIL import Image
-
-    return imagehash.phash(Image.fromarray(np.ascontiguousarray(image)))
 
 
 def face_crop(image: np.ndarray, face: Face) -> np.ndarray:
@@ -77,13 +65,13 @@ def measure_image(image: np.ndarray, backend: FaceBackend, reference: ReferenceI
     if face is None:
         return ImageMeasure(face_count=len(faces), phash=image_hash)
     embedding = l2_normalise(face.embedding)
-    similarities = reference.embeddings @ embedding
+    similarities = clamp_similarity(reference.embeddings @ embedding)
     best = int(np.argmax(similarities))
     height, width = image.shape[:2]
     x1, y1, x2, y2 = face.bbox
     return ImageMeasure(
         face_count=len(faces),
-        similarity=float(reference.centroid @ embedding),
+        similarity=clamp_similarity(reference.centroid @ embedding),
         best_reference_similarity=float(similarities[best]),
         best_reference_index=best,
         phash_to_best_reference=int(image_hash - reference.phashes[best]),

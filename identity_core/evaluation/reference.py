@@ -10,6 +10,7 @@ import numpy as np
 
 from ..faces.model import Face, FaceBackend, l2_normalise
 from .errors import EvaluationError
+from .subject_face import largest_face, perceptual_hash
 
 FRONTAL_YAW_DEGREES = 20.0
 
@@ -47,8 +48,6 @@ def build_reference(
     should_cancel: Callable[[], bool] | None = None,
 ) -> ReferenceIdentity:
     """Analyse each ``(label, image)``; raise a clear error when none has a face."""
-    from .measure import largest_face, perceptual_hash
-
     if not images:
         raise EvaluationError(
             "The reference is empty",

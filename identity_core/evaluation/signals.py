@@ -11,6 +11,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ..faces.model import clamp_similarity
 from .measure import ImageMeasure
 from .thresholds import Thresholds
 
@@ -128,5 +129,5 @@ def seed_consistency(measures: list[ImageMeasure]) -> float | None:
     High is expected for a good identity LoRA; on its own it is not an overfit signal.
     """
     embeddings = [m.embedding for m in measures if m.face_found]
-    pairs = [float(a @ b) for a, b in combinations(embeddings, 2)]
+    pairs = [clamp_similarity(a @ b) for a, b in combinations(embeddings, 2)]
     return float(np.mean(pairs)) if pairs else None

@@ -41,9 +41,9 @@ def dlib_model_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or spec.origin is None:
         raise FaceBackendError(
-            "The dlib face models are not installed (Python package 'face_recognition_models'). "
-            "Install the pack's requirements into ComfyUI's Python: "
-            "pip install face_recognition_models dlib-bin"
+            "The dlib face models are not installed (Python package 'face_recognition_models')",
+            "install the pack's requirements into ComfyUI's Python: "
+            "pip install face_recognition_models dlib-bin",
         )
     return Path(spec.origin).parent / "models"
 
@@ -73,15 +73,16 @@ class DlibBackend:
             import dlib
         except ImportError as exc:
             raise FaceBackendError(
-                "dlib is not installed in ComfyUI's Python. Install it with: pip install dlib-bin"
+                "dlib is not installed in ComfyUI's Python", "install it with: pip install dlib-bin"
             ) from exc
         model_dir = dlib_model_dir()
         paths = {key: model_dir / filename for key, filename in _MODEL_FILES.items()}
         for path in paths.values():
             if not path.is_file():
                 raise FaceBackendError(
-                    f"dlib model file {path} is missing. Reinstall face_recognition_models "
-                    "(pip install --force-reinstall face_recognition_models)."
+                    "A dlib model file is missing",
+                    "reinstall the models: pip install --force-reinstall face_recognition_models",
+                    path=path,
                 )
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()

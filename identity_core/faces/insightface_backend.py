@@ -79,12 +79,17 @@ class InsightFaceBackend:
     def __init__(self, pack_dir: Path, det_size: int = 640) -> None:
         pack_dir = Path(pack_dir)
         if not any(pack_dir.glob("*.onnx")):
-            raise FaceBackendError(f"No .onnx model files in {pack_dir}; put the pack's files there.")
+            raise FaceBackendError(
+                "The insightface pack folder holds no .onnx model files",
+                "put the pack's .onnx files into that folder",
+                path=pack_dir,
+            )
         try:
             from insightface.app import FaceAnalysis
         except ImportError as exc:
             raise FaceBackendError(
-                "insightface is not installed in ComfyUI's Python: pip install insightface onnxruntime"
+                "insightface is not installed in ComfyUI's Python",
+                "pip install insightface onnxruntime",
             ) from exc
         providers, ctx_id = onnx_providers()
         try:
@@ -93,14 +98,16 @@ class InsightFaceBackend:
             )
         except AssertionError as exc:
             raise FaceBackendError(
-                f"The insightface pack in {pack_dir} has no face detection model. A complete "
-                f"antelopev2 or buffalo_l pack holds a detector (scrfd_10g_bnkps.onnx or det_10g.onnx) "
-                f"and a recognition model; copy the whole pack into that folder."
+                "The insightface pack has no face detection model",
+                "copy the whole pack into that folder: a complete antelopev2 or buffalo_l pack holds a "
+                "detector (scrfd_10g_bnkps.onnx or det_10g.onnx) and a recognition model",
+                path=pack_dir,
             ) from exc
         if "recognition" not in app.models:
             raise FaceBackendError(
-                f"The insightface pack in {pack_dir} has no recognition model (glintr100.onnx or "
-                "w600k_r50.onnx); copy the whole pack into that folder."
+                "The insightface pack has no recognition model (glintr100.onnx or w600k_r50.onnx)",
+                "copy the whole pack into that folder",
+                path=pack_dir,
             )
         app.prepare(ctx_id=ctx_id, det_size=(det_size, det_size))
         self._app = app

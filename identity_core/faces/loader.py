@@ -28,17 +28,17 @@ def load_backend(
     """
     if preference not in PREFERENCES:
         choices = ", ".join(PREFERENCES)
-        raise FaceBackendError(f"Unknown face backend {preference!r}; choose one of {choices}.")
+        raise FaceBackendError(f"Unknown face backend {preference!r}", f"choose one of {choices}", "backend")
     if preference == "dlib":
         return BackendChoice(_dlib(), f"Face backend: dlib (chosen). {_DLIB_NOTE}")
     search = find_pack(insightface_roots, pack)
     if search.pack_dir is not None:
         backend = InsightFaceBackend(search.pack_dir)
         return BackendChoice(backend, f"Face backend: {backend.name} from {search.pack_dir}.")
-    missing = _missing_pack_message(search.searched, pack, search.hint)
+    what, fix = _missing_pack(search.searched, pack, search.hint)
     if preference == "insightface":
-        raise FaceBackendError(missing)
-    return BackendChoice(_dlib(), f"{missing} Falling back to dlib. {_DLIB_NOTE}")
+        raise FaceBackendError(what, fix, "insightface_pack")
+    return BackendChoice(_dlib(), f"{what}. {fix}. Falling back to dlib. {_DLIB_NOTE}")
 
 
 def _dlib():
@@ -47,11 +47,10 @@ def _dlib():
     return DlibBackend()
 
 
-def _missing_pack_message(searched: Sequence[Path], pack: str, hint: str) -> str:
+def _missing_pack(searched: Sequence[Path], pack: str, hint: str) -> tuple[str, str]:
+    """What is missing and the fix, for the error or the fallback note."""
     wanted = " or ".join(KNOWN_PACKS) if pack in ("", "auto") else pack
     folders = ", ".join(str(p) for p in searched) or "(no insightface model folder is configured)"
-    message = (
-        f"No insightface model pack found: looked for {wanted} .onnx files in {folders}. "
-        f"Put the pack's .onnx files directly in one of those folders."
-    )
-    return f"{message} {hint}" if hint else message
+    what = f"No insightface model pack found: looked for {wanted} .onnx files in {folders}"
+    fix = hint.rstrip(".") if hint else "put the pack's .onnx files directly in one of those folders"
+    return what, fix

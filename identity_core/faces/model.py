@@ -7,9 +7,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import IdentityError
 
-class FaceBackendError(RuntimeError):
-    """A face backend cannot be loaded or run; the message says which file and what to do."""
+
+class FaceBackendError(IdentityError):
+    """A face backend cannot be loaded or run: what, which file or folder, and what to do."""
 
 
 @dataclass
@@ -62,11 +64,22 @@ class BackendChoice:
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two embeddings (they need not be normalised)."""
+    """Cosine similarity of two embeddings (they need not be normalised), within [-1, 1]."""
     a = np.asarray(a, np.float64).ravel()
     b = np.asarray(b, np.float64).ravel()
     denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(a @ b / denom) if denom > 0 else 0.0
+    return clamp_similarity(a @ b / denom) if denom > 0 else 0.0
+
+
+def clamp_similarity(value: float | np.ndarray) -> float | np.ndarray:
+    """Keep cosine similarities in [-1, 1].
+
+    A float32 dot product of two unit vectors can round past 1 (1.0000001 for identical
+    vectors on some CPUs), and no report should show a similarity above 1.
+    """
+    if isinstance(value, np.ndarray):
+        return np.clip(value, -1.0, 1.0)
+    return float(min(1.0, max(-1.0, float(value))))
 
 
 def l2_normalise(vector: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import IdentityError
 from ..evaluation.model import Sweep
 
 MAX_TILE = 256
@@ -62,7 +63,9 @@ def sweep_grid(
     similarity); ``cell_marks`` maps ``(lora_name, prompt_id, strength)`` to a verdict.
     """
     if not sweep.entries:
-        raise ValueError("The sweep has no images to put in a grid.")
+        raise IdentityError(
+            "The sweep has no images to put in a grid", "connect a sweep that has images", "sweep"
+        )
     captions = image_captions or {}
     marks = cell_marks or {}
     first = sweep.entries[0].image

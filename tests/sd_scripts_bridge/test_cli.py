@@ -43,7 +43,7 @@ def test_plan_json_shape(plan_args, capsys, tmp_path):
     assert "[[datasets.subsets]]" in data["dataset_toml"]
     assert data["run_dir"] == str((tmp_path / "run").resolve())
     assert isinstance(data["warnings"], list) and data["warnings"]
-    assert data["tier"]["name"] == "16gb" and data["tier"]["expected_sec_per_step"] == 1.22
+    assert data["tier"]["name"] == "16gb" and data["tier"]["expected_sec_per_step"] == pytest.approx(1.22)
     phase = data["phases"][0]
     assert phase["max_train_steps"] == 8 and phase["output_file"].endswith("me.safetensors")
     assert data["staging"]["subject"][0]["caption"] == "ohwx person, photo 0"

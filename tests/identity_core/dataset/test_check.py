@@ -7,7 +7,7 @@ import pytest
 
 from identity_core.dataset.check import check_dataset
 from identity_core.dataset.model import FAIL, WARN
-from identity_core.dataset.report import render_contact_sheet, save_json_report
+from identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
 from identity_core.dataset.scan import DatasetFolderError
 from tests.fixtures.photos import (
     astronaut,
@@ -75,7 +75,7 @@ def _finding(result, check):
 def test_verdict_and_backend_are_reported(result):
     assert result.verdict == FAIL
     assert result.dataset.face_backend.startswith("dlib")
-    assert "dlib" in result.text_report().splitlines()[1]
+    assert "dlib" in render_text(result).splitlines()[1]
 
 
 def test_several_faces_fail_and_leave_the_dataset(result):
@@ -131,7 +131,7 @@ def test_json_report_and_contact_sheet(result, tmp_path, folders):
     sheet = render_contact_sheet(result, tile_size=128, columns=6)
     assert sheet.dtype == np.uint8 and sheet.shape[1] == 6 * 128
     assert sheet.shape[0] == 4 * (128 + 56)  # 24 tiles (20 subject + 4 regularization) in 4 rows
-    assert str(path) in result.text_report()
+    assert str(path) in render_text(result)
 
 
 def test_progress_is_reported_per_image_and_can_cancel(folders, backend):

@@ -2,14 +2,8 @@
 
 HOG detector, 68-point landmarks (reduced to insightface's five keypoints for pose and
 alignment), 5-point landmarks for dlib's own chip alignment and its 128-d ResNet
-embedding. It is not ArcFace: the report says so, and its similarity scale differs.
-
-Threshold: dlib calls two descriptors the same person when their Euclidean distance is
-below 0.6. Its raw descriptors are not unit vectors: their norms were 1.27-1.59 (typically
-1.45) on the shipped photos. For two descriptors of norm n, ``d^2 = 2 n^2 (1 - cos)``, so
-d = 0.6 at n = 1.45 is cos = 1 - 0.6^2 / (2 * 1.45^2) = 0.914 on the L2-normalised vectors
-we keep. Measured on the shipped photos: the same face after a mirror flip and 0.7x resize
-0.983-0.995, different people 0.80-0.90.
+embedding. It is not ArcFace: the report says so, and its similarity scale differs
+(``identity_scale.DLIB_SCALE``: thresholds and their sources).
 """
 
 from __future__ import annotations
@@ -19,12 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .identity_scale import DLIB_SCALE
 from .model import Face, FaceBackendError, l2_normalise
 from .pose import pose_from_kps
-
-DLIB_L2_SAME_PERSON = 0.6
-DLIB_TYPICAL_DESCRIPTOR_NORM = 1.45
-DLIB_SAME_PERSON_COSINE = 1.0 - DLIB_L2_SAME_PERSON**2 / (2.0 * DLIB_TYPICAL_DESCRIPTOR_NORM**2)
 
 _MODEL_FILES = {
     "landmarks_68": "shape_predictor_68_face_landmarks.dat",
@@ -66,7 +57,8 @@ class DlibBackend:
     """
 
     name = "dlib 128-d (not ArcFace)"
-    same_person_cosine = DLIB_SAME_PERSON_COSINE
+    scale = DLIB_SCALE
+    same_person_cosine = DLIB_SCALE.same_person
 
     def __init__(self, detect_long_side: int = 800, retry_upsample: int = 1, min_score: float = 0.3) -> None:
         try:

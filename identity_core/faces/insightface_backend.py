@@ -16,16 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from .alignment import align_face
+from .identity_scale import ARCFACE_SCALE
 from .model import Face, FaceBackendError, l2_normalise
 from .pose import pose_from_kps
 
 KNOWN_PACKS = ("antelopev2", "buffalo_l")
 ALLOWED_MODULES = ["detection", "recognition", "landmark_3d_68"]
-
-# Cosine at or above which two ArcFace embeddings are the same person. DeepFace's ArcFace
-# threshold is a cosine distance of 0.68, i.e. similarity 0.32; ComfyUI_FaceAnalysis uses
-# the same figure.
-ARCFACE_SAME_PERSON_COSINE = 0.32
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,8 @@ def onnx_providers() -> tuple[list[str], int]:
 class InsightFaceBackend:
     """insightface FaceAnalysis on an existing pack folder (never a pack name: no download)."""
 
-    same_person_cosine = ARCFACE_SAME_PERSON_COSINE
+    scale = ARCFACE_SCALE
+    same_person_cosine = ARCFACE_SCALE.same_person
 
     def __init__(self, pack_dir: Path, det_size: int = 640) -> None:
         pack_dir = Path(pack_dir)

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import IdentityError
+from .identity_scale import IdentityScale
 
 
 class FaceBackendError(IdentityError):
@@ -50,7 +51,8 @@ class FaceBackend(Protocol):
     """What every face backend offers. ``name`` goes into every report."""
 
     name: str
-    same_person_cosine: float
+    scale: IdentityScale  # how this backend's similarities read (thresholds with sources)
+    same_person_cosine: float  # scale.same_person
 
     def analyze(self, image_rgb: np.ndarray) -> list[Face]: ...
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from identity_core.faces import Face, FaceBackend, cosine, pose_class
-from identity_core.faces.dlib_backend import DLIB_SAME_PERSON_COSINE, DlibBackend, dlib_model_dir
+from identity_core.faces.dlib_backend import DlibBackend, dlib_model_dir
+from identity_core.faces.identity_scale import DLIB_SAME_PERSON_COSINE
 from tests.fixtures.photos import (
     astronaut,
     blurred,

@@ -231,3 +231,13 @@ class OutputExistsError(BridgeError):
             fix="choose another output name, or allow overwriting (overwrite=True / --overwrite)",
             path=path,
         )
+
+
+class GpuRequiredError(BridgeError):
+    """Training was asked for on a machine without a CUDA GPU."""
+
+    def __init__(self, cpu_switch: str) -> None:
+        super().__init__(
+            what="No CUDA GPU is visible, and FLUX LoRA training needs an NVIDIA GPU (12 GB or more)",
+            fix=f"run ComfyUI on a machine with one; for tests with tiny models only, set {cpu_switch}=1",
+        )

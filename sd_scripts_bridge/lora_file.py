@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from .command import flag_value, flag_values
 from .errors import BadLoRAFileError
 
 PARTS = ("lora_down.weight", "lora_up.weight", "alpha")
@@ -103,10 +104,10 @@ def expected_clip_modules() -> dict[str, tuple[int, int]]:
 
 def expectation_for_argv(argv: Sequence[str]) -> LoRAExpectation:
     """What the engine command ``argv`` should produce: rank, which networks, block counts."""
-    rank_text = _flag_value(argv, "--network_dim")
-    network_args = " ".join(_flag_values(argv, "--network_args"))
+    rank_text = flag_value(argv, "--network_dim")
+    network_args = " ".join(flag_values(argv, "--network_args"))
     per_type_dims = "_dim" in network_args or "network_reg_dims" in network_args
-    base = _flag_value(argv, "--pretrained_model_name_or_path")
+    base = flag_value(argv, "--pretrained_model_name_or_path")
     blocks = base_model_block_counts(Path(base)) if base else None
     unet_only = "--network_train_unet_only" in argv
     te_only = "--network_train_text_encoder_only" in argv
@@ -117,24 +118,6 @@ def expectation_for_argv(argv: Sequence[str]) -> LoRAExpectation:
         double_blocks=blocks[0] if blocks else None,
         single_blocks=blocks[1] if blocks else None,
     )
-
-
-def _flag_values(argv: Sequence[str], flag: str) -> list[str]:
-    """The values after the last occurrence of ``flag`` (up to the next ``--`` option)."""
-    if flag not in argv:
-        return []
-    start = len(argv) - 1 - list(reversed(argv)).index(flag) + 1
-    values: list[str] = []
-    for item in argv[start:]:
-        if item.startswith("--"):
-            break
-        values.append(item)
-    return values
-
-
-def _flag_value(argv: Sequence[str], flag: str) -> str | None:
-    values = _flag_values(argv, flag)
-    return values[0] if values else None
 
 
 def read_header(path: Path) -> tuple[dict, int]:

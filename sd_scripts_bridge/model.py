@@ -161,7 +161,7 @@ class TrainingPlan:
 class ProgressEvent:
     """A structured progress report. ``step`` and ``total`` count over all phases."""
 
-    kind: str  # "step" | "checkpoint" | "phase" | "log" | "validation"
+    kind: str  # "step" | "checkpoint" | "phase" | "log" | "validation" | "sample"
     phase: str
     step: int = 0
     total: int = 0
@@ -173,6 +173,14 @@ class ProgressEvent:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A LoRA file the engine saved during a run, with the global step (over all phases) it holds."""
+
+    step: int
+    path: Path
+
+
+@dataclass(frozen=True)
 class TrainingResult:
     lora_path: Path  # the published file
     run_dir: Path
@@ -180,9 +188,11 @@ class TrainingResult:
     loss_csv: Path
     steps: int
     final_loss: float | None
-    checkpoints: tuple[Path, ...] = ()
+    checkpoints: tuple[Checkpoint, ...] = ()  # every step checkpoint of the plan on disk, oldest first
     samples: tuple[Path, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    resumed_at: int | None = None  # the global step this call resumed from (None: from the start)
+    validation_csv: Path | None = None  # validation.csv when the run measured validation loss
 
 
 def _jsonable(value: Any) -> Any:

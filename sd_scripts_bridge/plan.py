@@ -113,6 +113,11 @@ def cache_inputs(request: PlanRequest, settings: dict[str, Any]) -> dict[str, An
     }
 
 
+def engine_output_dir(run_dir: Path) -> Path:
+    """Where every phase's engine writes its LoRA files, states and ``sample/`` images."""
+    return Path(run_dir) / "output"
+
+
 def build_phases(
     request: PlanRequest,
     engine: Engine,
@@ -122,7 +127,7 @@ def build_phases(
     toml_path: Path,
     prompts_path: Path | None,
 ) -> tuple[Phase, ...]:
-    output_dir = run_dir / "output"
+    output_dir = engine_output_dir(run_dir)
     common = [
         *model_flags(request),
         "--dataset_config", str(toml_path),

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from .doctor import detect_vram_gib
 from .engine import engine_at, engine_root_from, locate_engine, tokenizer_cache_dir
 from .errors import BridgeError
-from .model import DatasetImage, ModelFiles, PlanRequest, TrainingPlan
+from .job import place_run
+from .model import DatasetImage, Engine, ModelFiles, PlanRequest, TrainingPlan
+from .overrides import parse_key_values
 from .plan import build_plan
 from .profiles import PROFILES
 from .staging import IMAGE_SUFFIXES
@@ -25,7 +25,13 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trigger-token", required=True)
     parser.add_argument("--class-word", default="person")
     parser.add_argument("--output-name", required=True)
-    parser.add_argument("--run-dir", type=Path, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--run-dir", type=Path, help="the run folder (staged data, states, logs)")
+    where.add_argument(
+        "--runs-root",
+        type=Path,
+        help="a folder for run folders: this run's is named <output name>-<request key>, as the node does",
+    )
     parser.add_argument("--flux", type=Path, required=True, help="FLUX.1 diffusion model (BFL single file)")
     parser.add_argument("--clip-l", type=Path, required=True)
     parser.add_argument("--t5xxl", type=Path, required=True)
@@ -82,52 +88,44 @@ def read_folder(folder: Path, role: str) -> tuple[DatasetImage, ...]:
     return tuple(images)
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    overrides = {}
-    for item in items:
-        key, separator, text = item.partition("=")
-        if not separator:
-            raise BridgeError(
-                what=f"--set {item!r} is not KEY=VALUE", fix="write e.g. --set max_train_steps=2000"
-            )
-        try:
-            overrides[key.strip()] = json.loads(text)
-        except ValueError:
-            overrides[key.strip()] = text
-    return overrides
-
-
-def plan_from_args(args: argparse.Namespace) -> TrainingPlan:
+def request_from_args(args: argparse.Namespace) -> tuple[PlanRequest, Engine]:
+    """The request the arguments describe, and the engine it is planned for."""
     root = engine_root_from(args.engine)
     engine = engine_at(root) if args.no_engine_check else locate_engine(root)
     vram = args.vram_gib
     if vram is None and args.tier == "auto" and not args.cpu and not args.no_engine_check:
         vram = detect_vram_gib(engine)
-    tokenizers = args.tokenizer_cache_dir or tokenizer_cache_dir(engine)
     request = PlanRequest(
         profile=args.profile,
         images=read_folder(args.images, "dataset"),
         regularization=read_folder(args.reg, "regularization") if args.reg else (),
         models=ModelFiles(args.flux, args.clip_l, args.t5xxl, args.ae),
         output_name=args.output_name,
-        run_dir=args.run_dir,
+        run_dir=args.run_dir or args.runs_root,
         trigger_token=args.trigger_token,
         class_word=args.class_word,
         vram_tier=args.tier,
         detected_vram_gb=vram,
         te_policy=args.te_policy,
         token_is_unique=args.token_is_unique,
-        overrides=parse_overrides(args.overrides),
+        overrides=parse_key_values(args.overrides),
         seed=args.seed,
         save_every_n_steps=args.save_every,
         sample_prompts=tuple(args.sample_prompt),
         sample_every_n_steps=args.sample_every,
         validation_split=args.validation_split,
-        tokenizer_cache_dir=tokenizers,
+        tokenizer_cache_dir=args.tokenizer_cache_dir or tokenizer_cache_dir(engine),
         num_processes=args.num_processes,
         extra_accelerate_args=tuple(args.accelerate_arg),
         cpu=args.cpu,
         allow_unpinned_engine=args.allow_unpinned,
         publish_dir=getattr(args, "publish_dir", None),  # train only
     )
+    if args.runs_root is not None:
+        request = place_run(request, args.runs_root)
+    return request, engine
+
+
+def plan_from_args(args: argparse.Namespace) -> TrainingPlan:
+    request, engine = request_from_args(args)
     return build_plan(request, engine)

@@ -214,6 +214,7 @@ def resolve_settings(profile: Profile, overrides: Mapping[str, Any]) -> dict[str
                 fix=f"use one of: {', '.join(sorted(OVERRIDABLE))}",
             )
         values[key] = OVERRIDABLE[key].check(key, value)
+    values.update(dependent_settings(values, overrides))
     if values["min_bucket_reso"] > values["resolution"] or values["max_bucket_reso"] < values["resolution"]:
         raise BridgeError(
             what=(
@@ -228,6 +229,23 @@ def resolve_settings(profile: Profile, overrides: Mapping[str, Any]) -> dict[str
                 key, values[key], f"a multiple of {values['bucket_reso_steps']} (engine rule)"
             )
     return values
+
+
+def dependent_settings(values: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings that follow another one the user changed, unless the user set them too.
+
+    The bucket range follows the resolution: a resolution outside the profile's range widens it
+    just enough to contain the resolution (the profile's own range is kept otherwise), so a Fast
+    run at 1024 px gets buckets 256-1024 rather than an error.
+    """
+    followed: dict[str, Any] = {}
+    if "resolution" in overrides:
+        resolution = values["resolution"]
+        if "min_bucket_reso" not in overrides:
+            followed["min_bucket_reso"] = min(values["min_bucket_reso"], resolution)
+        if "max_bucket_reso" not in overrides:
+            followed["max_bucket_reso"] = max(values["max_bucket_reso"], resolution)
+    return followed
 
 
 def inert_settings(profile: Profile) -> dict[str, Setting]:

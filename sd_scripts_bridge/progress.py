@@ -27,6 +27,9 @@ STEPS_BAR_RE = re.compile(r"(?<!validation )(?<![\w])steps" + _BAR_BODY)
 VALIDATION_BAR_RE = re.compile(r"validation steps" + _BAR_BODY)
 RATE_RE = re.compile(r"(?P<value>[0-9.]+)(?P<unit>s/it|it/s)")
 LOSS_RE = re.compile(r"avr_loss=(?P<loss>[-+]?(?:nan|inf|[0-9.]+(?:[eE][-+]?\d+)?))")
+# The validation bar's postfix (train_network.py): val_avg_loss per step validation, val_epoch_avg_loss
+# per epoch validation; nothing else prints the validation loss.
+VAL_LOSS_RE = re.compile(r"val(?:_epoch)?_avg_loss=(?P<loss>[-+]?(?:nan|inf|[0-9.]+(?:[eE][-+]?\d+)?))")
 SAVED_RE = re.compile(r"saving checkpoint: (?P<path>.+?\.(?:safetensors|ckpt|pt))(?=\s|$)")
 OUT_OF_MEMORY_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|CUDA error: out of memory|HIP out of memory|"
@@ -49,6 +52,7 @@ class BarUpdate:
 class ValidationUpdate:
     n: int
     total: int
+    loss: float | None = None  # the running validation loss of this run so far
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ def parse_piece(piece: str) -> list[ParsedItem]:
             )
         )
     for match in VALIDATION_BAR_RE.finditer(piece):
-        items.append(ValidationUpdate(n=int(match.group("n")), total=int(match.group("total"))))
+        loss_match = VAL_LOSS_RE.search(match.group("inside"))
+        loss = float(loss_match.group("loss")) if loss_match else None
+        items.append(ValidationUpdate(n=int(match.group("n")), total=int(match.group("total")), loss=loss))
     for match in SAVED_RE.finditer(piece):
         items.append(CheckpointSaved(Path(match.group("path").strip())))
     if OUT_OF_MEMORY_RE.search(piece):
@@ -143,18 +149,28 @@ class ProgressTracker:
 
     ``steps_before`` counts the steps of earlier phases; ``initial_step`` is the step a resumed
     run starts from (the bar then counts only the remaining steps); ``total`` is the plan's total.
+    ``validate_every`` is the phase's ``--validate_every_n_steps``: the engine validates only at
+    those phase steps, so a validation run is credited to the next one (tqdm may not have printed
+    the steps bar's last update yet: it redraws at most every 0.1 s).
     """
 
-    def __init__(self, phase: str, total: int, steps_before: int = 0, initial_step: int = 0) -> None:
+    def __init__(
+        self,
+        phase: str,
+        total: int,
+        steps_before: int = 0,
+        initial_step: int = 0,
+        validate_every: int | None = None,
+    ) -> None:
         self.phase = phase
         self.total = total
         self.steps_before = steps_before
         self.initial_step = initial_step
+        self.validate_every = validate_every
         self.global_step = steps_before + initial_step
         self.last_loss: float | None = None
         self.out_of_memory_line: str | None = None
         self.first_bad_loss_step: int | None = None
-        self.checkpoints: list[Path] = []
 
     def events(self, items: list[ParsedItem]) -> list[ProgressEvent]:
         return [event for item in items if (event := self._event(item)) is not None]
@@ -166,7 +182,6 @@ class ProgressTracker:
 
     def _other_event(self, item: ParsedItem) -> ProgressEvent | None:
         if isinstance(item, CheckpointSaved):
-            self.checkpoints.append(item.path)
             return ProgressEvent(
                 kind="checkpoint",
                 phase=self.phase,
@@ -179,8 +194,9 @@ class ProgressTracker:
             return ProgressEvent(
                 kind="validation",
                 phase=self.phase,
-                step=self.global_step,
+                step=self._validation_step(),
                 total=self.total,
+                loss=item.loss,
                 message=f"validation {item.n}/{item.total}",
             )
         if self.out_of_memory_line is None:
@@ -189,6 +205,13 @@ class ProgressTracker:
                 kind="log", phase=self.phase, step=self.global_step, total=self.total, message=item.line
             )
         return None
+
+    def _validation_step(self) -> int:
+        if not self.validate_every:
+            return self.global_step
+        phase_step = self.global_step - self.steps_before
+        validated = -(-phase_step // self.validate_every) * self.validate_every
+        return self.steps_before + validated
 
     def _step_event(self, bar: BarUpdate) -> ProgressEvent | None:
         """A step event for each render that carries a loss; the ``0/N`` render and the loss-less

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoints import saved_checkpoints
+from .command import flag_value, flag_values
 from .engine_log import EngineLog, log_tail
 from .engine_process import EngineProcess
 from .errors import (
@@ -35,14 +37,18 @@ from .errors import (
 )
 from .lora_file import check_lora, differing_tensors, expectation_for_argv, inspect_lora
 from .loss_log import LossLog
-from .model import Engine, Phase, ProgressEvent, TrainingPlan, TrainingResult
+from .model import Engine, Phase, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
 from .progress import ProgressTracker, StreamParser
 from .publish import publish_lora, refuse_existing
+from .samples import SampleWatcher, sample_images
 from .training_state import SavedState, belongs_to, newest_state, read_state, states_for
+from .validation_log import FILE_NAME as VALIDATION_FILE
+from .validation_log import ValidationLog
 
 POLL_S = 0.1  # how often the loop checks should_cancel (the brief asks for <= 0.25 s)
 EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pipes to close
 OUT_OF_MEMORY_GRACE_S = 15.0  # an engine that printed OOM but keeps running is stopped after this
+SAMPLE_CHECK_S = 1.0  # how often the sample folders are looked at while the engine runs
 LOG_FILE = "engine.log"
 LOSS_FILE = "loss.csv"
 COMMAND_FILE = "command.json"
@@ -68,21 +74,24 @@ def run_training(
     should_cancel: Callable[[], bool] | None = None,
     resume_from: Path | None = None,
     overwrite: bool = False,
+    start: StartPoint | None = None,
 ) -> TrainingResult:
     """Train, check and publish; raise a :class:`BridgeError` subclass on any failure.
 
-    ``resume_from`` names a ``*-state`` dir; without it the newest complete state of the plan's
-    phases (if any) is resumed automatically. The LoRA is published to
-    ``publish_destination(plan)`` and never replaces an existing file unless ``overwrite``.
+    ``start`` is where to begin (from :func:`find_start`, when the caller already asked);
+    otherwise ``resume_from`` names a ``*-state`` dir, and without it the newest complete state
+    of the plan's phases (if any) is resumed automatically. The LoRA is published to
+    ``publish_destination(plan.request)`` and never replaces an existing file unless ``overwrite``.
     """
-    destination = publish_destination(plan)
+    destination = publish_destination(plan.request)
     refuse_existing(destination, overwrite)
     _check_engine(engine)
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     _prepare_run_dir(plan)
-    start = find_start(plan, Path(resume_from) if resume_from is not None else None)
-    session = _Session(plan, engine, on_event, should_cancel, resumed_at=_resumed_global_step(plan, start))
+    if start is None:
+        start = find_start(plan, Path(resume_from) if resume_from is not None else None)
+    session = _Session(plan, engine, on_event, should_cancel, resumed_at=resumed_global_step(plan, start))
     try:
         session.run_phases(start)
         return session.finish(destination, overwrite)
@@ -90,10 +99,10 @@ def run_training(
         session.close()
 
 
-def publish_destination(plan: TrainingPlan) -> Path:
+def publish_destination(request: PlanRequest) -> Path:
     """``<publish_dir>/<output_name>.safetensors``; without a publish dir, the run folder."""
-    folder = plan.request.publish_dir or plan.run_dir
-    return Path(folder) / f"{plan.request.output_name}.safetensors"
+    folder = request.publish_dir or Path(request.run_dir).resolve()
+    return Path(folder) / f"{request.output_name}.safetensors"
 
 
 def engine_environment(run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -135,7 +144,7 @@ def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
     return StartPoint(0, None)
 
 
-def _resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
+def resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
     """The global step a resumed run continues from (None: a fresh run)."""
     if start.state is None and start.phase_index == 0:
         return None
@@ -198,19 +207,42 @@ class _Session:
         self.should_cancel = should_cancel or (lambda: False)
         self.log = EngineLog(plan.run_dir / LOG_FILE)
         self.loss_log = LossLog(plan.run_dir / LOSS_FILE, keep_through=resumed_at)
-        self.checkpoints: list[Path] = []
+        self.validation_log = ValidationLog(plan.run_dir / VALIDATION_FILE, keep_through=resumed_at)
+        self.samples = SampleWatcher(plan) if plan.sample_prompts_path is not None else None
+        self.samples_checked_at = 0.0
+        self.resumed_at = resumed_at
         self.last_loss: float | None = None
         self.last_tracker: ProgressTracker | None = None
         self.checked: set[Path] = set()  # output files whose values were already checked
 
     def close(self) -> None:
         self.loss_log.close()
+        self.validation_log.close()
         self.log.close()
 
     def emit(self, event: ProgressEvent) -> None:
         self.loss_log.record(event)
+        self.validation_log.record(event)
         if self.on_event is not None:
             self.on_event(event)
+
+    def report_new_samples(self, tracker: ProgressTracker, force: bool = False) -> None:
+        """A ``sample`` event for each sample image the engine wrote since the last look."""
+        now = time.monotonic()
+        if self.samples is None or (not force and now - self.samples_checked_at < SAMPLE_CHECK_S):
+            return
+        self.samples_checked_at = now
+        for path in self.samples.new_samples():
+            self.emit(
+                ProgressEvent(
+                    kind="sample",
+                    phase=tracker.phase,
+                    step=tracker.global_step,
+                    total=tracker.total,
+                    path=path,
+                    message=f"sample {path.name}",
+                )
+            )
 
     def run_phases(self, start: StartPoint) -> None:
         steps_before = 0
@@ -230,7 +262,13 @@ class _Session:
         if state is not None:
             argv += ["--resume", str(state.path), "--skip_until_initial_step"]
         _record_command(self.plan.run_dir / COMMAND_FILE, phase, argv)
-        tracker = ProgressTracker(phase.name, self.plan.total_steps, steps_before, state.step if state else 0)
+        tracker = ProgressTracker(
+            phase.name,
+            self.plan.total_steps,
+            steps_before,
+            state.step if state else 0,
+            validate_every=_validate_every(phase.argv),
+        )
         self.last_tracker = tracker
         resumed = f", resuming at step {tracker.global_step} from {state.path.name}" if state else ""
         self.emit(_phase_event(phase, tracker, f"phase {phase.name} started{resumed}"))
@@ -243,7 +281,8 @@ class _Session:
                 process.stop_tree()
             self.log.flush()
             self.loss_log.flush_step()
-            self.checkpoints.extend(tracker.checkpoints)
+            self.validation_log.flush()
+            self.report_new_samples(tracker, force=True)
             if tracker.last_loss is not None:
                 self.last_loss = tracker.last_loss
         self._check_phase_result(phase, tracker, returncode)
@@ -259,6 +298,7 @@ class _Session:
                 if tracker.first_bad_loss_step is not None:
                     break
             self.log.flush()
+            self.report_new_samples(tracker)
             if tracker.first_bad_loss_step is not None:
                 self._stop(process, "stopped the engine: the loss is NaN")
                 raise TrainingNaNError(
@@ -363,9 +403,11 @@ class _Session:
             loss_csv=self.loss_log.path,
             steps=steps,
             final_loss=self.last_loss,
-            checkpoints=tuple(dict.fromkeys(self.checkpoints)),
-            samples=tuple(_samples(self.plan)),
+            checkpoints=saved_checkpoints(self.plan),
+            samples=tuple(sample_images(self.plan)),
             metadata=metadata,
+            resumed_at=self.resumed_at,
+            validation_csv=self.validation_log.path if self.validation_log.path.is_file() else None,
         )
 
     def _steps_done(self, engine_metadata: dict[str, str]) -> int:
@@ -407,17 +449,16 @@ def _record_command(path: Path, phase: Phase, argv: list[str]) -> None:
 
 
 def _text_encoder_frozen(argv: tuple[str, ...]) -> bool:
-    if "--text_encoder_lr" not in argv:
-        return False
-    values = []
-    for item in argv[argv.index("--text_encoder_lr") + 1 :]:
-        if item.startswith("--"):
-            break
-        values.append(item)
+    values = flag_values(argv, "--text_encoder_lr")
     try:
         return bool(values) and float(values[0]) == 0.0  # the first value is CLIP-L's
     except ValueError:
         return False
+
+
+def _validate_every(argv: tuple[str, ...]) -> int | None:
+    value = flag_value(argv, "--validate_every_n_steps")
+    return int(value) if value and value.isdigit() else None
 
 
 def _next_smaller_tier(tier: str) -> str | None:
@@ -430,11 +471,3 @@ def _next_smaller_tier(tier: str) -> str | None:
         return next_smaller_tier(tier)
     except (KeyError, ValueError, BridgeError):
         return None
-
-
-def _samples(plan: TrainingPlan) -> list[Path]:
-    found: list[Path] = []
-    for folder in dict.fromkeys(phase.output_dir / "sample" for phase in plan.phases):
-        if folder.is_dir():
-            found.extend(sorted(folder.glob("*.png")))
-    return found

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,16 @@ class DatasetInputError(BridgeError):
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, read once per content: a job hashes the dataset for its request key and
+    again for staging, so the digest is remembered under the file's size, mtime and inode."""
+    stat = Path(path).stat()
+    return _sha256_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@lru_cache(maxsize=4096)
+def _sha256_of(path: str, _size: int, _mtime_ns: int, _inode: int) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -1,8 +1,9 @@
-"""The ``train`` subcommand: plan, run and publish from a terminal, with Ctrl-C as Cancel.
+"""The ``train`` subcommand: the training job from a terminal, with Ctrl-C as Cancel.
 
-It is the same path the TrainIdentityLoRA node takes (``build_plan`` then ``run_training``), with
-progress printed as lines and SIGINT turned into the runner's cancel request, so the engine stops
-within 10 s and leaves a resumable state (re-run the same command to continue).
+It runs the same job as the TrainIdentityLoRA node (``job.run_job``: reuse, resume, train,
+validation and loss capture, checkpoints, publish, report), prints the same progress lines, and
+turns SIGINT into the job's cancel request, so the engine stops within 10 s and leaves a
+resumable state (run the same command again to continue).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import sys
 import threading
 from pathlib import Path
 
+from .job import JobOptions, JobResult, run_job
 from .model import ProgressEvent
-from .runner import run_training
-
-CANCELLED_EXIT_CODE = 130
+from .progress_text import progress_line, worth_showing
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,47 +27,50 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume-from", type=Path, help="a *-state folder (default: the newest one of this run)"
     )
+    parser.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start again from step 0; an earlier run folder with saved states is renamed, not deleted",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing published LoRA")
 
 
 def print_event(event: ProgressEvent) -> None:
-    if event.kind == "step":
-        loss = "?" if event.loss is None else f"{event.loss:.4g}"
-        rate = "" if event.sec_per_step is None else f"  {event.sec_per_step:.2f} s/step"
-        eta = "" if event.eta_seconds is None else f"  ETA {event.eta_seconds:.0f} s"
-        print(f"[{event.phase}] step {event.step}/{event.total}  loss {loss}{rate}{eta}", flush=True)
-    elif event.kind in ("checkpoint", "phase") or event.message:
-        where = f" {event.path}" if event.path else ""
-        print(f"[{event.phase}] {event.message or event.kind}{where}", flush=True)
+    if worth_showing(event):
+        print(progress_line(event), flush=True)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .engine import engine_root_from, locate_engine
-    from .plan_cli import plan_from_args
+    from .plan_cli import request_from_args
 
-    plan = plan_from_args(args)
-    engine = locate_engine(engine_root_from(args.engine))
-    for warning in plan.warnings:
-        print(f"warning: {warning}", flush=True)
+    request, engine = request_from_args(args)
     cancel = _cancel_on_sigint()
-    result = run_training(
-        plan,
+    result = run_job(
+        request,
         engine,
         on_event=print_event,
         should_cancel=cancel.is_set,
-        resume_from=args.resume_from,
-        overwrite=args.overwrite,
+        options=JobOptions(resume=args.resume, overwrite=args.overwrite, resume_from=args.resume_from),
     )
-    summary = {
-        "lora_path": str(result.lora_path),
-        "steps": result.steps,
-        "final_loss": result.final_loss,
-        "run_dir": str(result.run_dir),
-        "log": str(result.log_path),
-        "loss_csv": str(result.loss_csv),
-    }
-    print(json.dumps(summary, indent=2) if args.json else f"LoRA published: {result.lora_path}")
+    print(json.dumps(result_record(result), indent=2) if args.json else result.summary)
+    if not args.json:
+        print(f"LoRA published: {result.lora_path}")
     return 0
+
+
+def result_record(result: JobResult) -> dict:
+    training = result.training
+    return {
+        "lora_path": str(result.lora_path),
+        "reused": result.reused,
+        "request_key": result.key,
+        "run_dir": str(result.run_dir),
+        "steps": training.steps if training else None,
+        "final_loss": training.final_loss if training else None,
+        "checkpoints": [{"step": c.step, "path": str(c.path)} for c in result.checkpoints],
+        "report": str(result.report_path) if result.report_path else None,
+    }
 
 
 def _cancel_on_sigint() -> threading.Event:

@@ -1,59 +1,61 @@
-"""Validation losses from the engine's console output, and the run folder's ``validation.csv``.
+"""The run folder's ``validation.csv``: one validation loss per validation run, by global step.
 
-With a validation split the engine runs a ``validation steps`` tqdm bar every
-``--validate_every_n_steps`` steps and shows the running validation loss only in that bar's
-postfix (``val_avg_loss=0.41``, train_network.py); nothing else prints it. The runner reports
-each validation run as ``validation`` progress events carrying the global step; this module
-reads the losses from the log text written meanwhile, one per validation run (its last render),
-and pairs them with those steps in order.
+With a validation split the engine runs a ``validation steps`` bar every
+``--validate_every_n_steps`` steps and shows the running validation loss only in that bar's postfix
+(``val_avg_loss=0.41``, train_network.py). The runner turns each render into a ``validation``
+progress event carrying the global step and that running loss; the last loss seen for a step is
+the run's result, written once the training moves on (or the phase ends).
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import re
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .progress import STEPS_BAR_RE, VALIDATION_BAR_RE
+from .model import ProgressEvent
 
-VAL_LOSS_RE = re.compile(r"val(?:_epoch)?_avg_loss=(?P<loss>[-+]?(?:nan|inf|[0-9.]+(?:[eE][-+]?\d+)?))")
 HEADER = ("step", "val_loss")
 FILE_NAME = "validation.csv"
 
 
-def validation_losses(text: str) -> list[float]:
-    """The last ``val_avg_loss`` of each validation run in ``text`` (engine output, ``\\r`` included).
+class ValidationLog:
+    """Writes ``validation.csv``; ``keep_through`` (resuming) keeps the rows up to that global step.
 
-    A run ends when a training ``steps`` render follows it or its counter starts again.
+    The file is only created when the first validation loss arrives, so runs without a validation
+    split leave none behind.
     """
-    losses: list[float] = []
-    current: float | None = None
-    last_n = -1
-    for piece in re.split(r"[\r\n]", text):
-        bar = VALIDATION_BAR_RE.search(piece)
-        if bar is None:
-            if current is not None and STEPS_BAR_RE.search(piece):
-                losses.append(current)
-                current, last_n = None, -1
-            continue
-        n = int(bar.group("n"))
-        if current is not None and n < last_n:
-            losses.append(current)
-            current = None
-        last_n = n
-        loss = VAL_LOSS_RE.search(bar.group(0))
-        if loss is not None:
-            current = float(loss.group("loss"))
-    if current is not None:
-        losses.append(current)
-    return losses
 
+    def __init__(self, path: Path, keep_through: int | None = None) -> None:
+        self.path = path
+        if keep_through is None:
+            path.unlink(missing_ok=True)  # a fresh run: an earlier run's rows do not belong to it
+        self._rows = {
+            step: loss
+            for step, loss in read_validation_csv(path).items()
+            if keep_through is not None and step <= keep_through
+        }
+        self._pending: tuple[int, float] | None = None
 
-def pair_with_steps(steps: Sequence[int], losses: Sequence[float]) -> list[tuple[int, float]]:
-    """Validation steps (one per run, in order) with the losses read from the log."""
-    return [(step, loss) for step, loss in zip(steps, losses, strict=False) if math.isfinite(loss)]
+    def record(self, event: ProgressEvent) -> None:
+        """Keep a validation event's loss; a training step after it closes that validation run."""
+        moved_on = self._pending is not None and event.step != self._pending[0]
+        if moved_on and event.kind in ("step", "validation"):
+            self.flush()
+        if event.kind == "validation" and event.loss is not None:
+            self._pending = (event.step, event.loss)
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        step, loss = self._pending
+        self._pending = None
+        if math.isfinite(loss):
+            self._rows[step] = loss
+            write_validation_csv(self.path, self._rows)
+
+    def close(self) -> None:
+        self.flush()
 
 
 def read_validation_csv(path: Path) -> dict[int, float]:
@@ -69,14 +71,7 @@ def read_validation_csv(path: Path) -> dict[int, float]:
     return rows
 
 
-def write_validation_csv(path: Path, points: Iterable[tuple[int, float]], keep_through: int | None) -> None:
-    """Merge ``points`` into ``path``; rows after ``keep_through`` (a resumed step) are replaced."""
-    rows = {
-        step: loss
-        for step, loss in read_validation_csv(path).items()
-        if keep_through is None or step <= keep_through
-    }
-    rows.update(dict(points))
+def write_validation_csv(path: Path, rows: dict[int, float]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)

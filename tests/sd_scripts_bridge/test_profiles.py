@@ -71,8 +71,19 @@ def test_overrides_are_bounded_and_checked():
     with pytest.raises(BridgeError, match="cannot be overridden"):
         resolve_settings(FAST, {"noise_offset": 0.2})
     with pytest.raises(BridgeError, match="bucket range"):
-        resolve_settings(FAST, {"resolution": 1024})
+        resolve_settings(FAST, {"resolution": 1024, "max_bucket_reso": 768})
     assert set(OVERRIDABLE) <= set(FAST.settings)
+
+
+def test_the_bucket_range_follows_an_overridden_resolution():
+    wider = resolve_settings(FAST, {"resolution": 1024})
+    assert (wider["min_bucket_reso"], wider["resolution"], wider["max_bucket_reso"]) == (256, 1024, 1024)
+    smaller = resolve_settings(FINAL, {"resolution": 320})
+    assert (smaller["min_bucket_reso"], smaller["max_bucket_reso"]) == (320, 1024)
+    inside = resolve_settings(FINAL, {"resolution": 512})
+    assert (inside["min_bucket_reso"], inside["max_bucket_reso"]) == (384, 1024)
+    chosen = resolve_settings(FAST, {"resolution": 1024, "max_bucket_reso": 1536})
+    assert chosen["max_bucket_reso"] == 1536
 
 
 def test_profile_names():

@@ -153,7 +153,7 @@ def test_checkpoint_and_oom_events():
     )
     kinds = [(e.kind, e.step) for e in events]
     assert kinds == [("step", 2), ("checkpoint", 2), ("log", 2)]
-    assert tracker.checkpoints == [Path("/r/out/x-step00000002.safetensors")]
+    assert events[1].path == Path("/r/out/x-step00000002.safetensors")
     assert tracker.out_of_memory_line.startswith("torch.OutOfMemoryError")
 
 
@@ -170,10 +170,10 @@ def test_stand_in_output_parses_into_every_step(tmp_path):
     assert "avr_loss=2.6" in stderr and "]2026-" in stderr  # a rich line glued onto a render
     tracker = ProgressTracker("train", total=5)
     tracker.events(StreamParser().feed(stderr))
-    tracker.events(StreamParser().feed(stdout))
+    saved = tracker.events(StreamParser().feed(stdout))
     assert tracker.global_step == 5
     assert tracker.first_bad_loss_step == 5
-    assert [p.name for p in tracker.checkpoints] == [
+    assert [e.path.name for e in saved if e.kind == "checkpoint"] == [
         "x-step00000002.safetensors",
         "x-step00000004.safetensors",
         "x.safetensors",

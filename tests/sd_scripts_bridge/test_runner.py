@@ -105,10 +105,9 @@ def test_success_publishes_atomically_with_metadata(tmp_path, engine):
     assert result.metadata == metadata
 
     assert recorder.steps()[-1] == 4 and {e.total for e in recorder.events} == {4}
-    assert [p.name for p in result.checkpoints] == [
-        "identity-step00000002.safetensors",
-        "identity-step00000004.safetensors",
-        "identity.safetensors",
+    assert [(c.step, c.path.name) for c in result.checkpoints] == [
+        (2, "identity-step00000002.safetensors"),
+        (4, "identity-step00000004.safetensors"),
     ]
     rows = read_loss_csv(result.loss_csv)
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]

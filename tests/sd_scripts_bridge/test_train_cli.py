@@ -82,7 +82,8 @@ def test_ctrl_c_cancels_and_the_same_command_resumes(tmp_path):
 
     resumed = subprocess.run(command, cwd=REPO_ROOT, env=environment("0.02"), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    steps = [line for line in resumed.stdout.splitlines() if " step " in line]
+    steps = [line for line in resumed.stdout.splitlines() if line.startswith("train: step")]
     assert steps and "step 12/12" in steps[-1]
+    assert "Resumed at step" in resumed.stdout
     assert "step 1/12" not in resumed.stdout  # it continued from the saved step
     check_lora(tmp_path / "loras" / "ohwx_cli.safetensors")

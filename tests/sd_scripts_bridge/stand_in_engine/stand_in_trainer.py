@@ -211,6 +211,16 @@ def write_sample(folder, name, step):
     Image.new("RGB", (8, 8), (step % 255, 0, 0)).save(folder / f"{name}_{step:06d}_00_20260101000000_42.png")
 
 
+def validate(sec_per_step, level):
+    """A validation run: its bar shows the running loss in the postfix, as train_network.py does."""
+    bar = tqdm(range(4), smoothing=0, desc="validation steps", file=sys.stderr, leave=False)
+    losses = []
+    for index in bar:
+        time.sleep(sec_per_step / 4)
+        losses.append(level + 0.01 * index)
+        bar.set_postfix({"val_avg_loss": float(np.mean(losses)), "timestep": 500})
+
+
 def print_running_block(args, steps):
     print("running training / 学習開始")
     print("  num train images * repeats / 学習画像の数×繰り返し回数: 40")
@@ -297,8 +307,7 @@ def main():
             if args.sample_prompts and args.sample_every_n_steps:
                 write_sample(output_dir / "sample", args.output_name, global_step)
         if args.validate_every_n_steps and global_step % args.validate_every_n_steps == 0:
-            for _ in tqdm(range(4), smoothing=0, desc="validation steps", file=sys.stderr, leave=False):
-                time.sleep(sec_per_step / 4)
+            validate(sec_per_step, 1.0 - 0.01 * global_step)
         losses.append(loss)
         bar.set_postfix(avr_loss=float(np.mean(losses)))
 

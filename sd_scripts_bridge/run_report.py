@@ -1,0 +1,90 @@
+"""What a finished training job says: the summary a person reads and ``training_report.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .model import TrainingPlan, TrainingResult
+from .progress_text import format_duration
+
+REPORT_FILE = "training_report.json"
+ALLOW_UNPINNED_NOTE = "Engine not checked against the pinned commit (unpinned engines are untested)."
+
+
+def summary_text(
+    plan: TrainingPlan,
+    result: TrainingResult,
+    wall_seconds: float,
+    sec_per_step: float | None,
+    before_training: str = "",
+) -> str:
+    """Lines a person reads after a run: what was trained, how, how fast, and every warning."""
+    loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
+    lines = [
+        f"Trained {result.lora_path.name} ({plan.request.profile} profile, {result.steps} steps, "
+        f"final loss {loss}) in {format_duration(wall_seconds)}.",
+        f"Text encoder: {plan.settings.get('text_encoder')}. Tier {plan.tier.name}: {plan.tier.reason}",
+    ]
+    if before_training:
+        lines.append(f"Before training: {before_training}.")
+    if sec_per_step is not None:
+        lines.append(f"Speed: {sec_per_step:.2f} s/step (engine's average over the run).")
+    if result.resumed_at is not None:
+        lines.append(f"Resumed at step {result.resumed_at}.")
+    if plan.request.allow_unpinned_engine:
+        lines.append(ALLOW_UNPINNED_NOTE)
+    if plan.request.validation_split and not plan.request.save_every_n_steps:
+        lines.append("Validation split set but no checkpoint interval: no validation loss was measured.")
+    lines += [f"Warning: {warning}" for warning in plan.warnings]
+    lines.append(f"Run folder: {plan.run_dir}")
+    return "\n".join(lines)
+
+
+def reused_summary(lora_path: Path, key: str, earlier_report: Mapping[str, Any]) -> str:
+    text = (
+        f"Reused {lora_path.name}: it was trained from these exact inputs (key {key[:12]}); nothing was "
+        "trained again. Change an input or delete the file to train anew."
+    )
+    earlier = earlier_report.get("summary")
+    return f"{text}\n{earlier}" if isinstance(earlier, str) and earlier else text
+
+
+def report_record(
+    plan: TrainingPlan, result: TrainingResult, key: str, summary: str, wall_seconds: float
+) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "request_key": key,
+        "lora_path": str(result.lora_path),
+        "steps": result.steps,
+        "final_loss": result.final_loss,
+        "wall_seconds": round(wall_seconds, 1),
+        "resumed_at_step": result.resumed_at,
+        "log_path": str(result.log_path),
+        "loss_csv": str(result.loss_csv),
+        "validation_csv": str(result.validation_csv) if result.validation_csv else None,
+        "checkpoints": [{"step": c.step, "path": str(c.path)} for c in result.checkpoints],
+        "samples": [str(path) for path in result.samples],
+        "metadata": result.metadata,
+        "plan": plan.to_dict(),
+    }
+
+
+def write_report(run_dir: Path, record: Mapping[str, Any]) -> Path:
+    path = run_dir / REPORT_FILE
+    temporary = path.with_suffix(".json.partial")
+    temporary.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def read_report(run_dir: Path) -> dict[str, Any]:
+    """The earlier run's report, or {} when it is missing or unreadable."""
+    try:
+        data = json.loads((run_dir / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -82,7 +82,9 @@ TOOLTIPS = {
     "contain it.",
     "preview_every_n_steps": "0 = off. Sample a preview with the engine's own sampler every N steps, shown "
     "on the node and returned. " + PREVIEW_COST,
-    "preview_prompt": f"Preview prompt; empty = '{SAMPLE_PROMPT}'.",
+    "preview_prompt": "Preview prompt; {token} and {class_word} are filled in, nothing else; empty = '"
+    + SAMPLE_PROMPT
+    + "'.",
     "validation_split": "0 = off. Share of the images held out to measure validation loss, drawn on the loss "
     "curve (needs checkpoint_every > 0). " + VALIDATION_COST,
     "advanced_settings": 'Optional JSON of further profile values, e.g. {"lr_warmup_steps": 50, '
@@ -204,6 +206,7 @@ def _request(dataset, output_name: str, inputs: dict):
     from ..sd_scripts_bridge.errors import GpuRequiredError
     from ..sd_scripts_bridge.job import place_run
     from ..sd_scripts_bridge.model import DatasetImage, ModelFiles, PlanRequest
+    from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
 
     cpu = os.environ.get(FORCE_CPU_ENV, "") == "1"
     vram = None if cpu else comfy_glue.cuda_total_vram_gib()
@@ -234,7 +237,7 @@ def _request(dataset, output_name: str, inputs: dict):
         overrides=_overrides(inputs),
         seed=int(inputs["seed"]),
         save_every_n_steps=int(inputs["checkpoint_every"]) or None,
-        sample_prompts=(prompt.format(token=token, class_word=class_word),) if preview_every else (),
+        sample_prompts=(render_sample_prompt(prompt, token, class_word),) if preview_every else (),
         sample_every_n_steps=preview_every or None,
         validation_split=float(inputs.get("validation_split") or 0.0),
         tokenizer_cache_dir=_comfy_tokenizers(),

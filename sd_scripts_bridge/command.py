@@ -14,9 +14,6 @@ from typing import Any
 
 from .model import Engine, PlanRequest
 
-SAMPLE_STEPS = 20
-SAMPLE_GUIDANCE = 3.5  # FLUX.1-dev embedded guidance for sample images (training uses 1.0)
-
 
 def launch_prefix(engine: Engine, request: PlanRequest) -> list[str]:
     argv = [
@@ -81,17 +78,6 @@ def training_flags(settings: Mapping[str, Any]) -> list[str]:
     if settings["t5xxl_max_token_length"] is not None:
         flags += ["--t5xxl_max_token_length", str(settings["t5xxl_max_token_length"])]
     return flags
-
-
-def sample_prompts_text(prompts: tuple[str, ...], resolution: int, seed: int) -> str:
-    """The engine's prompt file: one prompt per line with ``--w/--h/--d/--s/--g`` options."""
-    lines = []
-    for prompt in prompts:
-        text = " ".join(prompt.split())
-        lines.append(
-            f"{text} --w {resolution} --h {resolution} --d {seed} --s {SAMPLE_STEPS} --g {SAMPLE_GUIDANCE}"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def _number(value: float) -> str:

@@ -101,11 +101,12 @@ class Phase:
 
 @dataclass(frozen=True)
 class StagedImage:
-    """One image copied (or hard-linked) into the run folder, with its caption file's text."""
+    """One image copied into the run folder, with its caption file's text."""
 
     source: Path
     staged_name: str  # file name inside the subset folder; the caption is <stem>.txt next to it
     caption: str | None  # None: no .txt file, the engine uses the subset's class_tokens
+    rotated: bool = False  # its EXIF orientation is not upright: staged turned upright, as PNG
 
 
 @dataclass(frozen=True)

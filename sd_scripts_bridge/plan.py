@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .command import launch_prefix, model_flags, sample_prompts_text, training_flags
+from .command import launch_prefix, model_flags, training_flags
 from .dataset_toml import build_dataset_toml
 from .engine import require_pinned
 from .flag_manifest import check_command
@@ -35,6 +35,8 @@ from .model import Engine, Phase, PlanRequest, TrainingPlan
 from .pins import ENGINE_COMMIT
 from .profiles import get_profile, inert_settings, resolve_settings
 from .request_checks import check_request
+from .sample_prompts import FILE_NAME as SAMPLE_PROMPTS_FILE
+from .sample_prompts import sample_prompts_json
 from .staging import model_identity, plan_staging
 from .te_policy import MIN_IMAGES_FOR_TE, TextEncoderDecision, decide_text_encoder
 from .tiers import choose_tier, memory_settings
@@ -75,7 +77,7 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
         staging, settings, request.trigger_token, request.class_word, request.validation_split, request.seed
     )
     toml_path = run_dir / "dataset.toml"
-    prompts_path = run_dir / "sample_prompts.txt" if request.sample_prompts else None
+    prompts_path = run_dir / SAMPLE_PROMPTS_FILE if request.sample_prompts else None
     phases = build_phases(request, engine, settings, te, run_dir, toml_path, prompts_path)
     for phase in phases:
         check_command(phase.argv, engine.train_script)
@@ -95,7 +97,7 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
         staging=staging,
         sample_prompts_path=prompts_path,
         sample_prompts_text=(
-            sample_prompts_text(request.sample_prompts, settings["resolution"], request.seed)
+            sample_prompts_json(request.sample_prompts, settings["resolution"], request.seed)
             if prompts_path
             else None
         ),

@@ -10,6 +10,7 @@ block swap) are the design document's here; ``tiers.py`` adapts them to the GPU.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -151,6 +152,8 @@ class Bounds:
             value = float(value)
         if not isinstance(value, self.kind) or isinstance(value, bool) != (self.kind is bool):
             raise OverrideError(name, value, f"a {self.kind.__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OverrideError(name, value, "a finite number (not NaN or infinity)")
         if self.choices and value not in self.choices:
             raise OverrideError(name, value, "one of " + ", ".join(map(str, self.choices)))
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .errors import BridgeError
 from .model import PlanRequest
+from .sample_prompts import check_sample_prompt
 
 FORBIDDEN_NAME_CHARACTERS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 120
@@ -32,6 +33,8 @@ def check_request(request: PlanRequest) -> None:
                 what="sample_every_n_steps is set but there are no sample prompts",
                 fix="add sample prompts or leave sample_every_n_steps empty",
             )
+    for prompt in request.sample_prompts:
+        check_sample_prompt(prompt)
     if request.sample_prompts and request.sample_every_n_steps is None and request.save_every_n_steps is None:
         raise PlanInputError(
             what="Sample prompts were given without sample_every_n_steps",
@@ -90,6 +93,7 @@ def check_text(name: str, value: str) -> None:
 
 
 def check_range(name: str, value: float, low: float, high: float) -> None:
+    """``low <= value <= high``; NaN and infinity fail it (every comparison with NaN is false)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise PlanInputError(
             what=f"{name}={value!r} is out of range", fix=f"use a value from {low} to {high}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,12 +36,13 @@ from .errors import (
     TrainingCancelledError,
     TrainingNaNError,
 )
-from .lora_file import check_lora, differing_tensors, expectation_for_argv, inspect_lora
+from .lora_file import check_lora, differing_tensors, expectation_for_argv
 from .loss_log import LossLog
 from .model import Engine, Phase, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
 from .progress import ProgressTracker, StreamParser
 from .publish import publish_lora, refuse_existing
 from .samples import SampleWatcher, sample_images
+from .state_ledger import StateLedger
 from .training_state import SavedState, belongs_to, newest_state, read_state, states_for
 from .validation_log import FILE_NAME as VALIDATION_FILE
 from .validation_log import ValidationLog
@@ -50,6 +52,7 @@ EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pi
 OUT_OF_MEMORY_GRACE_S = 15.0  # an engine that printed OOM but keeps running is stopped after this
 SAMPLE_CHECK_S = 1.0  # how often the sample folders are looked at while the engine runs
 LOG_FILE = "engine.log"
+HF_HOME_DIR = "hf_home"
 LOSS_FILE = "loss.csv"
 COMMAND_FILE = "command.json"
 CONSOLE_LOG_TAIL_LINES = 8
@@ -111,37 +114,65 @@ def engine_environment(run_dir: Path, base: Mapping[str, str] | None = None) -> 
     env.update(
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
-        HF_HOME=str(run_dir / "hf_home"),
+        HF_HOME=str(run_dir / HF_HOME_DIR),
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
+def fresh_hf_home(run_dir: Path) -> Path:
+    """An empty HF_HOME for every launch: accelerate reads its default launch config from there
+    (``accelerate/default_config.yaml``) and the Hugging Face libraries their caches, so nothing the
+    pack did not write can change how the engine starts."""
+    home = Path(run_dir) / HF_HOME_DIR
+    if home.is_symlink() or home.is_file():
+        home.unlink()
+    elif home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    return home
+
+
 def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
-    """The phase to launch first and the state to resume, from ``resume_from`` or the run folder."""
+    """The phase to launch first and the state to resume, from ``resume_from`` or the run folder.
+
+    Only states the runner recorded while the engine wrote them, for this request, count
+    (``state_ledger.py``); anything else in the folder is never resumed.
+    """
+    ledger = StateLedger.for_plan(plan)
     if resume_from is not None:
-        state = read_state(resume_from)
-        if state is None:
-            raise BridgeError(
-                "The training state to resume from is missing or incomplete",
-                "pick a '*-state' folder that holds train_state.json and random_states_0.pkl",
-                resume_from,
-            )
-        for index, phase in enumerate(plan.phases):
-            same_folder = resume_from.resolve().parent == phase.output_dir.resolve()
-            if same_folder and belongs_to(resume_from, phase.output_name):
-                return _start_at(plan, index, state)
-        raise BridgeError(
-            "The training state does not belong to this training plan",
-            f"resume from a '{plan.phases[0].output_name}-*-state' folder of this run folder",
-            resume_from,
-        )
+        return _start_from(plan, Path(resume_from), ledger)
     for index in reversed(range(len(plan.phases))):
         phase = plan.phases[index]
-        state = newest_state(phase.output_dir, phase.output_name)
+        state = newest_state(phase.output_dir, phase.output_name, ledger.trusts)
         if state is not None:
-            return _start_at(plan, index, state)
+            return _start_at(plan, index, state, ledger)
     return StartPoint(0, None)
+
+
+def _start_from(plan: TrainingPlan, resume_from: Path, ledger: StateLedger) -> StartPoint:
+    state = read_state(resume_from)
+    if state is None:
+        raise BridgeError(
+            "The training state to resume from is missing or incomplete",
+            "pick a '*-state' folder that holds train_state.json and random_states_0.pkl",
+            resume_from,
+        )
+    for index, phase in enumerate(plan.phases):
+        same_folder = resume_from.resolve().parent == phase.output_dir.resolve()
+        if same_folder and belongs_to(resume_from, phase.output_name):
+            if not ledger.trusts(state):
+                raise BridgeError(
+                    "The training state was not saved by this pack for this request (or changed since)",
+                    "resume from a state this run saved, or start the run again",
+                    resume_from,
+                )
+            return _start_at(plan, index, state, ledger)
+    raise BridgeError(
+        "The training state does not belong to this training plan",
+        f"resume from a '{plan.phases[0].output_name}-*-state' folder of this run folder",
+        resume_from,
+    )
 
 
 def resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
@@ -152,16 +183,20 @@ def resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
     return steps_before + (start.state.step if start.state is not None else 0)
 
 
-def _start_at(plan: TrainingPlan, index: int, state: SavedState) -> StartPoint:
+def _start_at(plan: TrainingPlan, index: int, state: SavedState, ledger: StateLedger) -> StartPoint:
     """Resume phase ``index`` from ``state``; a finished phase (state at its last step and a
     complete output file) hands over to the next phase. A run cut off while writing its final
     file resumes from its newest earlier state (or restarts that phase)."""
     phase = plan.phases[index]
     if state.step < phase.max_train_steps:
         return StartPoint(index, state)
-    if not inspect_lora(phase.output_file, check_values=False).problems:
+    if ledger.trusts_output(phase.output_file):
         return StartPoint(index + 1, None)
-    earlier = [s for s in states_for(phase.output_dir, phase.output_name) if s.step < phase.max_train_steps]
+    earlier = [
+        s
+        for s in states_for(phase.output_dir, phase.output_name, ledger.trusts)
+        if s.step < phase.max_train_steps
+    ]
     return StartPoint(index, earlier[-1] if earlier else None)
 
 
@@ -211,6 +246,8 @@ class _Session:
         self.samples = SampleWatcher(plan) if plan.sample_prompts_path is not None else None
         self.samples_checked_at = 0.0
         self.resumed_at = resumed_at
+        self.ledger = StateLedger.for_plan(plan)
+        self.ledger.note_present(plan)
         self.last_loss: float | None = None
         self.last_tracker: ProgressTracker | None = None
         self.checked: set[Path] = set()  # output files whose values were already checked
@@ -226,12 +263,16 @@ class _Session:
         if self.on_event is not None:
             self.on_event(event)
 
-    def report_new_samples(self, tracker: ProgressTracker, force: bool = False) -> None:
-        """A ``sample`` event for each sample image the engine wrote since the last look."""
+    def look_at_the_run_folder(self, tracker: ProgressTracker, force: bool = False) -> None:
+        """Record the states the engine completed, and report the sample images it wrote, since
+        the last look (at most once a second while it runs)."""
         now = time.monotonic()
-        if self.samples is None or (not force and now - self.samples_checked_at < SAMPLE_CHECK_S):
+        if not force and now - self.samples_checked_at < SAMPLE_CHECK_S:
             return
         self.samples_checked_at = now
+        self.ledger.record_new(self.plan)
+        if self.samples is None:
+            return
         for path in self.samples.new_samples():
             self.emit(
                 ProgressEvent(
@@ -273,6 +314,7 @@ class _Session:
         resumed = f", resuming at step {tracker.global_step} from {state.path.name}" if state else ""
         self.emit(_phase_event(phase, tracker, f"phase {phase.name} started{resumed}"))
         self.log.header(phase.name, argv)
+        fresh_hf_home(self.plan.run_dir)
         process = EngineProcess(argv, engine_environment(self.plan.run_dir), cwd=self.engine.source_dir)
         try:
             returncode = self._supervise(process, phase, tracker)
@@ -282,7 +324,7 @@ class _Session:
             self.log.flush()
             self.loss_log.flush_step()
             self.validation_log.flush()
-            self.report_new_samples(tracker, force=True)
+            self.look_at_the_run_folder(tracker, force=True)
             if tracker.last_loss is not None:
                 self.last_loss = tracker.last_loss
         self._check_phase_result(phase, tracker, returncode)
@@ -298,7 +340,7 @@ class _Session:
                 if tracker.first_bad_loss_step is not None:
                     break
             self.log.flush()
-            self.report_new_samples(tracker)
+            self.look_at_the_run_folder(tracker)
             if tracker.first_bad_loss_step is not None:
                 self._stop(process, "stopped the engine: the loss is NaN")
                 raise TrainingNaNError(
@@ -328,10 +370,11 @@ class _Session:
     def _stop(self, process: EngineProcess, why: str) -> None:
         process.stop_tree()
         self.log.note(why)
+        self.ledger.record_new(self.plan)
 
     def _resume_state(self) -> Path | None:
         for phase in reversed(self.plan.phases):
-            state = newest_state(phase.output_dir, phase.output_name)
+            state = newest_state(phase.output_dir, phase.output_name, self.ledger.trusts)
             if state is not None:
                 return state.path
         return None
@@ -356,6 +399,7 @@ class _Session:
             raise MissingOutputError(phase.output_file, self.log.path, tail)
         check_lora(phase.output_file, expectation_for_argv(phase.argv), self.log.path, tail)
         self.checked.add(phase.output_file)
+        self.ledger.record_output(phase.output_file)
         self._check_text_encoder_kept(phase, tail)
 
     def _check_text_encoder_kept(self, phase: Phase, tail: list[str]) -> None:

@@ -2,12 +2,15 @@
 
 sd-scripts writes ``*_flux.npz`` latents and ``*_flux_te.npz`` text-encoder caches next to the
 images, and reuses a TE cache without comparing the caption text. So each run trains on a
-staged copy: every image hard-linked (or copied when linking is impossible) under a numbered
-name, with a ``.txt`` caption written from the caption text in memory. The staged folder records
-a key over image bytes, captions, and the model files and settings the caches depend on; when
-the key changes, the folder is rebuilt beside the old one and swapped in, so caches always
-match the captions. The engine only reads images and writes new cache files, so hard links
-never change the user's files.
+staged copy: every image copied under a numbered name, with a ``.txt`` caption written from the
+caption text in memory. The staged folder records a key over image bytes, captions, and the
+model files and settings the caches depend on; when the key changes, the folder is rebuilt
+beside the old one and swapped in, so caches always match the captions.
+
+Copies, never links: a hard link would let anything that writes into the run folder write
+through to the user's original photo. And the engine ignores EXIF orientation, so a phone
+portrait stored sideways with a rotation flag would train sideways: such a photo is staged
+turned upright (as PNG, so no second JPEG compression), every other photo byte for byte.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from .model import DatasetImage, DatasetStaging, StagedImage, TrainingPlan
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # the engine's IMAGE_EXTENSIONS
 MANIFEST_NAME = "staging.json"
 CAPTION_SUFFIX = ".txt"
+EXIF_ORIENTATION_TAG = 0x0112
+UPRIGHT_SUFFIX = ".png"  # a photo turned upright is saved losslessly
 
 
 class DatasetInputError(BridgeError):
@@ -82,12 +87,24 @@ def stage_images(images: Sequence[DatasetImage], role: str) -> tuple[StagedImage
     staged = []
     for index, image in enumerate(images, start=1):
         check_image(image, role)
-        staged.append(
-            StagedImage(
-                Path(image.image_path), staged_name(index, Path(image.image_path)), one_line(image.caption)
-            )
-        )
+        source = Path(image.image_path)
+        rotated = exif_orientation(source) not in (0, 1)
+        name = staged_name(index, source)
+        if rotated:
+            name = str(Path(name).with_suffix(UPRIGHT_SUFFIX))
+        staged.append(StagedImage(source, name, one_line(image.caption), rotated))
     return tuple(staged)
+
+
+def exif_orientation(path: Path) -> int:
+    """The EXIF orientation tag (1 = upright; 0 when the file has none or cannot be read here)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+    except (OSError, ValueError, SyntaxError):
+        return 0  # unreadable images are the dataset check's finding; the engine reports them too
 
 
 def dataset_hash(subject: Iterable[StagedImage], reg: Iterable[StagedImage]) -> str:
@@ -133,17 +150,22 @@ def plan_staging(
     )
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+def copy_image(item: StagedImage, target: Path) -> None:
+    """A new file with the photo's content (never a link); turned upright when EXIF says so."""
+    if not item.rotated:
+        shutil.copyfile(item.source, target)
+        return
+    from PIL import Image, ImageOps
+
+    with Image.open(item.source) as image:
+        upright = ImageOps.exif_transpose(image)
+        upright.save(target, format="PNG")
 
 
 def write_subset(folder: Path, items: Sequence[StagedImage]) -> None:
     folder.mkdir(parents=True)
     for item in items:
-        link_or_copy(item.source, folder / item.staged_name)
+        copy_image(item, folder / item.staged_name)
         if item.caption is not None:
             caption_file = folder / (Path(item.staged_name).stem + CAPTION_SUFFIX)
             caption_file.write_text(item.caption + "\n", encoding="utf-8")

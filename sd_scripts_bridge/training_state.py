@@ -10,6 +10,7 @@ completely; one cut off by a cancel is ignored. The step to resume from is ``cur
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,20 +35,26 @@ def read_state(path: Path) -> SavedState | None:
         return None
 
 
-def states_for(output_dir: Path, output_name: str) -> list[SavedState]:
-    """Complete states written for ``output_name`` in ``output_dir``, oldest step first."""
+def states_for(
+    output_dir: Path, output_name: str, trusted: Callable[[SavedState], bool] | None = None
+) -> list[SavedState]:
+    """Complete states written for ``output_name`` in ``output_dir``, oldest step first; with
+    ``trusted``, only those it accepts (the runner's ledger of states it watched being written)."""
     if not output_dir.is_dir():
         return []
     found = []
     for path in output_dir.glob(f"{output_name}-*{STATE_SUFFIX}"):
-        if belongs_to(path, output_name) and (state := read_state(path)) is not None:
+        state = read_state(path) if belongs_to(path, output_name) else None
+        if state is not None and (trusted is None or trusted(state)):
             found.append(state)
     # Same step: prefer the end-of-training state, then the newest on disk.
     return sorted(found, key=lambda s: (s.step, s.path.name == f"{output_name}{STATE_SUFFIX}"))
 
 
-def newest_state(output_dir: Path, output_name: str) -> SavedState | None:
-    states = states_for(output_dir, output_name)
+def newest_state(
+    output_dir: Path, output_name: str, trusted: Callable[[SavedState], bool] | None = None
+) -> SavedState | None:
+    states = states_for(output_dir, output_name, trusted)
     return states[-1] if states else None
 
 

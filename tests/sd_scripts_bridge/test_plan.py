@@ -159,7 +159,16 @@ def test_save_state_samples_and_validation(tmp_path):
     assert option(argv, "--sample_prompts") == str(plan.sample_prompts_path)
     assert option(argv, "--sample_every_n_steps") == "250"
     assert option(argv, "--validate_every_n_steps") == "250"
-    assert plan.sample_prompts_text == "ohwx person, portrait --w 512 --h 512 --d 42 --s 20 --g 3.5\n"
+    assert json.loads(plan.sample_prompts_text) == [
+        {
+            "prompt": "ohwx person, portrait",
+            "width": 512,
+            "height": 512,
+            "seed": 42,
+            "sample_steps": 20,
+            "guidance_scale": 3.5,
+        }
+    ]
     assert "validation_split = 0.1" in plan.dataset_toml
 
 

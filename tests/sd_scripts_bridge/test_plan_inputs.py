@@ -96,3 +96,22 @@ def test_unknown_tier(tmp_path):
 
 def test_missing_tokenizer_folder(tmp_path):
     refused(tmp_path, tokenizer_cache_dir=tmp_path / "no_tokenizers")
+
+
+def test_sample_prompts_are_text_only(tmp_path):
+    from sd_scripts_bridge.sample_prompts import SamplePromptError, render_sample_prompt
+
+    assert render_sample_prompt("{token} {class_word} {token:>9999999999} {0}", "ohwx", "man") == (
+        "ohwx man {token:>9999999999} {0}"
+    )
+    engine = builders.make_engine(tmp_path)
+    for bad in ("ohwx --w 4096", "--n ugly ohwx", "ohwx\t--seed 1"):
+        with pytest.raises(SamplePromptError, match="'--' options"):
+            build_plan(
+                builders.make_request(tmp_path, sample_prompts=(bad,), sample_every_n_steps=10), engine
+            )
+    request = builders.make_request(
+        tmp_path, sample_prompts=("a well-lit ohwx - smiling",), save_every_n_steps=5
+    )
+    plan = build_plan(request, engine)
+    assert plan.sample_prompts_path.suffix == ".json"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sd_scripts_bridge import staging as staging_module
 from sd_scripts_bridge.model import DatasetImage
 from sd_scripts_bridge.staging import DatasetInputError, plan_staging, stage_dataset
 
@@ -130,16 +129,39 @@ def test_changes_rebuild_the_folder_so_no_stale_cache_survives(tmp_path, user_fo
     assert not list((tmp_path / "run").glob("dataset.*"))  # no partial or stale folders left
 
 
-def test_copy_when_linking_is_impossible(tmp_path, user_folder, monkeypatch):
-    def no_links(source, target):
-        raise OSError("cross-device link")
-
-    monkeypatch.setattr(staging_module.os, "link", no_links)
+def test_staged_photos_are_copies_never_links(tmp_path, user_folder):
     layout = plan_staging(tmp_path / "run", images_of(user_folder), (), CACHE_INPUTS)
     stage_dataset(layout)
     staged = layout.subject_dir / "0001_photo_0.jpg"
-    assert staged.read_bytes() == (user_folder / "photo 0.JPG").read_bytes()
-    assert staged.stat().st_ino != (user_folder / "photo 0.JPG").stat().st_ino
+    original = user_folder / "photo 0.JPG"
+    assert staged.read_bytes() == original.read_bytes()
+    assert staged.stat().st_ino != original.stat().st_ino and original.stat().st_nlink == 1
+    before = original.read_bytes()
+    staged.write_bytes(b"written through the run folder")  # e.g. an upload into the run folder
+    assert original.read_bytes() == before
+
+
+def test_an_exif_rotated_photo_is_staged_upright(tmp_path):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    sideways = Image.new("RGB", (60, 40), (200, 10, 10))
+    sideways.paste((10, 10, 200), (0, 0, 20, 40))  # a blue band on the stored image's left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view": the camera held upright stored it sideways
+    sideways.save(folder / "portrait.jpg", exif=exif, quality=95)
+    layout = plan_staging(tmp_path / "run", images_of_any(folder), (), CACHE_INPUTS)
+    stage_dataset(layout)
+    (staged,) = layout.subject
+    assert staged.rotated and staged.staged_name == "0001_portrait.png"
+    with Image.open(layout.subject_dir / staged.staged_name) as upright:
+        assert upright.size == (40, 60)  # portrait, as a person sees it
+        assert "exif" not in upright.info or upright.getexif().get(0x0112, 1) == 1
+        top_pixel = upright.convert("RGB").getpixel((20, 2))
+    assert top_pixel[2] > 150  # the blue band went to the top, as ImageOps.exif_transpose turns it
+
+
+def images_of_any(folder: Path) -> tuple[DatasetImage, ...]:
+    return tuple(DatasetImage(path, "ohwx person") for path in sorted(folder.iterdir()))
 
 
 def test_dataset_hash_depends_on_content_not_folder(tmp_path, user_folder):

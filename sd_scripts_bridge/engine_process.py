@@ -2,7 +2,9 @@
 
 ``accelerate launch`` starts the training script as a child process, so stopping the launcher
 alone would orphan the trainer: the process group (``start_new_session=True``) is signalled
-instead, SIGTERM first and SIGKILL after a grace period. stdout and stderr are read by two
+instead, SIGTERM first and SIGKILL after a grace period. The group's leader is
+``engine_guard.py``, which stops the group when this process ends without stopping it (ComfyUI
+exits or crashes), so the engine never outlives it. stdout and stderr are read by two
 threads with ``os.read`` (tqdm output has no newlines) into a queue, so the supervising loop
 never blocks on the engine and can poll for cancellation.
 """
@@ -21,6 +23,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+GUARD_SCRIPT = Path(__file__).with_name("engine_guard.py")
 TERMINATE_GRACE_S = 5.0
 KILL_WAIT_S = 3.0
 _READ_SIZE = 65536
@@ -33,7 +36,7 @@ class EngineProcess:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
         creation = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if _IS_WINDOWS else {}
         self.process = subprocess.Popen(
-            list(argv),
+            guarded(argv),
             cwd=str(cwd),
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -90,6 +93,11 @@ class EngineProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def guarded(argv: Sequence[str]) -> list[str]:
+    """``argv`` run under the engine guard, which watches this process (see engine_guard.py)."""
+    return [sys.executable, str(GUARD_SCRIPT), str(os.getpid()), "--", *argv]
 
 
 def group_members(pgid: int) -> list[int]:

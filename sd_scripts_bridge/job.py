@@ -28,6 +28,7 @@ from .plan import build_plan, engine_output_dir
 from .publish import refuse_existing
 from .request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
 from .run_folder import RunStart, choose_start
+from .run_lock import RunLock
 from .run_report import read_report, report_record, reused_summary, summary_text, write_report
 from .runner import publish_destination, run_training
 from .samples import SAMPLE_FOLDER, images_in
@@ -41,6 +42,7 @@ class JobOptions:
     resume: bool = True  # continue a saved state of the same request; off: set the old run aside
     overwrite: bool = False  # replace a published LoRA of the same name trained from other inputs
     resume_from: Path | None = None  # this ``*-state`` folder instead of the newest one
+    holder: str = ""  # who runs the job, named to a second run that finds the run folder busy
 
 
 @dataclass(frozen=True)
@@ -79,62 +81,85 @@ def run_job(
     needs none). ``before_training`` runs right before the engine starts (the node frees
     ComfyUI's VRAM there) and returns a sentence for the summary.
     """
-    started = time.monotonic()
-    options = options or JobOptions()
-    emit = on_event or (lambda _event: None)
-    key = request_key(request)
-    destination = publish_destination(request)
-    if published_for_key(destination, key):
-        summary = reused_summary(destination, key, read_report(Path(request.run_dir)))
-        emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=f"reused {destination.name}"))
-        samples = images_in([engine_output_dir(Path(request.run_dir)) / SAMPLE_FOLDER])
-        return JobResult(key, destination, Path(request.run_dir), summary, True, tuple(samples))
-    refuse_existing(destination, options.overwrite)
-    engine = engine or locate_engine()
-    plan = _plan_with_key(request, engine, key)
-    run_start = choose_start(plan, options.resume, options.resume_from)
-    _say_where_it_starts(run_start, emit)
-    freed = before_training() if before_training is not None else ""
-    if freed:
-        emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=freed))
-    speed = _EngineSpeed(emit)
-    training = run_training(
-        plan,
-        engine,
-        on_event=speed,
-        should_cancel=should_cancel,
-        overwrite=options.overwrite,
-        start=run_start.start,
-    )
-    wall = time.monotonic() - started
-    summary = summary_text(plan, training, wall, speed.sec_per_step, freed)
-    report = write_report(plan.run_dir, report_record(plan, training, key, summary, wall))
-    return JobResult(
-        key=key,
-        lora_path=training.lora_path,
-        run_dir=plan.run_dir,
-        summary=summary,
-        samples=training.samples,
-        checkpoints=training.checkpoints,
-        training=training,
-        plan=plan,
-        set_aside=run_start.set_aside,
-        report_path=report,
-    )
+    job = _Job(on_event, should_cancel, options or JobOptions(), before_training)
+    return job.run(request, engine)
+
+
+class _Job:
+    """One call of :func:`run_job`: its callbacks, options and clock."""
+
+    def __init__(
+        self,
+        on_event: EventCallback | None,
+        should_cancel: Callable[[], bool] | None,
+        options: JobOptions,
+        before_training: Callable[[], str] | None,
+    ) -> None:
+        self.emit = on_event or (lambda _event: None)
+        self.should_cancel = should_cancel
+        self.options = options
+        self.before_training = before_training
+        self.started = time.monotonic()
+
+    def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
+        key = request_key(request)
+        destination = publish_destination(request)
+        if published_for_key(destination, key):
+            return self._reused(request, destination, key)
+        refuse_existing(destination, self.options.overwrite)
+        engine = engine or locate_engine()
+        plan = _plan_with_key(request, engine, key)
+        with RunLock(plan.run_dir, self.options.holder):
+            return self._train(plan, engine, key)
+
+    def _reused(self, request: PlanRequest, destination: Path, key: str) -> JobResult:
+        run_dir = Path(request.run_dir)
+        summary = reused_summary(destination, key, read_report(run_dir))
+        self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=f"reused {destination.name}"))
+        samples = images_in([engine_output_dir(run_dir) / SAMPLE_FOLDER])
+        return JobResult(key, destination, run_dir, summary, reused=True, samples=tuple(samples))
+
+    def _train(self, plan: TrainingPlan, engine: Engine, key: str) -> JobResult:
+        """Resume or set aside, run, report: the part of the job that holds the run folder's lock."""
+        run_start = choose_start(plan, self.options.resume, self.options.resume_from)
+        self._say_where_it_starts(run_start)
+        freed = self.before_training() if self.before_training is not None else ""
+        if freed:
+            self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=freed))
+        speed = _EngineSpeed(self.emit)
+        training = run_training(
+            plan,
+            engine,
+            on_event=speed,
+            should_cancel=self.should_cancel,
+            overwrite=self.options.overwrite,
+            start=run_start.start,
+        )
+        wall = time.monotonic() - self.started
+        summary = summary_text(plan, training, wall, speed.sec_per_step, freed)
+        report = write_report(plan.run_dir, report_record(plan, training, key, summary, wall))
+        return JobResult(
+            key=key,
+            lora_path=training.lora_path,
+            run_dir=plan.run_dir,
+            summary=summary,
+            samples=training.samples,
+            checkpoints=training.checkpoints,
+            training=training,
+            plan=plan,
+            set_aside=run_start.set_aside,
+            report_path=report,
+        )
+
+    def _say_where_it_starts(self, run_start: RunStart) -> None:
+        if run_start.set_aside is not None:
+            message = f"set the earlier run aside: {run_start.set_aside.name}"
+            self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=message))
 
 
 def _plan_with_key(request: PlanRequest, engine: Engine, key: str) -> TrainingPlan:
     plan = build_plan(request, engine)
     return dataclasses.replace(plan, metadata={**plan.metadata, REQUEST_KEY_METADATA: key})
-
-
-def _say_where_it_starts(run_start: RunStart, emit: EventCallback) -> None:
-    if run_start.set_aside is not None:
-        emit(
-            ProgressEvent(
-                kind="log", phase=JOB_PHASE, message=f"set the earlier run aside: {run_start.set_aside.name}"
-            )
-        )
 
 
 class _EngineSpeed:

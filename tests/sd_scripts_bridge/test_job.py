@@ -184,3 +184,32 @@ def test_the_cli_trains_what_the_job_then_reuses(tmp_path, engine):
     assert printed["run_dir"] == str(request.run_dir)
     assert [c["step"] for c in printed["checkpoints"]] == [2, 4, 6]
     assert run_job(request, engine).reused
+
+
+def test_a_second_run_in_the_same_run_folder_is_refused_and_named(tmp_path, engine):
+    from sd_scripts_bridge.run_lock import RunFolderBusyError, RunLock
+
+    request = job_request(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import pathlib, sys, time; sys.path.insert(0, sys.argv[1]);"
+            "from sd_scripts_bridge.run_lock import RunLock;"
+            "lock = RunLock(pathlib.Path(sys.argv[2]), 'ComfyUI on the other server').__enter__();"
+            "print('held', flush=True); time.sleep(60)",
+            str(REPO_ROOT), str(request.run_dir),
+        ],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunFolderBusyError) as busy:
+            run_job(request, engine)
+        assert f"process {holder.pid}" in str(busy.value) and "ComfyUI on the other server" in str(busy.value)
+        assert not (tmp_path / "loras" / "person_v1.safetensors").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with RunLock(request.run_dir):  # the OS released the dead holder's lock
+        pass
+    assert run_job(request, engine).training.steps == 6

@@ -310,3 +310,41 @@ def send_node_text(node_id: str | None, text: str) -> None:
 
     if node_id is not None and hasattr(PromptServer.instance, "send_progress_text"):
         PromptServer.instance.send_progress_text(text, node_id)
+
+
+# ----------------------------------------------------------------------------- (added for a shared
+# server): the folders ComfyUI serves, the allowed roots for folder inputs, the private work folder.
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def served_folders() -> list[str]:
+    """Folders ComfyUI serves to every client (/view, /upload, userdata)."""
+    import folder_paths
+
+    return [
+        folder_paths.get_input_directory(),
+        folder_paths.get_output_directory(),
+        folder_paths.get_temp_directory(),
+        folder_paths.get_user_directory(),
+    ]
+
+
+def allowed_roots() -> tuple:
+    """ComfyUI's input folder plus the roots the server owner listed."""
+    import folder_paths
+
+    from ..identity_core.access import allowed_roots as roots
+    from ..identity_core.access import read_settings
+
+    return roots(folder_paths.get_input_directory(), read_settings(PACK_DIR).extra_roots)
+
+
+def work_folder():
+    """The pack's private work folder (not served by ComfyUI), created on first use."""
+    import folder_paths
+
+    from ..identity_core.access import read_settings
+    from ..identity_core.access import work_folder as private_folder
+
+    return private_folder(folder_paths.base_path, served_folders(), read_settings(PACK_DIR).work_folder)

@@ -32,7 +32,8 @@ from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
 FORCE_CPU_ENV = "IDENTITY_LORA_FORCE_CPU"
 ALLOW_UNPINNED_ENV = "IDENTITY_LORA_ALLOW_UNPINNED_ENGINE"
 LORA_SUBFOLDER = "identity"
-RUNS_SUBFOLDER = os.path.join("identity_lora", "train")
+RUNS_SUBFOLDER = "train"  # inside the pack's private work folder
+TOKENIZERS_SUBFOLDER = "tokenizers"
 SAMPLE_PROMPT = "{token}, a portrait photo of a {class_word}"
 MODEL_FOLDERS = {"diffusion_model": "diffusion_models", "clip_l": "text_encoders", "t5xxl": "text_encoders"}
 MODEL_FOLDERS["ae"] = "vae"
@@ -176,6 +177,7 @@ class TrainIdentityLoRA:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def run(self, dataset, output_name, unique_id=None, **inputs):
+        from ..identity_core.access import hide_private_paths
         from ..identity_core.dataset.gate import refuse_failed_dataset
         from ..sd_scripts_bridge.errors import TrainingCancelledError
         from ..sd_scripts_bridge.job import JobOptions, run_job
@@ -183,25 +185,30 @@ class TrainIdentityLoRA:
 
         comfy_glue.raise_if_interrupted()
         refuse_failed_dataset(dataset)
-        request = _request(dataset, output_name, inputs)
-        progress = TrainingProgress(unique_id)
-        options = JobOptions(resume=bool(inputs.get("resume")), overwrite=bool(inputs.get("overwrite")))
-        try:
-            result = run_job(
-                request,
-                on_event=progress,
-                should_cancel=comfy_glue.is_interrupted,
-                options=options,
-                before_training=comfy_glue.free_comfy_vram,
-            )
-        except TrainingCancelledError:
-            comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
-            raise
+        work = comfy_glue.work_folder()
+        request = _request(dataset, output_name, inputs, work)
+        options = JobOptions(
+            resume=bool(inputs.get("resume")),
+            overwrite=bool(inputs.get("overwrite")),
+            holder=f"ComfyUI, TrainIdentityLoRA node {unique_id}",
+        )
+        with hide_private_paths(work):
+            try:
+                result = run_job(
+                    request,
+                    on_event=TrainingProgress(unique_id),
+                    should_cancel=comfy_glue.is_interrupted,
+                    options=options,
+                    before_training=comfy_glue.free_comfy_vram,
+                )
+            except TrainingCancelledError:
+                comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
+                raise
         return _outputs(result)
 
 
-def _request(dataset, output_name: str, inputs: dict):
-    """The node's inputs as the job's request, its run folder under ComfyUI's output folder."""
+def _request(dataset, output_name: str, inputs: dict, work: Path):
+    """The node's inputs as the job's request, its run folder in the private work folder."""
     from ..identity_core.dataset.gate import require_trigger_token
     from ..sd_scripts_bridge.errors import GpuRequiredError
     from ..sd_scripts_bridge.job import place_run
@@ -227,7 +234,7 @@ def _request(dataset, output_name: str, inputs: dict):
         ),
         models=ModelFiles(**{role: Path(path) for role, path in _model_paths(inputs).items()}),
         output_name=output_name.strip(),
-        run_dir=_runs_root(),  # place_run names the run folder inside it after the request key
+        run_dir=work / RUNS_SUBFOLDER,  # place_run names the run folder inside it after the request key
         trigger_token=token,
         class_word=class_word,
         vram_tier=inputs["vram_tier"],
@@ -240,12 +247,12 @@ def _request(dataset, output_name: str, inputs: dict):
         sample_prompts=(render_sample_prompt(prompt, token, class_word),) if preview_every else (),
         sample_every_n_steps=preview_every or None,
         validation_split=float(inputs.get("validation_split") or 0.0),
-        tokenizer_cache_dir=_comfy_tokenizers(),
+        tokenizer_cache_dir=_comfy_tokenizers(work),
         cpu=cpu,
         allow_unpinned_engine=os.environ.get(ALLOW_UNPINNED_ENV, "") == "1",
         publish_dir=Path(comfy_glue.lora_root()) / LORA_SUBFOLDER,
     )
-    return place_run(request, _runs_root())
+    return place_run(request, work / RUNS_SUBFOLDER)
 
 
 def _overrides(inputs: dict) -> dict:
@@ -279,23 +286,18 @@ def _file_identity(path: str) -> list:
     return [os.path.basename(path), stat.st_size, stat.st_mtime_ns]
 
 
-def _runs_root() -> Path:
-    return Path(comfy_glue.output_directory()) / RUNS_SUBFOLDER
-
-
-def _comfy_tokenizers() -> Path:
+def _comfy_tokenizers(work: Path) -> Path:
     """Offline tokenizer folders made from ComfyUI's own tokenizer files (the engine is offline)."""
     from ..sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers
 
-    dest = Path(comfy_glue.output_directory()) / "identity_lora" / "tokenizers"
-    return ensure_tokenizers(dest, Path(comfy_glue.comfyui_dir()))
+    return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
 
 
 def _outputs(result) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
 
     lora_name = f"{LORA_SUBFOLDER}/{result.lora_path.name}"
-    summary = result.summary + (f"\nReport: {result.report_path}" if result.report_path else "")
+    summary = result.summary + f"\nRun folder: {RUNS_SUBFOLDER}/{result.run_dir.name} in the work folder."
     chart = loss_chart(
         read_loss_points(result.run_dir / "loss.csv"),
         read_validation_points(result.run_dir / "validation.csv"),

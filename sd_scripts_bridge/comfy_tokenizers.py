@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 CLIP_FOLDER = "openai_clip-vit-large-patch14"
@@ -54,6 +55,17 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
+def _remove_other_files(folder: Path, kept: tuple[str, ...]) -> None:
+    """Only our files: ``from_pretrained`` also reads tokenizer.json, added_tokens.json and more
+    when they are there, so a file the pack did not write could change the tokenization."""
+    for path in folder.iterdir():
+        if path.name not in kept or path.is_symlink():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
 def ensure_tokenizers(dest: Path, comfyui_dir: Path) -> Path:
     """Write (or refresh) both tokenizer folders under ``dest`` from ``comfyui_dir``; return ``dest``."""
     dest, comfyui_dir = Path(dest), Path(comfyui_dir)
@@ -67,6 +79,7 @@ def ensure_tokenizers(dest: Path, comfyui_dir: Path) -> Path:
             )
         target = dest / folder
         target.mkdir(parents=True, exist_ok=True)
+        _remove_other_files(target, files)
         for name in files:
             data = (src_dir / name).read_bytes()
             if folder == CLIP_FOLDER and name == "tokenizer_config.json":

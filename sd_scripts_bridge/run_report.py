@@ -21,7 +21,10 @@ def summary_text(
     sec_per_step: float | None,
     before_training: str = "",
 ) -> str:
-    """Lines a person reads after a run: what was trained, how, how fast, and every warning."""
+    """Lines a person reads after a run: what was trained, how, how fast, and every warning.
+
+    No absolute paths: on a shared server this text reaches every client (the CLI prints the run
+    folder and report paths itself)."""
     loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
     lines = [
         f"Trained {result.lora_path.name} ({plan.request.profile} profile, {result.steps} steps, "
@@ -39,7 +42,6 @@ def summary_text(
     if plan.request.validation_split and not plan.request.save_every_n_steps:
         lines.append("Validation split set but no checkpoint interval: no validation loss was measured.")
     lines += [f"Warning: {warning}" for warning in plan.warnings]
-    lines.append(f"Run folder: {plan.run_dir}")
     return "\n".join(lines)
 
 

@@ -51,11 +51,21 @@ def run_train(args: argparse.Namespace) -> int:
         engine,
         on_event=print_event,
         should_cancel=cancel.is_set,
-        options=JobOptions(resume=args.resume, overwrite=args.overwrite, resume_from=args.resume_from),
+        options=JobOptions(
+            resume=args.resume,
+            overwrite=args.overwrite,
+            resume_from=args.resume_from,
+            holder="python -m sd_scripts_bridge train",
+        ),
     )
-    print(json.dumps(result_record(result), indent=2) if args.json else result.summary)
-    if not args.json:
-        print(f"LoRA published: {result.lora_path}")
+    if args.json:
+        print(json.dumps(result_record(result), indent=2))
+        return 0
+    print(result.summary)
+    print(f"Run folder: {result.run_dir}")
+    if result.report_path:
+        print(f"Report: {result.report_path}")
+    print(f"LoRA published: {result.lora_path}")
     return 0
 
 

@@ -259,7 +259,11 @@ def test_training_progress_publish_reuse_and_lora_load(host, tmp_path, tiny_flux
     summary = run.outputs["2"]["text"][0]
     assert "Trained standin_person.safetensors" in summary and "6 steps" in summary
     assert "unloaded" in summary and "Tier 24gb" in summary
-    report = json.loads(Path(summary.rsplit("Report: ", 1)[1].strip()).read_text())
+    run_name = summary.rsplit("Run folder: train/", 1)[1].split(" ", 1)[0]
+    assert str(host.base_dir) not in summary  # no absolute path of a private file reaches /history
+    report = json.loads(
+        (host.base_dir / "identity_lora_work" / "train" / run_name / "training_report.json").read_text()
+    )
     assert report["lora_path"] == str(published) and report["steps"] == 6
     previews = sorted(host.output_dir.glob("standin_person_preview_*.png"))
     assert len(previews) == 3, previews  # samples at steps 2, 4, 6
@@ -322,7 +326,9 @@ def test_cancel_leaves_no_process_and_resume_continues(host, stand_in_engine, tm
     assert run.status == "interrupted", (run.error, host.log_tail(30))
     assert stopped_after < 10, stopped_after
     assert _engine_processes(stand_in_engine) == []
-    run_dirs = list((host.output_dir / "identity_lora" / "train").glob("standin_cancel-*"))
+    run_dirs = [
+        p for p in (host.base_dir / "identity_lora_work" / "train").glob("standin_cancel-*") if p.is_dir()
+    ]
     assert len(run_dirs) == 1
     states = sorted(p.name for p in (run_dirs[0] / "output").glob("standin_cancel-step*-state"))
     assert "standin_cancel-step00000010-state" in states, states

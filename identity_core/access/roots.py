@@ -1,0 +1,49 @@
+"""Folders a node may read photos from: ComfyUI's input folder and the roots the owner lists.
+
+A folder input resolves (symbolic links followed) to a place inside one of the allowed roots, or
+it is refused with an error that names the roots and how to add one. A relative path is taken
+inside ComfyUI's input folder, where ComfyUI's own upload puts files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import IdentityError
+from .settings import ALLOWED_ROOTS_ENV, SETTINGS_FILE
+
+
+class OutsideAllowedRootsError(IdentityError):
+    pass
+
+
+def allowed_roots(input_dir: Path, extra_roots: Sequence[Path] = ()) -> tuple[Path, ...]:
+    """ComfyUI's input folder first, then the owner's roots; each resolved, duplicates dropped."""
+    roots = [Path(input_dir), *extra_roots]
+    return tuple(dict.fromkeys(root.expanduser().resolve() for root in roots))
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    path, root = Path(path).resolve(), Path(root).resolve()
+    return path == root or root in path.parents
+
+
+def confine_folder(text: str, roots: Sequence[Path], source: str = "folder") -> Path:
+    """The folder ``text`` names, resolved and inside one of ``roots`` (the first is ComfyUI's
+    input folder, where a relative path starts); else :class:`OutsideAllowedRootsError`."""
+    raw = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise OutsideAllowedRootsError(
+            "No folder was given", "enter the folder that holds the photos", source
+        )
+    candidate = (raw if raw.is_absolute() else Path(roots[0]) / raw).resolve()
+    if any(is_inside(candidate, root) for root in roots):
+        return candidate
+    listed = ", ".join(str(root) for root in roots)
+    raise OutsideAllowedRootsError(
+        f"The folder {text.strip()!r} is outside the folders this server allows ({listed})",
+        f"put the photos in a folder under ComfyUI's input folder, or ask the server owner to add its "
+        f"root to {ALLOWED_ROOTS_ENV} or to 'allowed_roots' in {SETTINGS_FILE} beside the pack",
+        source,
+    )

@@ -34,7 +34,11 @@ class DatasetCheck:
             "required": {
                 "folder": (
                     "STRING",
-                    {"default": "", "tooltip": "Folder with the photos (+ optional .txt captions)."},
+                    {
+                        "default": "",
+                        "tooltip": "Folder with the photos (+ optional .txt captions): inside ComfyUI's "
+                        "input folder (a relative path starts there) or a root the server owner allows.",
+                    },
                 ),
                 "face_backend": (["auto", "insightface", "dlib"], {"default": "auto"}),
                 "insightface_pack": (
@@ -61,8 +65,15 @@ class DatasetCheck:
 
     @classmethod
     def IS_CHANGED(cls, folder, regularization_folder="", **_):
-        """Re-run when files in the folders change, not only when the inputs do."""
-        return "|".join(_folder_fingerprint(path) for path in (folder, regularization_folder))
+        """Re-run when files in the folders change, not only when the inputs do (a folder outside
+        the allowed roots is never listed here: run() refuses it)."""
+        from ..identity_core.access import OutsideAllowedRootsError
+
+        try:
+            folders = _confined(folder, regularization_folder)
+        except OutsideAllowedRootsError:
+            return float("nan")
+        return "|".join(_folder_fingerprint(path) for path in folders)
 
     def run(
         self,
@@ -83,6 +94,7 @@ class DatasetCheck:
         from ..identity_core.faces import load_backend
 
         comfy_glue.raise_if_interrupted()
+        folder, regularization = _confined(folder, regularization_folder)
         thresholds = Thresholds(
             min_images=min_images,
             max_images=max_images,
@@ -94,10 +106,10 @@ class DatasetCheck:
         choice = load_backend(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
         progress = _Progress()
         result = check_dataset(
-            folder.strip(),
+            folder,
             choice.backend,
             thresholds,
-            regularization_folder=regularization_folder.strip() or None,
+            regularization_folder=regularization,
             backend_message=choice.message,
             on_progress=progress,
         )
@@ -123,11 +135,25 @@ class _Progress:
         self.bar.update_absolute(done, total)
 
 
-def _folder_fingerprint(folder: str) -> str:
-    if not folder or not os.path.isdir(folder.strip()):
+def _confined(folder: str, regularization_folder: str):
+    """Both folder inputs resolved inside the allowed roots (the regularization one is optional)."""
+    from ..identity_core.access import confine_folder
+
+    roots = comfy_glue.allowed_roots()
+    subject = confine_folder(folder, roots, "folder")
+    regularization = (
+        confine_folder(regularization_folder, roots, "regularization_folder")
+        if regularization_folder.strip()
+        else None
+    )
+    return subject, regularization
+
+
+def _folder_fingerprint(folder) -> str:
+    if folder is None or not os.path.isdir(folder):
         return f"{folder}:absent"
     entries = []
-    with os.scandir(folder.strip()) as scan:
+    with os.scandir(folder) as scan:
         for entry in scan:
             stat = entry.stat()
             entries.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")

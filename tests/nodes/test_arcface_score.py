@@ -83,7 +83,7 @@ def test_bad_inputs_are_clear_messages(comfy_host, photos, images, reference, ba
 
 def test_reference_from_the_checked_dataset(comfy_host, photos, tmp_path):
     """The shipped workflows take the reference identity from DatasetCheck's dataset output."""
-    folder = tmp_path / "reference photos"
+    folder = comfy_host.input_dir / "reference photos"
     folder.mkdir()
     Image.fromarray(grace_hopper()).save(folder / "grace.png")
     Image.fromarray(resized(grace_hopper(), 0.9)).save(folder / "grace_small.png")

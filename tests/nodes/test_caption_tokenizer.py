@@ -28,7 +28,7 @@ def _prompt(folder: str, token: str, write: bool) -> dict:
 
 
 def test_write_captions_backs_up_first(comfy_host, tmp_path):
-    folder = tmp_path / "few"
+    folder = comfy_host.input_dir / "few"
     for index, image in enumerate(subject_variants(grace_hopper(), 3, canvas=512)):
         write_image(image, folder / f"p{index}.jpg", quality=90)
     (folder / "p0.txt").write_bytes("a woman, café".encode("cp1252"))
@@ -44,7 +44,7 @@ def test_write_captions_backs_up_first(comfy_host, tmp_path):
 
 
 def test_ambiguous_token_is_reported_with_alternatives(comfy_host, tmp_path):
-    folder = tmp_path / "token"
+    folder = comfy_host.input_dir / "token"
     for index, image in enumerate(subject_variants(grace_hopper(), 2, canvas=512)):
         write_image(image, folder / f"p{index}.jpg", quality=90)
     run = comfy_host.run_prompt(_prompt(str(folder), "emma", False), timeout=300)
@@ -55,7 +55,7 @@ def test_ambiguous_token_is_reported_with_alternatives(comfy_host, tmp_path):
 
 
 def test_empty_token_is_a_clear_error(comfy_host, tmp_path):
-    folder = tmp_path / "t"
+    folder = comfy_host.input_dir / "t"
     write_image(grace_hopper(), folder / "a.jpg")
     run = comfy_host.run_prompt(_prompt(str(folder), "  ", False), timeout=300)
     assert run.status == "error" and "trigger token is empty" in run.error["exception_message"]

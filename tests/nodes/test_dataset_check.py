@@ -17,8 +17,8 @@ pytestmark = pytest.mark.host
 
 
 @pytest.fixture(scope="module")
-def dataset_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("node") / "Grace – photos"
+def dataset_folder(comfy_host):
+    folder = comfy_host.input_dir / "Grace – photos"  # ComfyUI's input folder: an allowed root
     for index, image in enumerate(subject_variants(grace_hopper(), 15, canvas=640)):
         write_image(image, folder / f"photo {index:02d}.jpg", quality=90)
     write_image(collage([grace_hopper(), astronaut()], tile=512), folder / "with a friend.jpg")
@@ -78,10 +78,11 @@ def test_check_then_captions(comfy_host, dataset_folder):
     assert folder_snapshot(dataset_folder) == before
 
 
-def test_missing_folder_is_a_clear_error(comfy_host, tmp_path):
-    run = comfy_host.run_prompt({"1": _check_node(str(tmp_path / "nowhere"))}, timeout=120)
+def test_missing_folder_is_a_clear_error(comfy_host):
+    run = comfy_host.run_prompt({"1": _check_node("nowhere")}, timeout=120)  # relative: in input/
     assert run.status == "error"
     assert "does not exist" in run.error["exception_message"]
+    assert str(comfy_host.input_dir / "nowhere") in run.error["exception_message"]
 
 
 def test_insightface_required_without_pack_names_the_folder(comfy_host, dataset_folder):
@@ -93,10 +94,27 @@ def test_insightface_required_without_pack_names_the_folder(comfy_host, dataset_
     assert str(comfy_host.models_dir / "insightface" / "models" / "antelopev2") in message
 
 
-def test_empty_folder_fails_on_count(comfy_host, tmp_path):
-    empty = tmp_path / "empty"
+def test_empty_folder_fails_on_count(comfy_host):
+    empty = comfy_host.input_dir / "empty"
     empty.mkdir()
     run = comfy_host.run_prompt({"1": _check_node(str(empty))}, timeout=120)
     assert run.status == "success", run.error
     assert "Only 0 usable images" in run.outputs["1"]["text"][0]
     assert len(run.outputs["1"]["images"]) == 1
+
+
+def test_a_folder_outside_the_allowed_roots_is_refused(comfy_host, tmp_path):
+    """A hostile client points DatasetCheck at a server folder: nothing of it is read or shown."""
+    private = tmp_path / "someone else's photos"
+    write_image(grace_hopper(), private / "secret.jpg")
+    (private / "secret.txt").write_text("a private caption")
+    escape = comfy_host.input_dir / "escape"
+    escape.symlink_to(private, target_is_directory=True)  # a link inside input/ to the outside
+    for folder in (str(private), "escape", "../../" + private.name, "/"):
+        run = comfy_host.run_prompt({"1": _check_node(folder)}, timeout=120)
+        assert run.status == "error", folder
+        message = run.error["exception_message"]
+        assert (
+            "outside the folders this server allows" in message and "IDENTITY_LORA_ALLOWED_ROOTS" in message
+        )
+        assert "secret" not in json.dumps(run.history)

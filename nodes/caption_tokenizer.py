@@ -6,13 +6,11 @@ only when ``write_captions`` is on, after every existing caption file is backed 
 
 from __future__ import annotations
 
-import os
-
 from ..identity_core.dataset.captions import MODES as CAPTION_MODES
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
 
-BACKUP_SUBFOLDER = os.path.join("identity_lora", "caption_backups")
+BACKUP_SUBFOLDER = "caption_backups"  # inside the pack's private work folder
 
 
 class CaptionTokenizer:
@@ -47,14 +45,19 @@ class CaptionTokenizer:
         }
 
     def run(self, dataset, trigger_token, class_word, mode, write_captions):
-        from ..identity_core.dataset.captions import apply_caption_rules, write_caption_files
+        from ..identity_core.dataset.caption_files import write_caption_files
+        from ..identity_core.dataset.captions import apply_caption_rules
         from ..identity_core.dataset.tokens import load_tokenizers
 
         comfy_glue.raise_if_interrupted()
         tokenizers = load_tokenizers(comfy_glue.comfyui_dir())
         result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers)
         if write_captions:
-            backup_root = os.path.join(comfy_glue.output_directory(), BACKUP_SUBFOLDER)
-            result.backup_folder, result.written = write_caption_files(result.dataset, backup_root)
+            written = write_caption_files(result.dataset, comfy_glue.work_folder() / BACKUP_SUBFOLDER)
+            result.backup_folder, result.written, result.skipped = (
+                written.backup_folder,
+                written.written,
+                written.skipped,
+            )
         report = result.text_report()
         return {"ui": {"text": [report]}, "result": (result.dataset, report)}

@@ -12,11 +12,9 @@ Nothing is written unless :func:`write_caption_files` is called, and it backs up
 from __future__ import annotations
 
 import re
-import shutil
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from ..errors import IdentityError
@@ -47,8 +45,9 @@ _ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 class CaptionResult:
     dataset: Dataset
     findings: list[Finding]
-    backup_folder: Path | None = None
+    backup_folder: Path | None = None  # where the changed caption files were backed up
     written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # caption files not written, and why
 
     @property
     def verdict(self) -> str:
@@ -69,10 +68,12 @@ class CaptionResult:
                     lines.append(f"       fix: {finding.fix}")
         if self.backup_folder:
             lines.append(
-                f"Caption files rewritten: {len(self.written)}; originals backed up in {self.backup_folder}"
+                f"Caption files rewritten: {len(self.written)}; their previous versions are backed up in "
+                f"the pack's work folder ({self.backup_folder.name})."
             )
         else:
             lines.append("Caption files untouched; captions are staged with the training run.")
+        lines += [f"Not written: {path.name}: {why}." for path, why in self.skipped]
         lines.append("")
         lines.extend(f"  {item.image_path.name}: {item.caption}" for item in self.dataset.items)
         return "\n".join(lines)
@@ -281,25 +282,3 @@ def _style_findings(items, token: str, tokenizers: Tokenizers) -> list[Finding]:
             tuple(negative),
         ))  # fmt: skip
     return findings
-
-
-def write_caption_files(dataset: Dataset, backup_root: str | Path) -> tuple[Path, list[Path]]:
-    """Write the staged captions into the user's .txt files, after copying every existing one.
-
-    The backup folder is ``<backup_root>/<dataset name>_captions_<timestamp>/`` and is
-    returned with the list of files written. Only captions that differ are written.
-    """
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    backup = Path(backup_root) / f"{dataset.folder.name}_captions_{stamp}"
-    backup.mkdir(parents=True, exist_ok=False)
-    for existing in sorted(dataset.folder.glob("*.txt")):
-        shutil.copy2(existing, backup / existing.name)
-    written = []
-    for item in dataset.items:
-        target = item.caption_path or item.image_path.with_suffix(".txt")
-        current = target.read_bytes() if target.is_file() else None
-        wanted = (item.caption or "").encode("utf-8")
-        if current != wanted:
-            target.write_bytes(wanted)
-            written.append(target)
-    return backup, written

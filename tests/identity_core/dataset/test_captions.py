@@ -11,7 +11,6 @@ from identity_core.dataset.captions import (
     apply_caption_rules,
     clean_caption,
     template_caption,
-    write_caption_files,
 )
 from identity_core.dataset.model import CAPTION_EDITED, CAPTION_FILE, CAPTION_TEMPLATE, Dataset, DatasetItem
 from identity_core.dataset.tokens import TokenizerError, load_tokenizers, token_uniqueness
@@ -132,21 +131,6 @@ def test_ambiguous_token_is_a_warning_with_alternatives(tmp_path, tokenizers):
     finding = _finding(result, "token_uniqueness")
     assert finding.severity == "warn" and "e.g." in finding.fix
     assert result.dataset.token_uniqueness.is_unique is False
-
-
-def test_writing_captions_backs_up_first(tmp_path, tokenizers):
-    folder = tmp_path / "photos"
-    dataset = _dataset(folder, {"a": b"a woman at the beach", "b": None, "c": b"zxqv, a woman"})
-    originals = folder_snapshot(folder)
-    result = apply_caption_rules(dataset, "zxqv", "woman", MODE_ENFORCE, tokenizers)
-    backup, written = write_caption_files(result.dataset, tmp_path / "backups")
-    assert sorted(p.name for p in written) == ["a.txt", "b.txt"]
-    assert (folder / "a.txt").read_text(encoding="utf-8") == "zxqv, a woman at the beach"
-    assert (folder / "b.txt").read_text(encoding="utf-8") == "zxqv, a woman"
-    assert backup.parent == tmp_path / "backups"
-    assert {p.name: p.read_bytes() for p in backup.iterdir()} == {
-        name: data for name, data in originals.items() if name.endswith(".txt")
-    }
 
 
 def test_clean_caption():

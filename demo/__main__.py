@@ -8,7 +8,7 @@ Steps, each reported as done or missing (with what to do) in a summary at the en
    ``IDENTITY_LORA_ENGINE_SRC`` or the public repository);
 3. a ComfyUI host with this pack (the test harness's ``tests/harness/host.py``), its base folder in
    ``<cache>/demo_host`` so the results stay after the demo;
-4. the fast workflow queued through ``workflows/queue.py`` with a short CPU step count
+4. the fast workflow queued through ``workflows/queue_client.py`` with a short CPU step count
    (``demo.fast_workflow``), then where the LoRA, sweep grid and score report are.
 
 Usage: ``python -m demo [--steps N] [--keep-host]``.
@@ -38,7 +38,7 @@ pipeline runs end to end: real sd-scripts training, real ComfyUI nodes, real API
 To use real FLUX.1-dev weights, put flux1-dev.safetensors in ComfyUI's models/diffusion_models,
 clip_l.safetensors and t5xxl_fp16.safetensors (or t5xxl_fp8_e4m3fn.safetensors) in
 models/text_encoders and ae.safetensors in models/vae, then queue the same workflow on your server:
-  python workflows/queue.py workflows/api/identity_fast.json --server http://127.0.0.1:8188 \\
+  python workflows/queue_client.py workflows/api/identity_fast.json --server http://127.0.0.1:8188 \\
       --set dataset=/path/to/photos --set token=zyqux --set class_word=man
 (or open example_workflows/identity_fast.json in ComfyUI and pick the files in the loader nodes)."""
 

@@ -7,7 +7,7 @@ the nodes as they are now. Written for every graph:
 
 * ``example_workflows/<name>.json``: UI (litegraph 0.4) format for drag and drop and the
   template browser;
-* ``workflows/api/<name>.json``: API format for ``POST /prompt`` and ``workflows/queue.py``,
+* ``workflows/api/<name>.json``: API format for ``POST /prompt`` and ``workflows/queue_client.py``,
   with the same node ids.
 
 Usage::
@@ -809,7 +809,7 @@ def _given_server(url: str) -> Iterator[str]:
 
 def object_info_from(url: str) -> dict[str, Any]:
     sys.path.insert(0, str(REPO_ROOT))
-    from workflows.queue import ComfyClient
+    from workflows.queue_client import ComfyClient
 
     return ComfyClient(url, timeout=120).object_info()
 

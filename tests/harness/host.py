@@ -7,7 +7,7 @@ its own base directory (models/, input/, output/, temp/, user/, custom_nodes/) i
 loads only this pack (``--disable-all-custom-nodes --whitelist-custom-nodes <name>``) and is
 stopped with SIGTERM, then SIGKILL, for its whole process group.
 
-Tests talk to it only over HTTP and the websocket, through ``workflows.queue.ComfyClient``.
+Tests talk to it only over HTTP and the websocket, through ``workflows.queue_client.ComfyClient``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workflows.queue import ComfyClient, PromptRun, ServerUnreachable
+from workflows.queue_client import ComfyClient, PromptRun, ServerUnreachable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PACK_NAME = "flux-identity-lora"

@@ -1,4 +1,4 @@
-"""workflows/queue.py on the shipped fast workflow's dataset and training part, against a real host
+"""workflows/queue_client.py on the shipped fast workflow's dataset and training part, against a real host
 whose TrainIdentityLoRA runs the stand-in engine (a test double of flux_train_network.py).
 
 The evaluation part (FLUX loaders, StrengthSweep, ArcFaceScore) is cut off: on a CPU the full-size
@@ -60,7 +60,7 @@ def queue(
 ) -> subprocess.CompletedProcess:
     dataset = ensure_demo_dataset()
     command = [
-        sys.executable, str(REPO_ROOT / "workflows" / "queue.py"), str(workflow_path),
+        sys.executable, str(REPO_ROOT / "workflows" / "queue_client.py"), str(workflow_path),
         "--server", host.url,
         "--set", f"dataset={dataset.subject_dir}", "--set", "token=zyqux", "--set", "class_word=woman",
         "--set", "steps=4", "--set", f"output_name={name}",

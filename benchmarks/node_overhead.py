@@ -35,9 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from devkit.host import Host  # noqa: E402
 from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine  # noqa: E402
 from sd_scripts_bridge.runner import engine_environment  # noqa: E402
-from tests.harness.host import Host  # noqa: E402
 from tests.nodes import test_train_identity_lora as node_test  # noqa: E402  (host helpers, test nodes)
 
 

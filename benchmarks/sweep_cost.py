@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.tiny_flux import ensure_tiny_flux
-from tests.harness.host import DEFAULT_PACK_NAME, Host
+from devkit.host import DEFAULT_PACK_NAME, Host
 from tests.nodes.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host
 
 TEMPLATES = {"portrait": "a photo of {token} {class_word}", "control": "a photo of a {class_word}"}

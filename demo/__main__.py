@@ -6,7 +6,7 @@ Steps, each reported as done or missing (with what to do) in a summary at the en
    and the demo dataset (``demo.dataset``);
 2. the sd-scripts engine (``demo.engine_setup``: ``IDENTITY_LORA_ENGINE``, else installed from
    ``IDENTITY_LORA_ENGINE_SRC`` or the public repository);
-3. a ComfyUI host with this pack (the test harness's ``tests/harness/host.py``), its base folder in
+3. a ComfyUI host with this pack (``devkit/host.py``, the tests' harness), its base folder in
    ``<cache>/demo_host`` so the results stay after the demo;
 4. the fast workflow queued through ``workflows/queue_client.py`` with a short CPU step count
    (``demo.fast_workflow``), then where the LoRA, sweep grid and score report are.
@@ -80,7 +80,7 @@ def cuda_available() -> bool:
 
 
 def start_host(files: Any, engine: Any, base_dir: Path, cpu: bool) -> Any:
-    from tests.harness.host import Host
+    from devkit.host import Host
 
     env = {"IDENTITY_LORA_ENGINE": str(engine.root)}
     if cpu:

@@ -12,7 +12,7 @@ the nodes as they are now. Written for every graph:
 
 Usage::
 
-    python scripts/build_workflows.py                 # starts the test harness host (tests/harness)
+    python scripts/build_workflows.py                 # starts the harness host (devkit/host.py)
     python scripts/build_workflows.py --server URL    # or asks a running ComfyUI with this pack
     python scripts/build_workflows.py --check         # exit 1 when a committed file is stale
     python scripts/build_workflows.py --thumbnails    # also screenshot each graph in the real
@@ -792,7 +792,7 @@ def create_model_placeholders(base_dir: Path) -> None:
 
 def _harness_host() -> Iterator[str]:
     sys.path.insert(0, str(REPO_ROOT))
-    from tests.harness.host import Host
+    from devkit.host import Host
 
     host = Host()
     try:
@@ -818,7 +818,7 @@ def render_thumbnails(url: str, names: Sequence[str]) -> list[Path]:
     """Screenshot each UI workflow in the real frontend (headless Chromium), cropped to its groups."""
     from PIL import Image
 
-    from tests.harness.browser import open_frontend
+    from devkit.browser import open_frontend
 
     settings = {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}
     written = []

@@ -37,7 +37,7 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
 refuses the prompt. Servers started by the factory stop when the test ends; the session host
 stops at the end of the session. ``KEEP_COMFY_HOST=1`` keeps their base folders (logs) on disk.
 Host selection: ``COMFYUI_DIR`` (an existing ComfyUI) and ``COMFYUI_PYTHON``, else the cached
-0.3.75 host under ``$IDENTITY_LORA_CACHE`` (see tests/harness/host.py).
+0.3.75 host under ``$IDENTITY_LORA_CACHE`` (see devkit/host.py).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import DEFAULT_PACK_NAME, Host
+from devkit.host import DEFAULT_PACK_NAME, Host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"

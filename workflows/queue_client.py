@@ -11,7 +11,7 @@ they parse (numbers, booleans, lists), else kept as strings.
 
 The client talks to a server only as a user's client would: ``/prompt``, ``/ws``, ``/history``,
 ``/view``, ``/interrupt`` and ``/queue``. ``ComfyClient`` is the reusable part; the test
-harness (tests/harness/host.py) drives its servers with it.
+harness (devkit/host.py) drives its servers with it.
 
 Exit codes: 0 every job succeeded; 1 a job was rejected by validation or failed while running;
 2 bad command line or unreachable server; 130 cancelled with Ctrl-C (the prompt is interrupted

@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 from safetensors import safe_open
 
+from devkit.host import DEFAULT_PACK_NAME, Host
 from tests.fixtures.models import tiny_flux_dit_files, tiny_flux_files  # noqa: F401  (pytest fixtures)
-from tests.harness.host import DEFAULT_PACK_NAME, Host
 from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 pytestmark = pytest.mark.host

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from demo.dataset import ensure_demo_dataset
+from devkit.host import Host
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.harness.host import Host
 from tests.nodes.test_train_identity_lora import STAND_IN_MODELS, _start_host
 from tests.sd_scripts_bridge.stand_in_engine import stand_in
 

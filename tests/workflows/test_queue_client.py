@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import REPO_ROOT, free_port, host_python
+from devkit.host import REPO_ROOT, free_port, host_python
 from workflows.queue_client import (
     ProgressPrinter,
     PromptRun,

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from devkit.host import Host
 from scripts.build_workflows import (
     COMMAND,
     create_model_placeholders,
     expected_files,
     stale_files,
 )
-from tests.harness.host import Host
-from tests.harness.workflow_check import UI_ONLY_TYPES, check_ui_workflow, ui_to_api
+from tests.workflows.workflow_check import UI_ONLY_TYPES, check_ui_workflow, ui_to_api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("identity_fast", "identity_final", "identity_evaluate")

@@ -26,7 +26,7 @@ from typing import Any
 
 from workflows.queue_client import ComfyClient, PromptRun, ServerUnreachable
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PACK_NAME = "flux-identity-lora"
 PROBE_NODES_FILE = Path(__file__).resolve().parent / "probe_nodes.py"
 PROBE_NODES_NAME = "harness_probe_nodes.py"

@@ -90,7 +90,7 @@ def _graph(dit_name: str, ae_name: str) -> dict:
 def test_sweep_on_tiny_flux_with_a_kohya_lora(start_comfy_host, tiny_flux_dit_files):  # noqa: F811
     from PIL import Image
 
-    from tests.fixtures.photos import grace_hopper
+    from devkit.photos import grace_hopper
 
     files = tiny_flux_dit_files
     host = start_comfy_host(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from devkit.host import comfyui_dir
+from devkit.photos import folder_snapshot, write_image
 from identity_core.dataset.captions import (
     MODE_ENFORCE,
     MODE_TEMPLATE,
@@ -16,7 +17,6 @@ from identity_core.dataset.captions import (
 )
 from identity_core.dataset.model import CAPTION_EDITED, CAPTION_FILE, CAPTION_TEMPLATE, Dataset, DatasetItem
 from identity_core.dataset.tokens import TokenizerError, load_tokenizers, token_uniqueness
-from tests.fixtures.photos import folder_snapshot, write_image
 
 
 @pytest.fixture(scope="module")

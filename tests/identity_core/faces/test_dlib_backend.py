@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from identity_core.faces import Face, FaceBackend, cosine, pose_class
-from identity_core.faces.dlib_backend import DLIB_SAME_PERSON_COSINE, DlibBackend, dlib_model_dir
-from tests.fixtures.photos import (
+from devkit.photos import (
     astronaut,
     blurred,
     collage,
@@ -15,6 +13,8 @@ from tests.fixtures.photos import (
     resized,
     tom_hanks,
 )
+from identity_core.faces import Face, FaceBackend, cosine, pose_class
+from identity_core.faces.dlib_backend import DLIB_SAME_PERSON_COSINE, DlibBackend, dlib_model_dir
 
 
 @pytest.fixture(scope="module")

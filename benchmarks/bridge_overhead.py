@@ -10,7 +10,7 @@ Engines:
   * default: the stand-in engine from tests/sd_scripts_bridge/stand_in_engine (a test double that
     sleeps ``--sec-per-step`` per step and writes a real-layout LoRA);
   * ``IDENTITY_LORA_ENGINE`` set: the real sd-scripts engine on CPU with the tiny random FLUX set
-    (demo/tiny_flux.py), the demo dataset and offline tokenizers. A warm-up run fills the latent
+    (devkit/tiny_flux.py), the demo dataset and offline tokenizers. A warm-up run fills the latent
     and text-encoder caches first (minutes, ~6.5 GB RAM), so every timed run reuses them.
 
 The bridge's cost is a fixed ~0.3 s per run (LoRA value check, publish copy) plus the live parsing;
@@ -66,9 +66,9 @@ def stand_in_plan(workdir: Path, steps: int, sec_per_step: float) -> tuple[Train
 
 
 def real_plan(workdir: Path, steps: int) -> tuple[TrainingPlan, Engine, str]:
-    from demo.dataset import ensure_demo_dataset
-    from demo.tiny_flux import ensure_tiny_flux
-    from demo.tokenizers import ensure_tokenizers
+    from devkit.demo_dataset import ensure_demo_dataset
+    from devkit.tiny_flux import ensure_tiny_flux
+    from devkit.tokenizers import ensure_tokenizers
     from sd_scripts_bridge.plan import build_plan
     from tests.engine.tiny_run import TINY_OVERRIDES, EngineInputs, tiny_request
 

@@ -13,7 +13,7 @@ Engines:
   * default: the stand-in engine (tests/sd_scripts_bridge/stand_in_engine, a test double that sleeps
     ``--sec-per-step`` per step and writes a real-layout LoRA), 4 tiny photos;
   * ``IDENTITY_LORA_ENGINE`` set: the real sd-scripts engine on CPU with the tiny random FLUX set
-    (demo/tiny_flux.py) and 3 demo images at 128 px (minutes per run, ~6.5 GB RAM: run alone).
+    (devkit/tiny_flux.py) and 3 demo images at 128 px (minutes per run, ~6.5 GB RAM: run alone).
 
 Usage: python benchmarks/node_overhead.py [--rounds 2] [--steps N] [--sec-per-step 0.5]
 """
@@ -55,8 +55,8 @@ def start_host(work: Path, real: bool, sec_per_step: float) -> tuple[Host, dict,
     """The host, the node's fixed inputs, and the engine folder."""
     env = {"IDENTITY_LORA_FORCE_CPU": "1"}
     if real:
-        from demo.dataset import ensure_demo_dataset
-        from demo.tiny_flux import ensure_tiny_flux
+        from devkit.demo_dataset import ensure_demo_dataset
+        from devkit.tiny_flux import ensure_tiny_flux
         from tests.engine.tiny_run import TINY_OVERRIDES
 
         engine = locate_engine(os.environ[ENGINE_ENV_VAR])

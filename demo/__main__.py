@@ -2,8 +2,8 @@
 
 Steps, each reported as done or missing (with what to do) in a summary at the end:
 
-1. the random-weight FLUX.1 model set (``demo.tiny_flux``), offline tokenizers (``demo.tokenizers``)
-   and the demo dataset (``demo.dataset``);
+1. the random-weight FLUX.1 model set (``devkit.tiny_flux``), offline tokenizers (``devkit.tokenizers``)
+   and the demo dataset (``devkit.demo_dataset``);
 2. the sd-scripts engine (``demo.engine_setup``: ``IDENTITY_LORA_ENGINE``, else installed from
    ``IDENTITY_LORA_ENGINE_SRC`` or the public repository);
 3. a ComfyUI host with this pack (``devkit/host.py``, the tests' harness), its base folder in
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cache import cache_root
-from .dataset import ensure_demo_dataset
-from .tiny_flux import ensure_tiny_flux
-from .tokenizers import ensure_tokenizers
+from devkit.cache import cache_root
+from devkit.demo_dataset import ensure_demo_dataset
+from devkit.tiny_flux import ensure_tiny_flux
+from devkit.tokenizers import ensure_tokenizers
 
 T = TypeVar("T")
 DEFAULT_STEPS = 4

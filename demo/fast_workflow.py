@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .dataset import DemoDataset
-from .tiny_flux import TinyFluxFiles
+from devkit.demo_dataset import DemoDataset
+from devkit.tiny_flux import TinyFluxFiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST_WORKFLOW = REPO_ROOT / "workflows" / "api" / "identity_fast.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.dataset import DemoDataset
-from demo.tiny_flux import TinyFluxFiles
+from devkit.demo_dataset import DemoDataset
+from devkit.tiny_flux import TinyFluxFiles
 from sd_scripts_bridge.model import DatasetImage, PlanRequest
 
 # The smallest real run: 64 px (16 image tokens), 16 T5 tokens, rank 4, no loader workers. On a CPU

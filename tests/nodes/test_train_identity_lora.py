@@ -389,7 +389,7 @@ def test_missing_engine_says_how_to_install(tmp_path):
 
 @pytest.mark.engine
 def test_real_engine_trains_the_tiny_flux_and_reuses_it(tmp_path, tiny_flux_files):  # noqa: F811
-    from demo.dataset import ensure_demo_dataset
+    from devkit.demo_dataset import ensure_demo_dataset
     from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
     from tests.engine.tiny_run import TINY_OVERRIDES
 

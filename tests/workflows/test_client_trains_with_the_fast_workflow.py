@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.dataset import ensure_demo_dataset
+from devkit.demo_dataset import ensure_demo_dataset
 from devkit.host import Host
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
 from tests.nodes.test_train_identity_lora import STAND_IN_MODELS, _start_host

@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Kinds of initial values a tensor gets (see demo.safetensors_stream).
+# Kinds of initial values a tensor gets (see devkit.safetensors_stream).
 ZEROS = "zeros"
 ONES = "ones"
 NORMAL = "normal"

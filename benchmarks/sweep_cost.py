@@ -1,7 +1,7 @@
 """Sweep cost per image: StrengthSweep versus the plain core graph that makes the same images.
 
 Runs one ComfyUI host (CPU) with the tiny random-weight FLUX (devkit/tiny_flux.py), a LoRA in
-sd-scripts' key layout and the test-only stand-in text encoder (tests/nodes/standin_flux_text_encoder.py:
+sd-scripts' key layout and the test-only stand-in text encoder (devkit/standin_flux_text_encoder.py:
 the full-size T5-XXL does not fit a CPU benchmark). The core graph is UNETLoader ->
 LoraLoaderModelOnly (one per strength) -> CLIPTextEncode + FluxGuidance -> KSampler -> VAEDecode,
 one chain per image. Both graphs end in PreviewImage; rounds alternate A/B with a new base seed
@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devkit.host import DEFAULT_PACK_NAME, Host
+from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host
 from devkit.tiny_flux import ensure_tiny_flux
-from tests.nodes.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host
 
 TEMPLATES = {"portrait": "a photo of {token} {class_word}", "control": "a photo of a {class_word}"}
 PROMPTS = {

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from devkit.host import DEFAULT_PACK_NAME
+from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, read_png
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.nodes.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, read_png
 
 pytestmark = pytest.mark.host
 

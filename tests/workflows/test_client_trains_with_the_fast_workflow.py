@@ -18,9 +18,9 @@ import pytest
 
 from devkit.demo_dataset import ensure_demo_dataset
 from devkit.host import Host
+from devkit.stand_in_engine import stand_in
+from devkit.train_host import STAND_IN_MODELS, start_train_host
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.nodes.test_train_identity_lora import STAND_IN_MODELS, _start_host
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 pytestmark = pytest.mark.host
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def node_id(workflow: dict, class_type: str) -> str:
 def training_host(tmp_path_factory, tiny_flux_dit_files) -> Host:  # noqa: F811
     engine_root = tmp_path_factory.mktemp("stand_in") / "engine"
     stand_in.build_engine(engine_root)
-    host = _start_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit)
+    host = start_train_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit)
     yield host
     host.cleanup()
 

@@ -1,5 +1,5 @@
-"""Helpers for host tests of StrengthSweep/ArcFaceScore: a kohya-layout LoRA for the tiny
-FLUX, and a host prepared with the tiny models, that LoRA and the stand-in text encoder."""
+"""A host base folder for StrengthSweep/ArcFaceScore on the tiny FLUX: a kohya-layout LoRA, the
+tiny models and the stand-in text encoder (used by the node tests and benchmarks/sweep_cost.py)."""
 
 from __future__ import annotations
 

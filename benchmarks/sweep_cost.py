@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devkit.host import DEFAULT_PACK_NAME, Host
-from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host
+from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, sweep_nodes
 from devkit.tiny_flux import ensure_tiny_flux
 
 TEMPLATES = {"portrait": "a photo of {token} {class_word}", "control": "a photo of a {class_word}"}
@@ -33,31 +33,9 @@ SEEDS = 2
 
 def sweep_graph(dit: str, ae: str, seed: int, size: int, steps: int) -> dict:
     prompts = "\n".join(f"{pid}: {template}" for pid, template in TEMPLATES.items())
+    strengths = ", ".join(map(str, STRENGTHS))
     return {
-        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": dit, "weight_dtype": "default"}},
-        "2": {"class_type": "VAELoader", "inputs": {"vae_name": ae}},
-        "3": {"class_type": "StandInFluxTextEncoder", "inputs": {}},
-        "4": {
-            "class_type": "StrengthSweep",
-            "inputs": {
-                "model": ["1", 0],
-                "clip": ["3", 0],
-                "vae": ["2", 0],
-                "lora_name": LORA_NAME,
-                "trigger_token": "ohwx",
-                "class_word": "person",
-                "prompts": prompts,
-                "strengths": ", ".join(map(str, STRENGTHS)),
-                "seeds": SEEDS,
-                "base_seed": seed,
-                "steps": steps,
-                "guidance": 3.5,
-                "sampler_name": "euler",
-                "scheduler": "simple",
-                "width": size,
-                "height": size,
-            },
-        },
+        **sweep_nodes(dit, ae, prompts, strengths, seeds=SEEDS, base_seed=seed, steps=steps, size=size),
         "5": {"class_type": "PreviewImage", "inputs": {"images": ["4", 0]}},
     }
 

@@ -126,10 +126,10 @@ def close_node_search(page: Any) -> None:
     page.locator(NODE_SEARCH_INPUT).first.wait_for(state="hidden", timeout=10_000)
 
 
-# Fit every group of the loaded graph into the view, clear of the sidebar and menus; the script
-# returns the groups' box on screen (left, top, right, bottom) for cropping a screenshot.
 THUMBNAIL_MARGINS = (100, 140)  # left, top: keep the groups clear of the sidebar and menus
 
+# Fit every group of the loaded graph into the view inside the margins; the script returns the
+# groups' box on screen (left, top, right, bottom) for cropping a screenshot.
 FIT_VIEW_SCRIPT = """
 ([leftMargin, topMargin]) => {
   const canvas = window.app.canvas, element = canvas.canvas;

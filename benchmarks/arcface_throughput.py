@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devkit.photos import brightened, flipped, grace_hopper, resized, rotated
+from devkit.stand_in_onnx import stand_in_scrfd
 from identity_core.evaluation import Sweep, SweepEntry, Thresholds, build_reference, evaluate_sweep
 from identity_core.faces import Face
-from tests.fixtures.photos import brightened, flipped, grace_hopper, resized, rotated
-from tests.fixtures.stand_in_onnx import stand_in_scrfd
 
 
 def iresnet50_onnx(path: Path) -> Path:

@@ -7,10 +7,10 @@ checks, atomic publish with metadata). torch is imported before timing, as it is
 process. The target is at most 2% more wall time.
 
 Engines:
-  * default: the stand-in engine from tests/sd_scripts_bridge/stand_in_engine (a test double that
+  * default: the stand-in engine from devkit/stand_in_engine (a test double that
     sleeps ``--sec-per-step`` per step and writes a real-layout LoRA);
   * ``IDENTITY_LORA_ENGINE`` set: the real sd-scripts engine on CPU with the tiny random FLUX set
-    (demo/tiny_flux.py), the demo dataset and offline tokenizers. A warm-up run fills the latent
+    (devkit/tiny_flux.py), the demo dataset and offline tokenizers. A warm-up run fills the latent
     and text-encoder caches first (minutes, ~6.5 GB RAM), so every timed run reuses them.
 
 The bridge's cost is a fixed ~0.3 s per run (LoRA value check, publish copy) plus the live parsing;
@@ -23,7 +23,6 @@ Usage: python benchmarks/bridge_overhead.py [--repeats 3] [--steps 60] [--sec-pe
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -54,11 +53,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def stand_in_plan(workdir: Path, steps: int, sec_per_step: float) -> tuple[TrainingPlan, Engine, str]:
-    spec = importlib.util.spec_from_file_location(
-        "stand_in_engine_builder", REPO / "tests" / "sd_scripts_bridge" / "stand_in_engine" / "stand_in.py"
-    )
-    stand_in = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stand_in)
+    from devkit.stand_in_engine import stand_in
+
     os.environ["STAND_IN_SEC_PER_STEP"] = str(sec_per_step)
     engine = stand_in.build_engine(workdir / "engine")
     plan = stand_in.make_plan(workdir, engine, steps=steps, save_every=None, rank=16)
@@ -66,11 +62,11 @@ def stand_in_plan(workdir: Path, steps: int, sec_per_step: float) -> tuple[Train
 
 
 def real_plan(workdir: Path, steps: int) -> tuple[TrainingPlan, Engine, str]:
-    from demo.dataset import ensure_demo_dataset
-    from demo.tiny_flux import ensure_tiny_flux
-    from demo.tokenizers import ensure_tokenizers
+    from devkit.demo_dataset import ensure_demo_dataset
+    from devkit.tiny_flux import ensure_tiny_flux
+    from devkit.tiny_training import TINY_OVERRIDES, EngineInputs, tiny_request
+    from devkit.tokenizers import ensure_tokenizers
     from sd_scripts_bridge.plan import build_plan
-    from tests.engine.tiny_run import TINY_OVERRIDES, EngineInputs, tiny_request
 
     engine = locate_engine(os.environ[ENGINE_ENV_VAR])
     inputs = EngineInputs(ensure_tiny_flux(), ensure_tokenizers(), ensure_demo_dataset())

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devkit.photos import grace_hopper, subject_variants, write_image
 from identity_core.dataset.check import check_dataset
 from identity_core.faces.dlib_backend import DlibBackend
-from tests.fixtures.photos import grace_hopper, subject_variants, write_image
 
 IMAGES = 30
 SIDE = 1024

@@ -4,7 +4,7 @@ For each tier of the Fast profile (12gb, 16gb, 24gb, 48gb, 80gb by default) the 
 twice, a few dozen steps each: once as the bare engine command (``subprocess.run`` of the plan's
 argv, output to a file) and once through ``run_training`` (the bridge the node uses). The model is
 the full-size FLUX.1-dev layout (19 double + 38 single blocks) with random weights from
-``demo.tiny_flux`` (``full_size=True``: made once, ~11 GiB fp8 DiT + 4.4 GiB T5, then reused);
+``devkit.tiny_flux`` (``full_size=True``: made once, ~11 GiB fp8 DiT + 4.4 GiB T5, then reused);
 random weights cost the same compute as real ones. The dataset is the demo dataset (10 images).
 
 s/step: from the engine's ``steps`` bar, (elapsed at the last step - elapsed at step ``--warmup``)
@@ -277,9 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NoGpuError as error:
         print(error, file=sys.stderr)
         return 2
-    from demo.dataset import ensure_demo_dataset
-    from demo.tiny_flux import ensure_tiny_flux
-    from demo.tokenizers import ensure_tokenizers
+    from devkit.demo_dataset import ensure_demo_dataset
+    from devkit.tiny_flux import ensure_tiny_flux
+    from devkit.tokenizers import ensure_tokenizers
     from sd_scripts_bridge.engine import locate_engine
 
     engine = locate_engine()  # IDENTITY_LORA_ENGINE or the pack's engine/ folder

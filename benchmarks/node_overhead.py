@@ -10,10 +10,10 @@ dataset, planning, staging, the supervised engine run, LoRA checks, publishing w
 the loss chart and the report. Target: at most 2% more wall time than the bare command.
 
 Engines:
-  * default: the stand-in engine (tests/sd_scripts_bridge/stand_in_engine, a test double that sleeps
+  * default: the stand-in engine (devkit/stand_in_engine, a test double that sleeps
     ``--sec-per-step`` per step and writes a real-layout LoRA), 4 tiny photos;
   * ``IDENTITY_LORA_ENGINE`` set: the real sd-scripts engine on CPU with the tiny random FLUX set
-    (demo/tiny_flux.py) and 3 demo images at 128 px (minutes per run, ~6.5 GB RAM: run alone).
+    (devkit/tiny_flux.py) and 3 demo images at 128 px (minutes per run, ~6.5 GB RAM: run alone).
 
 Usage: python benchmarks/node_overhead.py [--rounds 2] [--steps N] [--sec-per-step 0.5]
 """
@@ -35,10 +35,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from devkit.host import Host  # noqa: E402
+from devkit.train_host import (  # noqa: E402
+    DEFAULT_PACK_NAME,
+    TEST_NODES,
+    prepare_base,
+    train_prompt,
+    write_photos,
+)
 from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine  # noqa: E402
 from sd_scripts_bridge.runner import engine_environment  # noqa: E402
-from tests.harness.host import Host  # noqa: E402
-from tests.nodes import test_train_identity_lora as node_test  # noqa: E402  (host helpers, test nodes)
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,9 +61,9 @@ def start_host(work: Path, real: bool, sec_per_step: float) -> tuple[Host, dict,
     """The host, the node's fixed inputs, and the engine folder."""
     env = {"IDENTITY_LORA_FORCE_CPU": "1"}
     if real:
-        from demo.dataset import ensure_demo_dataset
-        from demo.tiny_flux import ensure_tiny_flux
-        from tests.engine.tiny_run import TINY_OVERRIDES
+        from devkit.demo_dataset import ensure_demo_dataset
+        from devkit.tiny_flux import ensure_tiny_flux
+        from devkit.tiny_training import TINY_OVERRIDES
 
         engine = locate_engine(os.environ[ENGINE_ENV_VAR])
         models = ensure_tiny_flux()
@@ -74,16 +80,18 @@ def start_host(work: Path, real: bool, sec_per_step: float) -> tuple[Host, dict,
         }
     else:
         engine_root = work / "stand_in_engine"
-        engine = node_test._stand_in().build_engine(engine_root)
+        from devkit.stand_in_engine import stand_in
+
+        engine = stand_in.build_engine(engine_root)
         env.update(IDENTITY_LORA_ALLOW_UNPINNED_ENGINE="1", STAND_IN_SEC_PER_STEP=str(sec_per_step))
         os.environ["STAND_IN_SEC_PER_STEP"] = str(sec_per_step)  # the bare command gets the same
-        items = node_test._photos(work / "photos", 4)
+        items = write_photos(work / "photos", 4)
         models = None
         inputs = {}
     env[ENGINE_ENV_VAR] = str(engine.root)
-    extra = ("--whitelist-custom-nodes", node_test.DEFAULT_PACK_NAME, node_test.TEST_NODES)
+    extra = ("--whitelist-custom-nodes", DEFAULT_PACK_NAME, TEST_NODES)
     host = Host(env=env, extra_args=extra, base_dir=work / "host")
-    node_test._prepare(host.base_dir)
+    prepare_base(host.base_dir)
     if models is not None:
         models.link_into_comfy_models(host.models_dir)
     host.start()
@@ -131,7 +139,7 @@ def main() -> int:
     try:
         node_times, bare_times = [], []
         for round_index in range(args.rounds):
-            prompt = node_test._train_prompt(
+            prompt = train_prompt(
                 fixed["items"],
                 f"overhead_{round_index}",
                 steps=steps,

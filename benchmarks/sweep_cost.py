@@ -1,7 +1,7 @@
 """Sweep cost per image: StrengthSweep versus the plain core graph that makes the same images.
 
-Runs one ComfyUI host (CPU) with the tiny random-weight FLUX (demo/tiny_flux.py), a LoRA in
-sd-scripts' key layout and the test-only stand-in text encoder (tests/nodes/standin_flux_text_encoder.py:
+Runs one ComfyUI host (CPU) with the tiny random-weight FLUX (devkit/tiny_flux.py), a LoRA in
+sd-scripts' key layout and the test-only stand-in text encoder (devkit/standin_flux_text_encoder.py:
 the full-size T5-XXL does not fit a CPU benchmark). The core graph is UNETLoader ->
 LoraLoaderModelOnly (one per strength) -> CLIPTextEncode + FluxGuidance -> KSampler -> VAEDecode,
 one chain per image. Both graphs end in PreviewImage; rounds alternate A/B with a new base seed
@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from demo.tiny_flux import ensure_tiny_flux
-from tests.harness.host import DEFAULT_PACK_NAME, Host
-from tests.nodes.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host
+from devkit.host import DEFAULT_PACK_NAME, Host
+from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, sweep_nodes
+from devkit.tiny_flux import ensure_tiny_flux
 
 TEMPLATES = {"portrait": "a photo of {token} {class_word}", "control": "a photo of a {class_word}"}
 PROMPTS = {
@@ -33,31 +33,9 @@ SEEDS = 2
 
 def sweep_graph(dit: str, ae: str, seed: int, size: int, steps: int) -> dict:
     prompts = "\n".join(f"{pid}: {template}" for pid, template in TEMPLATES.items())
+    strengths = ", ".join(map(str, STRENGTHS))
     return {
-        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": dit, "weight_dtype": "default"}},
-        "2": {"class_type": "VAELoader", "inputs": {"vae_name": ae}},
-        "3": {"class_type": "StandInFluxTextEncoder", "inputs": {}},
-        "4": {
-            "class_type": "StrengthSweep",
-            "inputs": {
-                "model": ["1", 0],
-                "clip": ["3", 0],
-                "vae": ["2", 0],
-                "lora_name": LORA_NAME,
-                "trigger_token": "ohwx",
-                "class_word": "person",
-                "prompts": prompts,
-                "strengths": ", ".join(map(str, STRENGTHS)),
-                "seeds": SEEDS,
-                "base_seed": seed,
-                "steps": steps,
-                "guidance": 3.5,
-                "sampler_name": "euler",
-                "scheduler": "simple",
-                "width": size,
-                "height": size,
-            },
-        },
+        **sweep_nodes(dit, ae, prompts, strengths, seeds=SEEDS, base_seed=seed, steps=steps, size=size),
         "5": {"class_type": "PreviewImage", "inputs": {"images": ["4", 0]}},
     }
 

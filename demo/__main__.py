@@ -2,13 +2,13 @@
 
 Steps, each reported as done or missing (with what to do) in a summary at the end:
 
-1. the random-weight FLUX.1 model set (``demo.tiny_flux``), offline tokenizers (``demo.tokenizers``)
-   and the demo dataset (``demo.dataset``);
+1. the random-weight FLUX.1 model set (``devkit.tiny_flux``), offline tokenizers (``devkit.tokenizers``)
+   and the demo dataset (``devkit.demo_dataset``);
 2. the sd-scripts engine (``demo.engine_setup``: ``IDENTITY_LORA_ENGINE``, else installed from
    ``IDENTITY_LORA_ENGINE_SRC`` or the public repository);
-3. a ComfyUI host with this pack (the test harness's ``tests/harness/host.py``), its base folder in
+3. a ComfyUI host with this pack (``devkit/host.py``, the tests' harness), its base folder in
    ``<cache>/demo_host`` so the results stay after the demo;
-4. the fast workflow queued through ``workflows/queue.py`` with a short CPU step count
+4. the fast workflow queued through ``workflows/queue_client.py`` with a short CPU step count
    (``demo.fast_workflow``), then where the LoRA, sweep grid and score report are.
 
 Usage: ``python -m demo [--steps N] [--keep-host]``.
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cache import cache_root
-from .dataset import ensure_demo_dataset
-from .tiny_flux import ensure_tiny_flux
-from .tokenizers import ensure_tokenizers
+from devkit.cache import cache_root
+from devkit.demo_dataset import ensure_demo_dataset
+from devkit.tiny_flux import ensure_tiny_flux
+from devkit.tokenizers import ensure_tokenizers
 
 T = TypeVar("T")
 DEFAULT_STEPS = 4
@@ -38,7 +38,7 @@ pipeline runs end to end: real sd-scripts training, real ComfyUI nodes, real API
 To use real FLUX.1-dev weights, put flux1-dev.safetensors in ComfyUI's models/diffusion_models,
 clip_l.safetensors and t5xxl_fp16.safetensors (or t5xxl_fp8_e4m3fn.safetensors) in
 models/text_encoders and ae.safetensors in models/vae, then queue the same workflow on your server:
-  python workflows/queue.py workflows/api/identity_fast.json --server http://127.0.0.1:8188 \\
+  python workflows/queue_client.py workflows/api/identity_fast.json --server http://127.0.0.1:8188 \\
       --set dataset=/path/to/photos --set token=zyqux --set class_word=man
 (or open example_workflows/identity_fast.json in ComfyUI and pick the files in the loader nodes)."""
 
@@ -79,10 +79,13 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def start_host(files: Any, engine: Any, base_dir: Path, cpu: bool) -> Any:
-    from tests.harness.host import Host
+def start_host(files: Any, engine: Any, base_dir: Path, cpu: bool, photos_root: Path) -> Any:
+    """The demo's ComfyUI, allowing the demo dataset's folder as a server owner would (an allowed
+    root, see the README's "Running on a shared server")."""
+    from devkit.host import Host
+    from identity_core.access import ALLOWED_ROOTS_ENV
 
-    env = {"IDENTITY_LORA_ENGINE": str(engine.root)}
+    env = {"IDENTITY_LORA_ENGINE": str(engine.root), ALLOWED_ROOTS_ENV: str(photos_root)}
     if cpu:
         env["IDENTITY_LORA_FORCE_CPU"] = "1"  # the node refuses CPU training unless told (tiny models only)
     host = Host(base_dir=base_dir, env=env)
@@ -133,10 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         engine = report.step("sd-scripts engine", lambda: ensure_engine(tokenizers))
     host = None
-    if files is None or engine is None:
-        report.skip("ComfyUI host", "the model set and the engine")
+    if files is None or engine is None or dataset is None:
+        report.skip("ComfyUI host", "the model set, the engine and the dataset")
     else:
-        host = report.step("ComfyUI host", lambda: start_host(files, engine, base_dir, cpu))
+        host = report.step("ComfyUI host", lambda: start_host(files, engine, base_dir, cpu, dataset.root))
     try:
         if host is None or dataset is None:
             report.skip("fast workflow", "the host and the dataset")

@@ -1,4 +1,4 @@
-"""Queue the shipped fast workflow on the demo host through the API client (``workflows/queue.py``).
+"""Queue the shipped fast workflow on the demo host through the API client (``workflows/queue_client.py``).
 
 The values a user changes go through the client's named shortcuts (dataset, token, class word,
 steps); the model file choices go through ``NODE_ID.INPUT`` settings found by looking at the
@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .dataset import DemoDataset
-from .tiny_flux import TinyFluxFiles
+from devkit.demo_dataset import DemoDataset
+from devkit.tiny_flux import TinyFluxFiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST_WORKFLOW = REPO_ROOT / "workflows" / "api" / "identity_fast.json"
-QUEUE_SCRIPT = REPO_ROOT / "workflows" / "queue.py"
+QUEUE_SCRIPT = REPO_ROOT / "workflows" / "queue_client.py"
 
 # input-name hints -> model part, for any node input that takes a model file name
 MODEL_INPUT_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -127,4 +127,4 @@ def queue_fast_workflow(
     print("queueing: " + " ".join(argv[1:]), flush=True)
     done = subprocess.run(argv, cwd=REPO_ROOT, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"queue.py exited with {done.returncode}; its messages are above")
+        raise RuntimeError(f"queue_client.py exited with {done.returncode}; its messages are above")

@@ -304,7 +304,11 @@ def _outputs(result) -> dict:
         title=lora_name,
     )
     return {
-        "ui": {"text": [summary], "images": [comfy_glue.save_preview_png(chart, "identity_loss")]},
+        "ui": {
+            "text": [summary],
+            "images": [comfy_glue.save_preview_png(chart, "identity_loss")],
+            "identity_lora": [{"lora_name": lora_name}],  # what the API client prints as "LoRA"
+        },
         "result": (
             lora_name,
             str(result.lora_path),

@@ -9,7 +9,7 @@ folder is missing. ComfyUI ships the same real tokenizer files in its source tre
 The only change: ComfyUI's CLIP config says ``model_max_length: 8192`` (ComfyUI chunks long
 prompts itself); OpenAI's is 77, which is what the engine's CLIP-L takes.
 
-Used by the TrainIdentityLoRA node (ComfyUI's own tree) and by ``python -m demo.tokenizers``.
+Used by the TrainIdentityLoRA node (ComfyUI's own tree) and by ``python -m devkit.tokenizers``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         run.messages                             # every ws message of the prompt, in order
         run.executed(), run.texts(), run.images(), run.prompt_id, run.history
         comfy_host.interrupt(prompt_id=None)     # POST /interrupt
-        comfy_host.client                        # workflows.queue.ComfyClient for anything else
+        comfy_host.client                        # workflows.queue_client.ComfyClient for anything else
 
     def test_progress(probe_host):              # session host + test-only probe nodes:
         # HarnessProbeCounter(steps, delay, label, training_events) -> progress, ui text, interruptible
@@ -33,11 +33,11 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         # next /object_info (ComfyUI rescans folders by mtime); to have files present at load time:
         host = start_comfy_host(prepare=lambda base: ...)   # called with the base dir before start
 
-``run_prompt`` raises ``workflows.queue.PromptRejected`` (``.status``, ``.body``) when /prompt
+``run_prompt`` raises ``workflows.queue_client.PromptRejected`` (``.status``, ``.body``) when /prompt
 refuses the prompt. Servers started by the factory stop when the test ends; the session host
 stops at the end of the session. ``KEEP_COMFY_HOST=1`` keeps their base folders (logs) on disk.
 Host selection: ``COMFYUI_DIR`` (an existing ComfyUI) and ``COMFYUI_PYTHON``, else the cached
-0.3.75 host under ``$IDENTITY_LORA_CACHE`` (see tests/harness/host.py).
+0.3.75 host under ``$IDENTITY_LORA_CACHE`` (see devkit/host.py).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import DEFAULT_PACK_NAME, Host
+from devkit.host import DEFAULT_PACK_NAME, Host
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"

@@ -10,7 +10,7 @@ from demo import engine_setup
 from demo.__main__ import DemoReport
 from demo.engine_setup import EngineSetupError, ensure_engine, install_command
 from demo.fast_workflow import model_settings
-from demo.tiny_flux import TinyFluxFiles
+from devkit.tiny_flux import TinyFluxFiles
 from sd_scripts_bridge.pins import ENGINE_COMMIT
 
 
@@ -35,7 +35,7 @@ def test_install_command_from_an_exported_checkout_assumes_the_pinned_commit(tmp
 
 
 def test_installed_engine_is_used_and_gets_offline_tokenizers(tmp_path, monkeypatch):
-    from demo.tokenizers import CLIP_FOLDER, T5_FOLDER, ensure_tokenizers
+    from devkit.tokenizers import CLIP_FOLDER, T5_FOLDER, ensure_tokenizers
 
     root = _fake_engine(tmp_path / "engine")
     monkeypatch.setenv("IDENTITY_LORA_ENGINE", str(root))
@@ -103,8 +103,8 @@ def test_report_records_a_failed_step_and_keeps_going(capsys):
 def test_shipped_fast_workflow_gets_demo_files_and_cpu_settings(tmp_path):
     import json
 
-    from demo.dataset import DemoDataset
     from demo.fast_workflow import FAST_WORKFLOW, queue_command
+    from devkit.demo_dataset import DemoDataset
 
     names = {p: tmp_path / f"random_{p}.safetensors" for p in ("dit", "ae", "clip_l", "t5xxl")}
     files = TinyFluxFiles(root=tmp_path, **names)

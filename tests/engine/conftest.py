@@ -12,11 +12,11 @@ import os
 
 import pytest
 
-from demo.dataset import ensure_demo_dataset
-from demo.tokenizers import ensure_tokenizers
+from devkit.demo_dataset import ensure_demo_dataset
+from devkit.tiny_training import EngineInputs
+from devkit.tokenizers import ensure_tokenizers
 from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
 from sd_scripts_bridge.model import Engine
-from tests.engine.tiny_run import EngineInputs
 from tests.fixtures.models import tiny_flux_files  # noqa: F401  (pytest fixture)
 
 

@@ -22,6 +22,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from devkit.tiny_training import tiny_request
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.model import ProgressEvent, TrainingPlan, TrainingResult
@@ -29,7 +30,6 @@ from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
 from sd_scripts_bridge.training_state import newest_state
-from tests.engine.tiny_run import tiny_request
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 HERE = Path(__file__).parent

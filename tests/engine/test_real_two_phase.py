@@ -13,9 +13,9 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from devkit.tiny_training import tiny_request
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
-from tests.engine.tiny_run import tiny_request
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 CLIP_MODULES = 72  # 12 layers x (q, k, v, out, fc1, fc2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.browser import close_node_search, open_frontend, search_nodes
+from devkit.browser import close_node_search, open_frontend, search_nodes
 
 PACK_NODES = ("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore")
 CATEGORY = "FLUX Identity LoRA"

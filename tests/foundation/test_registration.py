@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import DEFAULT_PACK_NAME, REPO_ROOT, comfyui_dir, host_python
-from tests.harness.registration import describe_pack
+from devkit.host import DEFAULT_PACK_NAME, REPO_ROOT, comfyui_dir, host_python
+from devkit.registration import describe_pack
 
 PACK_NODES = ("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore")
 CATEGORY_ROOT = "FLUX Identity LoRA"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fixtures.photos import astronaut, grace_hopper, resized, rotated
+from devkit.photos import astronaut, grace_hopper, resized, rotated
 
 pytestmark = pytest.mark.host
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.fixtures.photos import grace_hopper, subject_variants, write_image
+from devkit.photos import grace_hopper, subject_variants, write_image
 
 pytestmark = pytest.mark.host
 

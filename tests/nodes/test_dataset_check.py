@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.fixtures.photos import (
+from devkit.photos import (
     astronaut,
     collage,
     folder_snapshot,

@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pytest
 
+from devkit.host import DEFAULT_PACK_NAME
+from devkit.sweep_host import STANDIN_MODULE, prepare_sweep_host, read_png, sweep_nodes
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.harness.host import DEFAULT_PACK_NAME
-from tests.nodes.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, read_png
 
 pytestmark = pytest.mark.host
 
@@ -23,30 +23,7 @@ PROMPTS = "portrait: a photo of {token} {class_word}\ncontrol: a photo of a {cla
 
 def _graph(dit_name: str, ae_name: str) -> dict:
     return {
-        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": dit_name, "weight_dtype": "default"}},
-        "2": {"class_type": "VAELoader", "inputs": {"vae_name": ae_name}},
-        "3": {"class_type": "StandInFluxTextEncoder", "inputs": {}},
-        "4": {
-            "class_type": "StrengthSweep",
-            "inputs": {
-                "model": ["1", 0],
-                "clip": ["3", 0],
-                "vae": ["2", 0],
-                "lora_name": LORA_NAME,
-                "trigger_token": "ohwx",
-                "class_word": "person",
-                "prompts": PROMPTS,
-                "strengths": "0, 1.0",
-                "seeds": 2,
-                "base_seed": SEED,
-                "steps": STEPS,
-                "guidance": 3.5,
-                "sampler_name": "euler",
-                "scheduler": "simple",
-                "width": SIZE,
-                "height": SIZE,
-            },
-        },
+        **sweep_nodes(dit_name, ae_name, PROMPTS, "0, 1.0", seeds=2, base_seed=SEED, steps=STEPS, size=SIZE),
         "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "sweep"}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["3", 0], "text": "a photo of ohwx person"}},
         "7": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["6", 0], "guidance": 3.5}},
@@ -90,7 +67,7 @@ def _graph(dit_name: str, ae_name: str) -> dict:
 def test_sweep_on_tiny_flux_with_a_kohya_lora(start_comfy_host, tiny_flux_dit_files):  # noqa: F811
     from PIL import Image
 
-    from tests.fixtures.photos import grace_hopper
+    from devkit.photos import grace_hopper
 
     files = tiny_flux_dit_files
     host = start_comfy_host(

@@ -1,7 +1,7 @@
 """TrainIdentityLoRA in a real ComfyUI host.
 
 Most tests train with the STAND-IN engine (a test double of sd-scripts' flux_train_network.py,
-tests/sd_scripts_bridge/stand_in_engine/: it trains nothing, prints the real console format and
+devkit/stand_in_engine/: it trains nothing, prints the real console format and
 writes LoRA files with the real kohya key names for STAND_IN_BLOCKS = 1 double + 1 single block,
 the tiny FLUX DiT's layout). The host runs the node with ``IDENTITY_LORA_FORCE_CPU=1`` (no GPU
 here) and ``IDENTITY_LORA_ALLOW_UNPINNED_ENGINE=1`` (the stand-in is not the pinned commit).
@@ -19,155 +19,21 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from safetensors import safe_open
 
+from devkit.host import DEFAULT_PACK_NAME, Host
+from devkit.stand_in_engine import stand_in
+from devkit.train_host import STAND_IN_MODELS, TEST_NODES
+from devkit.train_host import prepare_base as _prepare
+from devkit.train_host import start_train_host as _start_host
+from devkit.train_host import train_prompt as _train_prompt
+from devkit.train_host import write_photos as _photos
 from tests.fixtures.models import tiny_flux_dit_files, tiny_flux_files  # noqa: F401  (pytest fixtures)
-from tests.harness.host import DEFAULT_PACK_NAME, Host
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 pytestmark = pytest.mark.host
 
 REPO = Path(__file__).resolve().parents[2]
 NODE = "TrainIdentityLoRA"
-TEST_NODES = "identity_lora_train_test_nodes.py"
-SEC_PER_STEP = "0.15"
-STAND_IN_MODELS = {
-    "diffusion_models": "flux_standin.safetensors",
-    "text_encoders": ("clip_l_standin.safetensors", "t5xxl_standin.safetensors"),
-    "vae": "ae_standin.safetensors",
-}
-
-# Test-only custom nodes, written into the host's custom_nodes folder:
-# TestIdentityDataset builds the pack's own IDENTITY_DATASET value (identity_core.dataset.model)
-# from a JSON list of [image path, caption]; TestModelSink is an output node that makes
-# LoraLoaderModelOnly run and reports how many weight patches the LoRA put on the model.
-TEST_NODES_SOURCE = """
-import importlib
-import json
-from pathlib import Path
-
-
-def _dataset_model():
-    from nodes import NODE_CLASS_MAPPINGS
-    package = NODE_CLASS_MAPPINGS["TrainIdentityLoRA"].__module__.rsplit(".nodes.", 1)[0]
-    return importlib.import_module(package + ".identity_core.dataset.model")
-
-
-class TestIdentityDataset:
-    CATEGORY = "identity lora tests"
-    RETURN_TYPES = ("IDENTITY_DATASET",)
-    FUNCTION = "make"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"items": ("STRING", {"default": "[]"}), "token": ("STRING", {"default": ""}),
-                             "verdict": ("STRING", {"default": "pass"})}}
-
-    def make(self, items, token, verdict):
-        model = _dataset_model()
-        entries = tuple(model.DatasetItem(Path(p), c, model.CAPTION_TEMPLATE) for p, c in json.loads(items))
-        findings = ()
-        if verdict == "fail":
-            findings = (model.Finding("image_count", "fail", len(entries), ">= 15",
-                                      "only %d images" % len(entries), "add photos until there are 15-30"),)
-        dataset = model.Dataset(Path(entries[0].image_path).parent, entries, trigger_token=token or None,
-                                class_word="person", verdict=verdict, findings=findings)
-        return (dataset,)
-
-
-class TestModelSink:
-    CATEGORY = "identity lora tests"
-    RETURN_TYPES = ()
-    FUNCTION = "sink"
-    OUTPUT_NODE = True
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"model": ("MODEL",)}}
-
-    def sink(self, model):
-        return {"ui": {"text": ["patches=%d" % len(model.patches)]}}
-
-
-NODE_CLASS_MAPPINGS = {"TestIdentityDataset": TestIdentityDataset, "TestModelSink": TestModelSink}
-"""
-
-
-def _photos(folder: Path, count: int, token: str = "ohwx") -> list[list[str]]:
-    folder.mkdir(parents=True, exist_ok=True)
-    items = []
-    for index in range(count):
-        path = folder / f"photo_{index:02d}.png"
-        Image.new("RGB", (64, 64), (index * 40 % 255, 90, 140)).save(path)
-        items.append([str(path), f"{token}, a photo of a person, shot {index}"])
-    return items
-
-
-def _prepare(base: Path, dit: Path | None = None) -> None:
-    """Small stand-in model files (the stand-in does not read them), the test nodes, the tiny DiT."""
-    models = base / "models"
-    for folder, names in STAND_IN_MODELS.items():
-        for name in (names,) if isinstance(names, str) else names:
-            (models / folder).mkdir(parents=True, exist_ok=True)
-            (models / folder / name).write_bytes(b"stand-in model file: " + name.encode())
-    if dit is not None:
-        os.symlink(dit, models / "diffusion_models" / dit.name)
-    (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
-    (base / "custom_nodes" / TEST_NODES).write_text(TEST_NODES_SOURCE, encoding="utf-8")
-
-
-def _start_host(tmp: Path, engine_root: Path, dit: Path | None = None, **env: str) -> Host:
-    environment = {
-        "IDENTITY_LORA_ENGINE": str(engine_root),
-        "IDENTITY_LORA_FORCE_CPU": "1",
-        "IDENTITY_LORA_ALLOW_UNPINNED_ENGINE": "1",
-        "STAND_IN_SEC_PER_STEP": SEC_PER_STEP,
-        "STAND_IN_BLOCKS": "1,1",  # the tiny FLUX DiT: 1 double + 1 single block
-        **env,
-    }
-    host = Host(env=environment, extra_args=("--whitelist-custom-nodes", DEFAULT_PACK_NAME, TEST_NODES))
-    try:
-        _prepare(host.base_dir, dit)
-        return host.start()
-    except BaseException:
-        host.cleanup()
-        raise
-
-
-def _train_prompt(
-    items: list, name: str, steps: int = 6, token: str = "ohwx", verdict: str = "pass", **inputs
-) -> dict:
-    node_inputs = {
-        "dataset": ["1", 0],
-        "profile": "fast",
-        "vram_tier": "auto",
-        "text_encoder": "auto",
-        "diffusion_model": STAND_IN_MODELS["diffusion_models"],
-        "clip_l": STAND_IN_MODELS["text_encoders"][0],
-        "t5xxl": STAND_IN_MODELS["text_encoders"][1],
-        "ae": STAND_IN_MODELS["vae"],
-        "output_name": name,
-        "seed": 42,
-        "checkpoint_every": 2,
-        "resume": True,
-        "overwrite": False,
-        "steps": steps,
-        "rank": 4,
-        "advanced_settings": '{"lr_warmup_steps": 1}',
-    }
-    node_inputs.update(inputs)
-    return {
-        "1": {
-            "class_type": "TestIdentityDataset",
-            "inputs": {"items": json.dumps(items), "token": token, "verdict": verdict},
-        },
-        "2": {"class_type": NODE, "inputs": node_inputs},
-        "3": {
-            "class_type": "SaveImage",
-            "inputs": {"images": ["2", 4], "filename_prefix": f"{name}_preview"},
-        },
-    }
 
 
 def _training_events(run) -> list[dict]:
@@ -394,9 +260,9 @@ def test_missing_engine_says_how_to_install(tmp_path):
 
 @pytest.mark.engine
 def test_real_engine_trains_the_tiny_flux_and_reuses_it(tmp_path, tiny_flux_files):  # noqa: F811
-    from demo.dataset import ensure_demo_dataset
+    from devkit.demo_dataset import ensure_demo_dataset
+    from devkit.tiny_training import TINY_OVERRIDES
     from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
-    from tests.engine.tiny_run import TINY_OVERRIDES
 
     root = os.environ.get(ENGINE_ENV_VAR)
     if not root:

@@ -12,8 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.engine_process import group_members
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARENT = textwrap.dedent(

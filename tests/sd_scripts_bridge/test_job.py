@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.cli import build_parser
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.job import JOB_PHASE, JobOptions, place_run, run_job
@@ -24,7 +25,6 @@ from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA, request_key
 from sd_scripts_bridge.run_report import REPORT_FILE
 from sd_scripts_bridge.validation_log import read_validation_csv
 from tests.sd_scripts_bridge.plan_builders import make_images, make_request
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

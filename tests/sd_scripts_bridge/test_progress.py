@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.progress import (
     BarUpdate,
     CheckpointSaved,
@@ -31,7 +32,7 @@ GLUED = (
     "\rsteps:  50%|█████     | 2/4 [00:13<00:13,  6.93s/it, avr_loss=2.6]"
     "2026-02-16 10:11:12 INFO     saving state at step 2                     train_util.py:4760\n"
 )
-STAND_IN = Path(__file__).parent / "stand_in_engine" / "stand_in_trainer.py"
+STAND_IN = stand_in.TRAINER
 
 
 def bars(items):

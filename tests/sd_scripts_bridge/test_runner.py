@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge import engine_process
 from sd_scripts_bridge.engine_process import KILL_WAIT_S, TERMINATE_GRACE_S, group_members
 from sd_scripts_bridge.errors import (
@@ -25,7 +26,6 @@ from sd_scripts_bridge.lora_file import check_lora, differing_tensors, read_meta
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.runner import engine_environment, find_start, run_training
 from sd_scripts_bridge.training_state import read_state
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.lora_file import check_lora, differing_tensors, read_metadata
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.model import DatasetImage, ModelFiles, PlanRequest
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.runner import run_training
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 
 def images(folder: Path, count: int, caption: str | None) -> tuple[DatasetImage, ...]:

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.job import run_job
 from sd_scripts_bridge.runner import HF_HOME_DIR, find_start, run_training
 from sd_scripts_bridge.state_ledger import LEDGER_FILE
 from tests.sd_scripts_bridge.plan_builders import make_images, make_request
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 from tests.sd_scripts_bridge.test_job import Events, job_request
 
 POISON = 1000.0

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.lora_file import check_lora
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""workflows/queue.py on the shipped fast workflow's dataset and training part, against a real host
+"""workflows/queue_client.py on the shipped fast workflow's dataset and training part, against a real host
 whose TrainIdentityLoRA runs the stand-in engine (a test double of flux_train_network.py).
 
 The evaluation part (FLUX loaders, StrengthSweep, ArcFaceScore) is cut off: on a CPU the full-size
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from demo.dataset import ensure_demo_dataset
+from devkit.demo_dataset import ensure_demo_dataset
+from devkit.host import Host
+from devkit.stand_in_engine import stand_in
+from devkit.train_host import STAND_IN_MODELS, start_train_host
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.harness.host import Host
-from tests.nodes.test_train_identity_lora import STAND_IN_MODELS, _start_host
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
 
 pytestmark = pytest.mark.host
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,9 @@ def node_id(workflow: dict, class_type: str) -> str:
 def training_host(tmp_path_factory, tiny_flux_dit_files) -> Host:  # noqa: F811
     engine_root = tmp_path_factory.mktemp("stand_in") / "engine"
     stand_in.build_engine(engine_root)
-    host = _start_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit)
+    # the server owner allows the demo dataset's folder, as the README's shared-server section says
+    allowed = {"IDENTITY_LORA_ALLOWED_ROOTS": str(ensure_demo_dataset().root)}
+    host = start_train_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit, **allowed)
     yield host
     host.cleanup()
 
@@ -60,7 +62,7 @@ def queue(
 ) -> subprocess.CompletedProcess:
     dataset = ensure_demo_dataset()
     command = [
-        sys.executable, str(REPO_ROOT / "workflows" / "queue.py"), str(workflow_path),
+        sys.executable, str(REPO_ROOT / "workflows" / "queue_client.py"), str(workflow_path),
         "--server", host.url,
         "--set", f"dataset={dataset.subject_dir}", "--set", "token=zyqux", "--set", "class_word=woman",
         "--set", "steps=4", "--set", f"output_name={name}",

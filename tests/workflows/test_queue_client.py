@@ -1,4 +1,4 @@
-"""``python workflows/queue.py``: the API queue client, run as a user runs it, against real hosts.
+"""``python workflows/queue_client.py``: the API queue client, run as a user runs it, against real hosts.
 
 Slow prompts with progress come from the harness's probe nodes (``probe_host``); core-node
 prompts (EmptyImage -> SaveImage) run on any host.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import REPO_ROOT, free_port, host_python
-from workflows.queue import (
+from devkit.host import REPO_ROOT, free_port, host_python
+from workflows.queue_client import (
     ProgressPrinter,
     PromptRun,
     SetError,
@@ -28,7 +28,7 @@ from workflows.queue import (
     result_fields,
 )
 
-CLI = REPO_ROOT / "workflows" / "queue.py"
+CLI = REPO_ROOT / "workflows" / "queue_client.py"
 
 
 def counter_prompt(steps: int = 5, delay: float = 0.05, label: str = "cli", events: bool = True) -> dict:

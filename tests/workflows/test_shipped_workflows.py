@@ -16,14 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scripts.build_workflows import (
-    COMMAND,
-    create_model_placeholders,
-    expected_files,
-    stale_files,
-)
-from tests.harness.host import Host
-from tests.harness.workflow_check import UI_ONLY_TYPES, check_ui_workflow, ui_to_api
+from devkit.host import Host
+from devkit.object_info import UI_ONLY_TYPES
+from devkit.shipped_workflows import BUILD_COMMAND, create_model_placeholders, expected_files, stale_files
+from tests.workflows.workflow_check import check_ui_workflow, ui_to_api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("identity_fast", "identity_final", "identity_evaluate")
@@ -69,7 +65,7 @@ def test_api_workflow_is_the_conversion_of_the_ui_workflow(object_info, name):
 
 def test_workflow_files_are_current_with_the_nodes(object_info):
     stale = [str(path.relative_to(REPO_ROOT)) for path in stale_files(object_info)]
-    assert stale == [], f"out of date with the nodes: {stale}; run `{COMMAND}` and commit the result"
+    assert stale == [], f"out of date with the nodes: {stale}; run `{BUILD_COMMAND}` and commit the result"
 
 
 @pytest.mark.parametrize("name", NAMES)

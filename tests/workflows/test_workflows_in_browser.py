@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.build_workflows import FIT_VIEW_SCRIPT, THUMBNAIL_MARGINS
-from tests.harness.browser import open_frontend
+from devkit.browser import FIT_VIEW_SCRIPT, THUMBNAIL_MARGINS, open_frontend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("identity_fast", "identity_final", "identity_evaluate")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from devkit.photos import write_image
 from identity_core.dataset.caption_files import TEMPORARY_MARK, write_caption_files
 from identity_core.dataset.model import CAPTION_EDITED, CAPTION_FILE, Dataset, DatasetItem
-from tests.fixtures.photos import write_image
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

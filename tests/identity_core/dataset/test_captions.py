@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devkit.host import comfyui_dir
+from devkit.photos import folder_snapshot, write_image
 from identity_core.dataset.captions import (
     MODE_ENFORCE,
     MODE_TEMPLATE,
@@ -14,8 +16,6 @@ from identity_core.dataset.captions import (
 )
 from identity_core.dataset.model import CAPTION_EDITED, CAPTION_FILE, CAPTION_TEMPLATE, Dataset, DatasetItem
 from identity_core.dataset.tokens import TokenizerError, load_tokenizers, token_uniqueness
-from tests.fixtures.photos import folder_snapshot, write_image
-from tests.harness.host import comfyui_dir
 
 
 @pytest.fixture(scope="module")

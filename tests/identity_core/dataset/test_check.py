@@ -5,11 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from identity_core.dataset.check import check_dataset
-from identity_core.dataset.model import FAIL, WARN
-from identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
-from identity_core.dataset.scan import DatasetFolderError
-from tests.fixtures.photos import (
+from devkit.photos import (
     astronaut,
     blurred,
     collage,
@@ -22,6 +18,10 @@ from tests.fixtures.photos import (
     subject_variants,
     write_image,
 )
+from identity_core.dataset.check import check_dataset
+from identity_core.dataset.model import FAIL, WARN
+from identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
+from identity_core.dataset.scan import DatasetFolderError
 
 
 @pytest.fixture(scope="module")

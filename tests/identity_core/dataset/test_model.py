@@ -2,8 +2,8 @@ from pathlib import Path
 
 import numpy as np
 
+from devkit.photos import write_image
 from identity_core.dataset import FAIL, PASS, WARN, Dataset, DatasetItem, worst_severity
-from tests.fixtures.photos import write_image
 
 
 def _dataset(folder: Path, captions: list[str | None]) -> Dataset:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devkit.photos import folder_snapshot, grace_hopper, write_image
 from identity_core.dataset.scan import DatasetFolderError, scan_folder
-from tests.fixtures.photos import folder_snapshot, grace_hopper, write_image
 
 
 def _jpeg_bytes(image: np.ndarray, **options) -> bytes:

@@ -11,13 +11,7 @@ ArcFace's accuracy.
 import numpy as np
 import pytest
 
-from identity_core.evaluation.model import Sweep, SweepEntry
-from identity_core.evaluation.pipeline import evaluate_sweep
-from identity_core.evaluation.recommend import SAMEFACE
-from identity_core.evaluation.reference import build_reference
-from identity_core.evaluation.thresholds import Thresholds
-from identity_core.faces import Face
-from tests.fixtures.photos import (
+from devkit.photos import (
     astronaut,
     brightened,
     flipped,
@@ -27,6 +21,12 @@ from tests.fixtures.photos import (
     rotated,
     tom_hanks,
 )
+from identity_core.evaluation.model import Sweep, SweepEntry
+from identity_core.evaluation.pipeline import evaluate_sweep
+from identity_core.evaluation.recommend import SAMEFACE
+from identity_core.evaluation.reference import build_reference
+from identity_core.evaluation.thresholds import Thresholds
+from identity_core.faces import Face
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,8 @@ class _DlibLocatedInsightFace:
 
 
 def test_scoring_through_the_insightface_path_with_a_stand_in_arcface(dlib_backend, tmp_path):
+    from devkit.stand_in_onnx import stand_in_pack
     from identity_core.faces.insightface_backend import InsightFaceBackend
-    from tests.fixtures.stand_in_onnx import stand_in_pack
 
     pack = stand_in_pack(tmp_path / "models" / "stand_in_pack")
     backend = _DlibLocatedInsightFace(dlib_backend, InsightFaceBackend(pack))

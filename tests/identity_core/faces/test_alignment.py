@@ -3,9 +3,9 @@ import warnings
 import numpy as np
 import pytest
 
+from devkit.photos import astronaut, grace_hopper, rotated, tom_hanks
 from identity_core.faces import ARCFACE_DST, align_face, umeyama_similarity
 from identity_core.faces.alignment import arcface_template
-from tests.fixtures.photos import astronaut, grace_hopper, rotated, tom_hanks
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,7 @@
 import numpy as np
 import pytest
 
-from identity_core.faces import Face, FaceBackend, cosine, pose_class
-from identity_core.faces.dlib_backend import DlibBackend, dlib_model_dir
-from identity_core.faces.identity_scale import DLIB_SAME_PERSON_COSINE
-from tests.fixtures.photos import (
+from devkit.photos import (
     astronaut,
     blurred,
     collage,
@@ -16,6 +13,9 @@ from tests.fixtures.photos import (
     resized,
     tom_hanks,
 )
+from identity_core.faces import Face, FaceBackend, cosine, pose_class
+from identity_core.faces.dlib_backend import DlibBackend, dlib_model_dir
+from identity_core.faces.identity_scale import DLIB_SAME_PERSON_COSINE
 
 
 @pytest.fixture(scope="module")

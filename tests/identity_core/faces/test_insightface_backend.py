@@ -8,10 +8,10 @@ folder checks, alignment and embedding plumbing, not identity accuracy.
 import numpy as np
 import pytest
 
+from devkit.photos import grace_hopper, rotated
+from devkit.stand_in_onnx import stand_in_pack
 from identity_core.faces import FaceBackendError, cosine, load_backend
 from identity_core.faces.insightface_backend import InsightFaceBackend, find_pack
-from tests.fixtures.photos import grace_hopper, rotated
-from tests.fixtures.stand_in_onnx import stand_in_pack
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ its own base directory (models/, input/, output/, temp/, user/, custom_nodes/) i
 loads only this pack (``--disable-all-custom-nodes --whitelist-custom-nodes <name>``) and is
 stopped with SIGTERM, then SIGKILL, for its whole process group.
 
-Tests talk to it only over HTTP and the websocket, through ``workflows.queue.ComfyClient``.
+Tests talk to it only over HTTP and the websocket, through ``workflows.queue_client.ComfyClient``.
 """
 
 from __future__ import annotations
@@ -24,22 +24,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workflows.queue import ComfyClient, PromptRun, ServerUnreachable
+from workflows.queue_client import ComfyClient, PromptRun, ServerUnreachable
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .cache import cache_root
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PACK_NAME = "flux-identity-lora"
 PROBE_NODES_FILE = Path(__file__).resolve().parent / "probe_nodes.py"
 PROBE_NODES_NAME = "harness_probe_nodes.py"
 STARTUP_TIMEOUT_S = 120.0
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("IDENTITY_LORA_CACHE") or Path.home() / ".cache" / "flux-identity-lora")
-
-
 def comfyui_dir() -> Path:
     """The ComfyUI source folder the harness runs (``COMFYUI_DIR`` or the cached 0.3.75)."""
-    return Path(os.environ.get("COMFYUI_DIR") or cache_dir() / "comfyui")
+    return Path(os.environ.get("COMFYUI_DIR") or cache_root() / "comfyui")
 
 
 def host_python() -> str:
@@ -47,7 +45,7 @@ def host_python() -> str:
     explicit = os.environ.get("COMFYUI_PYTHON")
     if explicit:
         return explicit
-    venv_python = cache_dir() / "venv" / "bin" / "python"
+    venv_python = cache_root() / "venv" / "bin" / "python"
     return str(venv_python) if venv_python.exists() else sys.executable
 
 

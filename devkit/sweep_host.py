@@ -1,5 +1,5 @@
-"""Helpers for host tests of StrengthSweep/ArcFaceScore: a kohya-layout LoRA for the tiny
-FLUX, and a host prepared with the tiny models, that LoRA and the stand-in text encoder."""
+"""A host base folder for StrengthSweep/ArcFaceScore on the tiny FLUX: a kohya-layout LoRA, the
+tiny models and the stand-in text encoder (used by the node tests and benchmarks/sweep_cost.py)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,46 @@ def prepare_sweep_host(base: Path, dit: Path, ae: Path) -> None:
     os.symlink(
         Path(__file__).with_name("standin_flux_text_encoder.py"), base / "custom_nodes" / STANDIN_MODULE
     )
+
+
+def sweep_nodes(
+    dit_name: str,
+    ae_name: str,
+    prompts: str,
+    strengths: str,
+    seeds: int,
+    base_seed: int,
+    steps: int,
+    size: int,
+) -> dict[str, dict]:
+    """Prompt nodes "1"-"4": the tiny DiT and AE loaders, the stand-in text encoder, and StrengthSweep
+    on ``LORA_NAME`` (token ``ohwx``, class word ``person``; euler, simple, guidance 3.5)."""
+    return {
+        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": dit_name, "weight_dtype": "default"}},
+        "2": {"class_type": "VAELoader", "inputs": {"vae_name": ae_name}},
+        "3": {"class_type": "StandInFluxTextEncoder", "inputs": {}},
+        "4": {
+            "class_type": "StrengthSweep",
+            "inputs": {
+                "model": ["1", 0],
+                "clip": ["3", 0],
+                "vae": ["2", 0],
+                "lora_name": LORA_NAME,
+                "trigger_token": "ohwx",
+                "class_word": "person",
+                "prompts": prompts,
+                "strengths": strengths,
+                "seeds": seeds,
+                "base_seed": base_seed,
+                "steps": steps,
+                "guidance": 3.5,
+                "sampler_name": "euler",
+                "scheduler": "simple",
+                "width": size,
+                "height": size,
+            },
+        },
+    }
 
 
 def read_png(path: Path) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Run as a script with the host's python and ComfyUI's folder as the working directory::
 
-    python tests/harness/registration.py /path/to/custom_nodes/<pack folder>
+    python devkit/registration.py /path/to/custom_nodes/<pack folder>
 
 It imports ComfyUI's ``nodes`` module (the built-in nodes, as main.py does), calls
 ``nodes.load_custom_node(pack_path)`` (a coroutine in 0.3.75) and prints one JSON object:
@@ -85,7 +85,7 @@ def _load(pack_path: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # Keep the harness folder (this script's) off sys.path: only ComfyUI's modules are wanted.
+    # Keep this script's folder (devkit/) off sys.path: only ComfyUI's modules are wanted.
     sys.path[:] = [
         p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
     ]

@@ -1,7 +1,7 @@
 """Offline tokenizer folders for the demo engine, from the test host's ComfyUI tree.
 
 The work is ``sd_scripts_bridge.comfy_tokenizers`` (the node uses it too); this module adds the
-demo's default folders and a CLI: ``python -m demo.tokenizers [--dest DIR] [--comfyui DIR]``; pass
+demo's default folders and a CLI: ``python -m devkit.tokenizers [--dest DIR] [--comfyui DIR]``; pass
 the folder to ``python -m sd_scripts_bridge install --tokenizers DIR``.
 """
 
@@ -39,7 +39,7 @@ def ensure_tokenizers(dest: Path | None = None, comfyui_dir: Path | None = None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo.tokenizers", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.tokenizers", description=__doc__.split("\n")[0])
     parser.add_argument("--dest", type=Path, default=None, help=f"default: {default_dest()}")
     parser.add_argument("--comfyui", type=Path, default=None, help=f"default: {default_comfyui_dir()}")
     args = parser.parse_args(argv)

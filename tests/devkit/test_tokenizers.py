@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.tokenizers import CLIP_FOLDER, T5_FOLDER, TokenizerSourceError, ensure_tokenizers
+from devkit.tokenizers import CLIP_FOLDER, T5_FOLDER, TokenizerSourceError, ensure_tokenizers
 
 
 def _comfyui_dir() -> Path:

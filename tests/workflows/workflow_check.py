@@ -1,9 +1,10 @@
 """Check a UI-format (litegraph) workflow against a live server's /object_info, and convert it
 to API format the way the frontend's graphToPrompt does for plain graphs.
 
-Written independently of scripts/build_workflows.py on purpose: the generator's idea of the
-widget layout is checked against this reading of /object_info, and both against the real
-frontend in tests/workflows/test_workflows_in_browser.py.
+Written apart from the generator (devkit/workflow_builder.py) on purpose: it judges a finished
+file (links, types, widget values, /prompt conversion) without the generator's graph description.
+Both read /object_info through devkit/object_info.py, whose reading of the widget layout is held
+to the real frontend in tests/workflows/test_workflows_in_browser.py.
 
     errors = check_ui_workflow(object_info, workflow)      # [] when the server accepts the graph
     prompt = ui_to_api(object_info, workflow)              # {"<id>": {"inputs", "class_type", "_meta"}}
@@ -15,66 +16,12 @@ subgraphs, bypass rewiring (none of the shipped workflows use them; they are rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-UI_ONLY_TYPES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNode"})
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
-SEED_NAMES = ("seed", "noise_seed")
-UPLOAD_KEYS = ("image_upload", "video_upload", "audio_upload", "upload")
+from devkit.object_info import UI_ONLY_TYPES, InputSpec, input_specs
+
 MUTED, BYPASSED = 2, 4
 MODEL_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".gguf", ".onnx")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One input of a node definition."""
-
-    name: str
-    type: Any
-    options: dict[str, Any]
-    required: bool
-
-    @property
-    def type_name(self) -> str:
-        return "COMBO" if isinstance(self.type, list) else str(self.type)
-
-    @property
-    def is_widget(self) -> bool:
-        if self.options.get("forceInput"):
-            return False
-        return isinstance(self.type, list) or self.type in WIDGET_TYPES
-
-    @property
-    def choices(self) -> list[Any] | None:
-        if isinstance(self.type, list):
-            return self.type
-        return self.options.get("options") if self.type == "COMBO" else None
-
-    @property
-    def stored_values(self) -> int:
-        """How many widgets_values this widget takes (1 + frontend-only extras)."""
-        count = 1
-        control = self.options.get("control_after_generate")
-        if self.type_name == "INT" and control is None:
-            control = self.name in SEED_NAMES  # the frontend's default for seeds
-        if control and self.type_name in ("INT", "COMBO"):
-            count += 1
-        if any(self.options.get(key) for key in UPLOAD_KEYS):
-            count += 1
-        return count
-
-
-def node_specs(info: dict[str, Any]) -> list[Spec]:
-    """Required then optional inputs in the server's input_order (hidden inputs left out)."""
-    order = info.get("input_order") or {k: list(v) for k, v in info.get("input", {}).items()}
-    specs = []
-    for section in ("required", "optional"):
-        for name in order.get(section, []):
-            raw = info["input"][section][name]
-            options = raw[1] if len(raw) > 1 and isinstance(raw[1], dict) else {}
-            specs.append(Spec(name, raw[0], options, section == "required"))
-    return specs
 
 
 def links_by_id(workflow: dict[str, Any]) -> dict[int, tuple[int, int, int, int, Any]]:
@@ -105,7 +52,7 @@ def types_compatible(output_type: Any, input_type: Any) -> bool:
     return bool(outputs & inputs)
 
 
-def widget_values_by_name(specs: list[Spec], values: list[Any]) -> dict[str, Any]:
+def widget_values_by_name(specs: list[InputSpec], values: list[Any]) -> dict[str, Any]:
     """Map positional widgets_values onto widget names, skipping frontend-only extras."""
     named, index = {}, 0
     for spec in specs:
@@ -122,7 +69,7 @@ class _NodeCheck:
         self.node = node
         self.where = f"node {node['id']} ({node['type']})"
         self.info = object_info[node["type"]]
-        self.specs = node_specs(self.info)
+        self.specs = input_specs(self.info)
         self.by_name = {spec.name: spec for spec in self.specs}
         self.object_info = object_info
         self.nodes = {n["id"]: n for n in workflow.get("nodes", [])}
@@ -162,7 +109,7 @@ class _NodeCheck:
         errors = []
         linked = self._linked_inputs()
         for spec in self.specs:
-            if spec.required and not spec.is_widget and spec.name not in linked:
+            if not spec.optional and not spec.is_widget and spec.name not in linked:
                 errors.append(f"{self.where}: required input {spec.name!r} is not connected")
         for name, link_id in linked.items():
             spec = self.by_name.get(name)
@@ -176,7 +123,7 @@ class _NodeCheck:
             errors += self._link_errors(name, spec, link_id, link)
         return errors
 
-    def _link_errors(self, name: str, spec: Spec, link_id: int, link: tuple) -> list[str]:
+    def _link_errors(self, name: str, spec: InputSpec, link_id: int, link: tuple) -> list[str]:
         origin_id, origin_slot, target_id, target_slot, _type = link
         inputs = self.node.get("inputs", [])
         if target_id != self.node["id"] or target_slot >= len(inputs) or inputs[target_slot]["name"] != name:
@@ -200,8 +147,8 @@ class _NodeCheck:
         return []
 
 
-def _value_problem(spec: Spec, value: Any) -> str | None:
-    choices = spec.choices
+def _value_problem(spec: InputSpec, value: Any) -> str | None:
+    choices = spec.combo_options
     if choices is not None:
         if value in choices or (isinstance(value, str) and value.endswith(MODEL_SUFFIXES)):
             return None  # model files may be absent where the check runs; /prompt judges them
@@ -254,7 +201,7 @@ def ui_to_api(object_info: dict[str, Any], workflow: dict[str, Any]) -> dict[str
         if node["type"] in UI_ONLY_TYPES or node.get("mode", 0) in (MUTED, BYPASSED):
             continue
         info = object_info[node["type"]]
-        specs = node_specs(info)
+        specs = input_specs(info)
         widgets = widget_values_by_name(specs, node.get("widgets_values") or [])
         linked = {i["name"]: i["link"] for i in node.get("inputs", []) if i.get("link") is not None}
         inputs: dict[str, Any] = {}

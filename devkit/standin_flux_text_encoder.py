@@ -1,7 +1,7 @@
 """TEST ONLY single-file ComfyUI custom node: a stand-in for FLUX's text encoders.
 
 Why: ComfyUI's FLUX text encoder is a full-size T5-XXL (4.7B parameters). Measured on the
-2-core CI machine with the random fp8 T5 of ``demo/tiny_flux.py``: DualCLIPLoader (type flux)
+2-core CI machine with the random fp8 T5 of ``devkit/tiny_flux.py``: DualCLIPLoader (type flux)
 loads it in 11.7 s with a peak RSS of 10.7 GB, and encoding one short prompt had not finished
 after 70 s. CPU tests therefore use this node instead of DualCLIPLoader.
 

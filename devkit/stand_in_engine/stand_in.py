@@ -8,9 +8,8 @@ absolute path is committed; the folder is generated
 into a temporary directory by the tests.
 
 ``make_plan`` builds a :class:`TrainingPlan` directly (phases with real-engine argv shapes) so the
-runner can be tested without the planner. Tests import it as
-``from tests.sd_scripts_bridge.stand_in_engine import stand_in`` (namespace package; pytest runs
-with ``pythonpath = .``).
+runner can be tested without the planner. Tests and benchmarks import it as
+``from devkit.stand_in_engine import stand_in``.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from sd_scripts_bridge.model import (
 )
 
 HERE = Path(__file__).resolve().parent
+TRAINER = HERE / "stand_in_trainer.py"  # the stand-in flux_train_network.py
 PINNED_COMMIT = "48d368fa557731ad0488c07304dfeba8c07910eb"
 
 
@@ -44,7 +44,7 @@ def build_engine(root: Path) -> Engine:
     source_dir = root / "sd-scripts"
     source_dir.mkdir(parents=True, exist_ok=True)
     # installed under the engine script's name, which the runner launches
-    shutil.copy(HERE / "stand_in_trainer.py", source_dir / "flux_train_network.py")
+    shutil.copy(TRAINER, source_dir / "flux_train_network.py")
     python = root / "venv" / "bin" / "python"
     python.parent.mkdir(parents=True, exist_ok=True)
     launcher = shlex.quote(str(HERE / "accelerate_launch.py"))

@@ -13,8 +13,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from demo import tiny_flux
-from demo.flux_layouts import (
+from devkit import tiny_flux
+from devkit.flux_layouts import (
     NORMAL,
     ONES,
     ZEROS,
@@ -25,8 +25,8 @@ from demo.flux_layouts import (
     parameter_count,
     t5xxl_layout,
 )
-from demo.safetensors_stream import expected_file_size, write_random_safetensors
-from demo.tiny_flux import PartSpec, ensure_tiny_flux
+from devkit.safetensors_stream import expected_file_size, write_random_safetensors
+from devkit.tiny_flux import PartSpec, ensure_tiny_flux
 from tests.fixtures.models import tiny_flux_files  # noqa: F401  (pytest fixture)
 
 HERE = Path(__file__).parent

@@ -10,7 +10,7 @@ same-name ``.txt`` caption; subject captions start with the trigger token and cl
 This is enough for the pipeline to run end to end; it is not a good identity dataset (one source
 photo, so little real pose or lighting variety) and the checks may say so.
 
-CLI: ``python -m demo.dataset [--dest DIR]``.
+CLI: ``python -m devkit.demo_dataset [--dest DIR]``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from . import photos
@@ -128,7 +129,7 @@ SHOTS: tuple[Shot, ...] = (
 class RegShot:
     """One regularization image: a real photo of someone else, with its class caption."""
 
-    source: Callable[[], Image.Image]
+    source: Callable[[], np.ndarray]  # a loader from devkit.photos
     caption: str
     crop: Box | None = None
     size: tuple[int, int] | None = None
@@ -136,11 +137,9 @@ class RegShot:
 
 
 REG_SHOTS: tuple[RegShot, ...] = (
-    RegShot(lambda: photos.skimage_photo("astronaut"), "a woman, portrait, spacesuit"),
-    RegShot(
-        lambda: photos.skimage_photo("astronaut"), "a woman, close-up", (120, 0, 420, 300), (512, 512), True
-    ),
-    RegShot(lambda: photos.skimage_photo("camera"), "a man outdoors, black and white photo"),
+    RegShot(photos.astronaut, "a woman, portrait, spacesuit"),
+    RegShot(photos.astronaut, "a woman, close-up", (120, 0, 420, 300), (512, 512), True),
+    RegShot(photos.camera, "a man outdoors, black and white photo"),
     RegShot(photos.tom_hanks, "a man, close-up of the face", size=(448, 448)),
     RegShot(photos.group_photo, "a man and a woman", (0, 60, 640, 700), (512, 512)),
     RegShot(photos.group_photo, "a group of people", (560, 40, 1280, 760), (512, 512)),
@@ -172,7 +171,7 @@ def _feathered_ellipse(size: tuple[int, int]) -> Image.Image:
 
 
 def _background(name: str, size: tuple[int, int]) -> Image.Image:
-    return ImageOps.fit(photos.skimage_photo(name), size, Image.Resampling.LANCZOS)
+    return ImageOps.fit(Image.fromarray(photos.skimage_sample(name)), size, Image.Resampling.LANCZOS)
 
 
 def _apply_tone(image: Image.Image, shot: Shot) -> Image.Image:
@@ -211,7 +210,7 @@ def render_shot(source: Image.Image, shot: Shot) -> Image.Image:
 
 
 def render_reg(shot: RegShot) -> Image.Image:
-    image = shot.source()
+    image = Image.fromarray(shot.source())
     if shot.crop:
         image = image.crop(shot.crop)
     if shot.mirror:
@@ -250,7 +249,7 @@ def ensure_demo_dataset(
         for folder in (subject_dir, reg_dir):
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-        source = photos.grace_hopper()
+        source = Image.fromarray(photos.grace_hopper())
         for i, shot in enumerate(SHOTS, 1):
             _write(subject_dir, f"subject_{i:02d}", render_shot(source, shot), prefix + shot.caption)
         for i, shot in enumerate(REG_SHOTS, 1):
@@ -266,7 +265,7 @@ def ensure_demo_dataset(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo.dataset", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.demo_dataset", description=__doc__.split("\n")[0])
     parser.add_argument("--dest", type=Path, default=None, help="default: <cache>/demo_dataset")
     args = parser.parse_args(argv)
     dataset = ensure_demo_dataset(args.dest)

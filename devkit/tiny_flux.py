@@ -1,6 +1,6 @@
 """A random-weight FLUX.1-dev model set that the real engine and ComfyUI both load.
 
-Four files, made from the static layouts in :mod:`demo.flux_layouts` with fixed seeds:
+Four files, made from the static layouts in :mod:`devkit.flux_layouts` with fixed seeds:
 
 ====== ============================================ ======== =========== ===========
 part   file                                         dtype    params      size
@@ -20,7 +20,7 @@ Files are cached in ``<cache>/tiny_flux/`` with a ``manifest.json`` (layout fing
 file): a file is written again only when it is missing, has the wrong size, or its layout changed.
 A lock file serialises concurrent callers (several test processes may ask at once).
 
-CLI: ``python -m demo.tiny_flux [--dest DIR] [--parts dit,ae,clip_l,t5xxl] [--full-size]``.
+CLI: ``python -m devkit.tiny_flux [--dest DIR] [--parts dit,ae,clip_l,t5xxl] [--full-size]``.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def default_dest() -> Path:
 def _metadata(spec: PartSpec, fingerprint: str) -> dict[str, str]:
     return {
         "format": "pt",
+        # the module's first name: the header's length is part of the cached files' expected size
         "generator": "flux-identity-lora demo.tiny_flux",
         "fingerprint": fingerprint,
         "note": RANDOM_WEIGHTS_NOTE,
@@ -224,7 +225,7 @@ def ensure_tiny_flux(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo.tiny_flux", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.tiny_flux", description=__doc__.split("\n")[0])
     parser.add_argument("--dest", type=Path, default=None, help=f"folder (default: {default_dest()})")
     all_parts = ",".join(ALL_PARTS)
     parser.add_argument("--parts", default=all_parts, help=f"comma-separated subset of {all_parts}")

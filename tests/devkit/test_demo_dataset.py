@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.dataset import REG_SHOTS, SHOTS, TRIGGER, ensure_demo_dataset
+from devkit.demo_dataset import REG_SHOTS, SHOTS, TRIGGER, ensure_demo_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,14 @@
-"""The tiny CPU training request the real-engine tests share (imported by conftest and the tests)."""
+"""The tiny CPU training request of the real-engine tests, the node test and the overhead benchmarks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.dataset import DemoDataset
-from demo.tiny_flux import TinyFluxFiles
 from sd_scripts_bridge.model import DatasetImage, PlanRequest
+
+from .demo_dataset import DemoDataset
+from .tiny_flux import TinyFluxFiles
 
 # The smallest real run: 64 px (16 image tokens), 16 T5 tokens, rank 4, no loader workers. On a CPU
 # without bf16 instructions (AVX2 only) bf16 matrix products take a slow path: measured here about

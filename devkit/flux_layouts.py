@@ -2,7 +2,7 @@
 
 Nothing here imports sd-scripts, ComfyUI or transformers: the layouts are written out from the
 published model definitions, and tests compare them with the real builders (ComfyUI's model
-detection in ``tests/demo``, the engine's loaders in ``tests/engine``).
+detection in ``tests/devkit``, the engine's loaders in ``tests/engine``).
 
 - DiT: Black Forest Labs single-file layout of FLUX.1-dev (``double_blocks.N.*``,
   ``single_blocks.N.*``, ``guidance_in.*`` present, so loaders detect "dev", not "schnell").
@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Kinds of initial values a tensor gets (see demo.safetensors_stream).
+# Kinds of initial values a tensor gets (see devkit.safetensors_stream).
 ZEROS = "zeros"
 ONES = "ones"
 NORMAL = "normal"

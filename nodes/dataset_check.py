@@ -36,7 +36,14 @@ class DatasetCheck:
                     "STRING",
                     {"default": "", "tooltip": "Folder with the photos (+ optional .txt captions)."},
                 ),
-                "face_backend": (["auto", "insightface", "dlib"], {"default": "auto"}),
+                "face_backend": (
+                    ["auto", "insightface", "centerface", "dlib"],
+                    {
+                        "default": "auto",
+                        "tooltip": "auto: your insightface pack if found, else CenterFace + dlib (offline, "
+                        "sees turned heads). dlib: HOG detector, front-facing faces only.",
+                    },
+                ),
                 "insightface_pack": (
                     "STRING",
                     {"default": "auto", "tooltip": "antelopev2, buffalo_l or auto."},
@@ -77,7 +84,7 @@ class DatasetCheck:
         min_sharpness,
         regularization_folder="",
     ):
-        from ..identity_core.dataset.check import check_dataset
+        from ..identity_core.dataset.check import CheckCancelled, check_dataset
         from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
         from ..identity_core.faces import load_backend
@@ -93,14 +100,19 @@ class DatasetCheck:
         )
         choice = load_backend(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
         progress = _Progress()
-        result = check_dataset(
-            folder.strip(),
-            choice.backend,
-            thresholds,
-            regularization_folder=regularization_folder.strip() or None,
-            backend_message=choice.message,
-            on_progress=progress,
-        )
+        try:
+            result = check_dataset(
+                folder.strip(),
+                choice.backend,
+                thresholds,
+                regularization_folder=regularization_folder.strip() or None,
+                backend_message=choice.message,
+                on_progress=progress,
+                should_cancel=comfy_glue.is_interrupted,
+            )
+        except CheckCancelled:
+            comfy_glue.raise_if_interrupted()
+            raise
         save_json_report(result, os.path.join(comfy_glue.output_directory(), REPORT_SUBFOLDER))
         sheet = render_contact_sheet(result)
         report = render_text(result)

@@ -28,17 +28,18 @@ _SIZE_MULTIPLE = 32  # the network needs input sides divisible by 32
 # face shape (see ``pose.MEAN_FACE_5``) with x and y moved to where CenterFace puts its points on
 # a frontal face (depth z unchanged). CenterFace's "nose" sits lower than the mean shape's nose
 # tip (0.55 instead of 0.33 eye distances below the eyes); with the mean shape, every frontal
-# face read as pitched down by about 30 degrees. Measured layout on 17 frontal faces (registry
-# photos and the project's real photo set, ``benchmarks/face_calibration.py`` prints it):
-# eyes at -/+0.5, nose (0, 0.552), mouth corners (-/+0.424, 0.956) in eye distances from the eye
-# midpoint; with this model those faces read pitch -15..+7 degrees.
+# face read as pitched down by about 30 degrees. Layout measured on the 28 faces labelled frontal
+# (at most 10 degrees) among the registry photos and the project's real photo set, at the
+# backend's 320 px detection size (``benchmarks/face_calibration.py`` prints it), made
+# left-right symmetric: eyes at -/+0.5, nose (0, 0.573), mouth corners (-/+0.4215, 1.025) in eye
+# distances from the eye midpoint. The eye distance and depths are the mean shape's.
 CENTERFACE_FACE_5 = np.array(
     [
         [-0.273524, -0.317245, 0.311908],
         [0.258022, -0.317245, 0.317649],
-        [-0.007751, -0.023845, 0.598667],
-        [-0.232874, 0.190869, 0.379537],
-        [0.217372, 0.190869, 0.375674],
+        [-0.007751, -0.012669, 0.598667],
+        [-0.231798, 0.227590, 0.379537],
+        [0.216296, 0.227590, 0.375674],
     ],
     dtype=np.float64,
 )

@@ -9,6 +9,8 @@ is dlib's, not ArcFace's: ``identity_scale.DLIB_SCALE`` holds its measured thres
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .centerface import CENTERFACE_FACE_5, CenterFaceDetector, Detection
@@ -25,7 +27,9 @@ class CenterFaceBackend:
     face of 60 px is still about 20 px there). When nothing is found the search is repeated at
     ``retry_long_side`` (never more than twice the image's own size) for small faces.
     ``min_score``: CenterFace's heatmap threshold (the weakest true face on our photos scored
-    0.58, no false positive scored above 0.5).
+    0.58, no false positive scored above 0.5). ``embedding_processes``: helper processes for dlib's
+    embedding, which holds Python's lock in this process (default: one per core, at most two), so
+    DatasetCheck's two threads embed on two cores; 0 embeds in this process.
     """
 
     name = "CenterFace + dlib 128-d (not ArcFace)"
@@ -42,10 +46,16 @@ class CenterFaceBackend:
     same_person_cosine = DLIB_SCALE.same_person
 
     def __init__(
-        self, detect_long_side: int = 320, retry_long_side: int = 640, min_score: float = 0.5
+        self,
+        detect_long_side: int = 320,
+        retry_long_side: int = 640,
+        min_score: float = 0.5,
+        embedding_processes: int | None = None,
     ) -> None:
         self._detector = CenterFaceDetector()
-        self._encoder = DlibEncoder()
+        if embedding_processes is None:
+            embedding_processes = min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+        self._encoder = DlibEncoder(embedding_processes)
         self.detect_long_side = detect_long_side
         self.retry_long_side = retry_long_side
         self.min_score = min_score
@@ -53,6 +63,10 @@ class CenterFaceBackend:
     def analyze(self, image_rgb: np.ndarray) -> list[Face]:
         image_rgb = np.ascontiguousarray(image_rgb, dtype=np.uint8)
         return [self._describe(image_rgb, found) for found in self.detect(image_rgb)]
+
+    def close(self) -> None:
+        """Stop the embedding helper processes now (they also stop when the backend is collected)."""
+        self._encoder.close()
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         long_side = max(image_rgb.shape[:2])

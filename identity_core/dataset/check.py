@@ -5,13 +5,10 @@ Reads only: the dataset folder is never written to.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import IdentityError
+from ..concurrency import Cancelled, default_workers, ordered_map
 from ..faces import FaceBackend, backend_limits
 from . import checks
 from .measures import measure_image
@@ -26,14 +23,7 @@ ProgressCallback = Callable[[int, int], None]  # (images done, images in total);
 CancelCheck = Callable[[], bool]
 
 
-class CheckCancelled(IdentityError):
-    """The check was cancelled (ComfyUI's interrupt) before every image was measured."""
-
-
-def default_workers() -> int:
-    """Threads measuring images at once: decoding, detection and image measures release Python's
-    lock, so two threads keep two cores busy (dlib's embedding runs one at a time)."""
-    return max(1, min(2, os.cpu_count() or 1))
+CheckCancelled = Cancelled  # the check was cancelled before every image was measured
 
 
 def check_dataset(
@@ -84,37 +74,16 @@ def _measure_all(
     should_cancel: CancelCheck | None,
     workers: int,
 ) -> list[ImageResult]:
-    """Decode and measure every image on ``workers`` threads; results keep the folder's order.
-
-    Progress is reported from the calling thread, in order. A cancel (``should_cancel`` or an
-    exception from ``on_progress``) stops the threads before their next image is decoded.
-    """
-    stop = threading.Event()
-
-    def job(record: ImageRecord) -> ImageResult | None:
-        if stop.is_set() or (should_cancel is not None and should_cancel()):
-            stop.set()
-            return None
-        return _measure(record, backend)
-
+    """Decode and measure every image on ``workers`` threads, in the folder's order; progress is
+    reported from the calling thread after each image."""
     results: list[ImageResult] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-check") as pool:
-        futures = [pool.submit(job, record) for record in records]
-        try:
-            for future in futures:
-                result = future.result()
-                if result is None:
-                    raise CheckCancelled(
-                        "The dataset check was cancelled", "queue the node again to check the folder"
-                    )
-                results.append(result)
-                if on_progress is not None:
-                    on_progress(len(results), len(records))
-        except BaseException:
-            stop.set()
-            for future in futures:
-                future.cancel()
-            raise
+    measured = ordered_map(
+        lambda record: _measure(record, backend), records, workers, should_cancel, "The dataset check"
+    )
+    for result in measured:
+        results.append(result)
+        if on_progress is not None:
+            on_progress(len(results), len(records))
     return results
 
 

@@ -9,10 +9,9 @@ is dlib's, not ArcFace's: ``identity_scale.DLIB_SCALE`` holds its measured thres
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from ..concurrency import default_workers
 from .centerface import CENTERFACE_FACE_5, CenterFaceDetector, Detection
 from .dlib_encoder import DlibEncoder
 from .identity_scale import DLIB_SCALE
@@ -54,7 +53,7 @@ class CenterFaceBackend:
     ) -> None:
         self._detector = CenterFaceDetector()
         if embedding_processes is None:
-            embedding_processes = min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+            embedding_processes = default_workers() if default_workers() > 1 else 0
         self._encoder = DlibEncoder(embedding_processes)
         self.detect_long_side = detect_long_side
         self.retry_long_side = retry_long_side

@@ -87,7 +87,7 @@ class DatasetCheck:
         from ..identity_core.dataset.check import CheckCancelled, check_dataset
         from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
-        from ..identity_core.faces import load_backend
+        from ..identity_core.faces import load_backend_once
 
         comfy_glue.raise_if_interrupted()
         thresholds = Thresholds(
@@ -98,7 +98,7 @@ class DatasetCheck:
             duplicate_phash_distance=duplicate_distance,
             min_sharpness=min_sharpness,
         )
-        choice = load_backend(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
+        choice = load_backend_once(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
         progress = _Progress()
         try:
             result = check_dataset(

@@ -16,10 +16,10 @@ def render_text(result: CheckResult) -> str:
         f"Dataset check: {_LABEL.get(dataset.verdict, dataset.verdict.upper())} - {dataset.folder}",
         f"Faces measured with: {result.backend_name}",
     ]
-    if result.backend_sees:
-        lines.append(f"It sees {result.backend_sees}; it cannot see {result.backend_cannot_see}.")
     if result.backend_message:
         lines.append(result.backend_message)
+    if result.backend_sees and result.backend_sees not in result.backend_message:
+        lines.append(f"It sees {result.backend_sees}; it cannot see {result.backend_cannot_see}.")
     lines.append(f"{len(dataset.items)} of {len(result.images)} images go on to training.")
     lines.append("")
     for severity in (FAIL, WARN, PASS):

@@ -5,7 +5,7 @@ Heavy libraries (cv2, insightface, onnxruntime, dlib) are imported inside functi
 """
 
 from .alignment import ARCFACE_DST, align_face, alignment_matrix, umeyama_similarity
-from .loader import PREFERENCES, load_backend
+from .loader import PREFERENCES, load_backend, load_backend_once
 from .model import (
     FULL_PROFILE_YAW,
     BackendChoice,
@@ -38,6 +38,7 @@ __all__ = [
     "cosine",
     "l2_normalise",
     "load_backend",
+    "load_backend_once",
     "pose_class",
     "pose_from_kps",
     "umeyama_similarity",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .insightface_backend import KNOWN_PACKS, InsightFaceBackend, find_pack
-from .model import BackendChoice, FaceBackendError
+from .model import BackendChoice, FaceBackendError, backend_limits
 
 PREFERENCES = ("auto", "insightface", "centerface", "dlib")
 
@@ -28,6 +28,12 @@ def load_backend(
     antelopev2 then buffalo_l, or a pack folder name. insightface is never given a folder
     that does not exist, so it never tries to download.
     """
+    choice = _choose(insightface_roots, preference, pack)
+    limits = backend_limits(choice.backend).sentence()
+    return BackendChoice(choice.backend, f"{choice.message} {limits}")
+
+
+def _choose(insightface_roots: Sequence[str | Path], preference: str, pack: str) -> BackendChoice:
     if preference not in PREFERENCES:
         choices = ", ".join(PREFERENCES)
         raise FaceBackendError(f"Unknown face backend {preference!r}", f"choose one of {choices}", "backend")
@@ -43,6 +49,22 @@ def load_backend(
     if preference == "insightface":
         raise FaceBackendError(what, fix, "insightface_pack")
     return _offline_default(f"{what}. {fix}.")
+
+
+_LOADED: dict[tuple, BackendChoice] = {}
+
+
+def load_backend_once(
+    insightface_roots: Sequence[str | Path], preference: str = "auto", pack: str = "auto"
+) -> BackendChoice:
+    """:func:`load_backend`, kept for the next call with the same arguments and the same pack found
+    (nodes run many times; the offline default starts helper processes, an insightface pack takes
+    seconds to load). A pack added later is picked up on the next call."""
+    found = find_pack(insightface_roots, pack).pack_dir if preference in ("auto", "insightface") else None
+    key = (tuple(str(root) for root in insightface_roots), preference, pack, found)
+    if key not in _LOADED:
+        _LOADED[key] = load_backend(insightface_roots, preference, pack)
+    return _LOADED[key]
 
 
 def _offline_default(why: str) -> BackendChoice:

@@ -25,8 +25,10 @@ from tests.fixtures.real_faces import SHARED_SKIP_REASON, registry_photos, share
 
 
 @pytest.fixture(scope="module")
-def backend() -> CenterFaceBackend:
-    return CenterFaceBackend()
+def backend():
+    backend = CenterFaceBackend()
+    yield backend
+    backend.close()  # its embedding helper processes
 
 
 def _only_face(backend, image):
@@ -126,3 +128,11 @@ def test_real_head_turns_of_one_person(backend, file, classes):
     assert pose_class(face.yaw) in classes
     if classes != {FRONT}:
         assert face.yaw < 0  # the README: nose to image-left
+
+
+def test_loaded_backend_is_kept_until_a_pack_appears(tmp_path):
+    from identity_core.faces import load_backend_once
+
+    first = load_backend_once([str(tmp_path)], "auto")
+    assert load_backend_once([str(tmp_path)], "auto") is first
+    assert isinstance(first.backend, CenterFaceBackend)

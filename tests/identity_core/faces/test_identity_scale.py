@@ -15,7 +15,9 @@ from tests.fixtures.real_faces import SHARED_SKIP_REASON, registry_photos, share
 
 @pytest.fixture(scope="module")
 def backend():
-    return CenterFaceBackend()
+    backend = CenterFaceBackend()
+    yield backend
+    backend.close()  # its embedding helper processes
 
 
 def _embeddings_by_person(backend, photos):

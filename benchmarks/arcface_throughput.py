@@ -112,6 +112,21 @@ def bench(label: str, backend, images: int) -> None:
     )
 
 
+def analysis_only(label: str, backend, images: int) -> None:
+    """Face analysis alone (detection + embedding) of the sweep's images, one thread against two
+    (``identity_core.concurrency.ordered_map``): what scoring images in parallel could reach."""
+    from identity_core.concurrency import ordered_map
+
+    pictures = [entry.image for entry in sweep_of(images).entries]
+    for workers in (1, 2):
+        list(ordered_map(backend.analyze, pictures[:2], workers))  # warm-up
+        start = time.perf_counter()
+        list(ordered_map(backend.analyze, pictures, workers))
+        took = time.perf_counter() - start
+        rate = f"{took / images * 1000:.0f} ms/face, {images / took:.1f} faces/s"
+        print(f"{label}, analysis alone on {workers} thread(s): {rate}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=12)
@@ -128,6 +143,7 @@ def main() -> None:
         backend = make()
         print(f"{label}: model load {time.perf_counter() - started:.2f} s (apart)")
         bench(label, backend, args.images)
+    analysis_only("CenterFace + dlib 128-d", CenterFaceBackend(), args.images)
     dlib_backend = DlibBackend()
     with tempfile.TemporaryDirectory() as folder:
         pack = Path(folder) / "r50_stand_in"

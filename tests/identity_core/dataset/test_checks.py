@@ -21,6 +21,7 @@ from identity_core.faces import BackendLimits, Face, pose_class
 
 SEES_PROFILES = BackendLimits("test detector", "front to profile", "nothing else", 90.0)
 FRONTAL_ONLY = BackendLimits("frontal detector", "front-facing faces", "turned heads", 30.0)
+NEAR_PROFILE = BackendLimits("near-profile detector", "front to 70 degrees", "full profiles", 70.0)
 
 
 def _result(name="a.jpg", width=1024, height=1024, yaw=None, face_ratio=None, light=50.0, warmth=0.0):
@@ -96,6 +97,14 @@ def test_no_face_fails_only_with_a_backend_that_sees_full_profiles():
     assert blind.severity == WARN
     assert "frontal detector cannot see turned heads" in blind.message
     assert blind.files == ("n0.jpg", "n1.jpg", "n2.jpg", "n3.jpg")
+    assert _checks(check_faces(images, t, NEAR_PROFILE))["no_face"].severity == WARN
+
+
+def test_mostly_faceless_sets_fail_with_a_detector_that_sees_three_quarter_views():
+    t = Thresholds()
+    images = [_result(f"{i}.jpg", yaw=0) for i in range(4)] + [_result(f"n{i}.jpg") for i in range(6)]
+    assert _checks(check_faces(images, t, NEAR_PROFILE))["no_face"].severity == FAIL
+    assert _checks(check_faces(images, t, FRONTAL_ONLY))["no_face"].severity == WARN
 
 
 def test_an_image_the_backend_could_not_measure_is_not_a_missing_face():
@@ -118,3 +127,5 @@ def test_angle_mix_names_what_the_backend_cannot_see():
     blind = check_pose(only_front, t, FRONTAL_ONLY)
     assert blind.severity == WARN and "frontal detector cannot see turned heads" in blind.message
     assert "cannot see" not in check_pose(only_front, t, SEES_PROFILES).message
+    near = check_pose(only_front, t, NEAR_PROFILE)
+    assert "some profile photos may be missing" in near.message and "three-quarter photos" not in near.message

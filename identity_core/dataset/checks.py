@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -203,21 +203,24 @@ def _no_face(none: list[ImageResult], measured: int, t: Thresholds, limits: Back
     )  # fmt: skip
 
 
+def flagged_images(
+    flagged: Sequence[ImageResult], severity: str, mark: str, finding: Callable[[], Finding]
+) -> list[Finding]:
+    """Mark every flagged image and return ``finding()`` about them; nothing when none is flagged."""
+    for result in flagged:
+        result.mark(severity, mark)
+    return [finding()] if flagged else []
+
+
 def _not_measured(results: Sequence[ImageResult], limits: BackendLimits) -> list[Finding]:
     skipped = [r for r in _measured(results) if r.measures.not_measured is not None]
-    for result in skipped:
-        result.mark(WARN, f"not measured by {limits.name}")
-    if not skipped:
-        return []
     details = "; ".join(f"{r.name}: {r.measures.not_measured}" for r in skipped)
-    return [
-        Finding(
-            "not_measured", WARN, len(skipped), "every image measured by the face backend",
-            f"Not measured by {limits.name} (not counted as 'no face'): {details}.",
-            "Look at these photos yourself; re-exporting them as 8-bit RGB JPEG or PNG of at least "
-            "512 px usually lets the face backend read them.", _names(skipped),
-        )
-    ]  # fmt: skip
+    return flagged_images(skipped, WARN, f"not measured by {limits.name}", lambda: Finding(
+        "not_measured", WARN, len(skipped), "every image measured by the face backend",
+        f"Not measured by {limits.name} (not counted as 'no face'): {details}.",
+        "Look at these photos yourself; re-exporting them as 8-bit RGB JPEG or PNG of at least "
+        "512 px usually lets the face backend read them.", _names(skipped),
+    ))  # fmt: skip
 
 
 def check_identity(results: Sequence[ImageResult], same_person_cosine: float) -> Finding | None:

@@ -1,6 +1,6 @@
-"""DatasetCheck with the offline default backend (CenterFace + dlib 128-d) on real photos:
+"""DatasetCheck with the offline default offline_backend (CenterFace + dlib 128-d) on real photos:
 turned heads count in the angle mix, EXIF rotation is applied before measuring, an image the
-backend cannot measure is reported as such and never fails the set, cancel stops decoding."""
+offline_backend cannot measure is reported as such and never fails the set, cancel stops decoding."""
 
 import numpy as np
 import pytest
@@ -10,7 +10,6 @@ from identity_core.dataset.check import CheckCancelled, check_dataset
 from identity_core.dataset.model import FAIL, PASS, WARN
 from identity_core.dataset.report import render_text, result_to_dict
 from identity_core.faces import FRONT
-from identity_core.faces.centerface_backend import CenterFaceBackend
 from tests.fixtures.photos import (
     astronaut,
     camera,
@@ -22,13 +21,6 @@ from tests.fixtures.photos import (
     write_image,
 )
 from tests.fixtures.real_faces import SHARED_SKIP_REASON, shared_photos
-
-
-@pytest.fixture(scope="module")
-def backend():
-    backend = CenterFaceBackend()
-    yield backend
-    backend.close()  # its embedding helper processes
 
 
 def _finding(result, check):
@@ -57,8 +49,8 @@ def mixed_angles(tmp_path_factory):
     return folder
 
 
-def test_angle_mix_can_pass_with_turned_heads(mixed_angles, backend):
-    result = check_dataset(mixed_angles, backend)
+def test_angle_mix_can_pass_with_turned_heads(mixed_angles, offline_backend):
+    result = check_dataset(mixed_angles, offline_backend)
     pose = _finding(result, "pose")
     assert pose.severity == PASS, pose.message
     assert "CenterFace" in pose.message
@@ -71,11 +63,11 @@ def test_angle_mix_can_pass_with_turned_heads(mixed_angles, backend):
 
 
 @pytest.mark.skipif(not shared_photos(), reason=SHARED_SKIP_REASON)
-def test_every_head_turn_of_one_real_person_is_measured(tmp_path, backend):
+def test_every_head_turn_of_one_real_person_is_measured(tmp_path, offline_backend):
     for photo in shared_photos():
         if photo.name.startswith("intel_woman_a/"):
             write_image(photo.image(), tmp_path / photo.name.replace("/", "_"))
-    result = check_dataset(tmp_path, backend)
+    result = check_dataset(tmp_path, offline_backend)
     pose = _finding(result, "pose")
     assert sum(pose.measured.values()) == 7  # no photo lost to "no face"
     assert pose.measured["front"] >= 2 and pose.measured["three-quarter"] >= 3
@@ -85,13 +77,13 @@ def test_every_head_turn_of_one_real_person_is_measured(tmp_path, backend):
     assert profile.yaw < -45
 
 
-def test_exif_rotated_photo_is_measured_upright(tmp_path, backend):
+def test_exif_rotated_photo_is_measured_upright(tmp_path, offline_backend):
     upright = grace_hopper()
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": stored lying on its side
     Image.fromarray(np.rot90(upright).copy()).save(tmp_path / "sideways.jpg", exif=exif, quality=95)
     write_image(upright, tmp_path / "upright.jpg", quality=95)
-    result = check_dataset(tmp_path, backend)
+    result = check_dataset(tmp_path, offline_backend)
     sideways, straight = _image(result, "sideways.jpg"), _image(result, "upright.jpg")
     assert sideways.record.exif_orientation == 6
     assert sideways.record.pixels.shape == straight.record.pixels.shape  # upright: taller than wide
@@ -101,13 +93,17 @@ def test_exif_rotated_photo_is_measured_upright(tmp_path, backend):
 
 
 class _FailsOnWideImages:
-    """The real backend, except that its face models fail on images wider than they are tall."""
+    """The real offline_backend, except that its face models fail on images wider than they are tall."""
 
-    def __init__(self, backend):
-        self._backend = backend
-        self.name, self.sees, self.cannot_see = backend.name, backend.sees, backend.cannot_see
-        self.max_yaw, self.scale = backend.max_yaw, backend.scale
-        self.same_person_cosine = backend.same_person_cosine
+    def __init__(self, offline_backend):
+        self._backend = offline_backend
+        self.name, self.sees, self.cannot_see = (
+            offline_backend.name,
+            offline_backend.sees,
+            offline_backend.cannot_see,
+        )
+        self.max_yaw, self.scale = offline_backend.max_yaw, offline_backend.scale
+        self.same_person_cosine = offline_backend.same_person_cosine
 
     def analyze(self, image):
         if image.shape[1] > image.shape[0]:
@@ -115,24 +111,24 @@ class _FailsOnWideImages:
         return self._backend.analyze(image)
 
 
-def test_images_the_backend_cannot_measure_never_fail_the_set(tmp_path, backend):
+def test_images_the_backend_cannot_measure_never_fail_the_set(tmp_path, offline_backend):
     for index, image in enumerate(subject_variants(grace_hopper(), 4, canvas=512)):
         write_image(image[:, 64:448], tmp_path / f"tall {index}.jpg", quality=92)
     for index in range(3):
         write_image(np.full((300, 500, 3), 90 + index, np.uint8), tmp_path / f"wide {index}.jpg")
     write_image(np.full((20, 24, 3), 128, np.uint8), tmp_path / "tiny.png")
-    result = check_dataset(tmp_path, _FailsOnWideImages(backend))
+    result = check_dataset(tmp_path, _FailsOnWideImages(offline_backend))
     skipped = _finding(result, "not_measured")
     assert skipped.severity == WARN
     assert set(skipped.files) == {"wide 0.jpg", "wide 1.jpg", "wide 2.jpg", "tiny.png"}
-    assert f"Not measured by {backend.name}" in skipped.message and "RuntimeError" in skipped.message
+    assert f"Not measured by {offline_backend.name}" in skipped.message and "RuntimeError" in skipped.message
     assert "too small for the face detector" in skipped.message
     assert "no_face" not in {f.check for f in result.findings}
     assert all(f.severity != FAIL for f in result.findings if f.check in ("not_measured", "faces", "pose"))
     assert "faces not measured" in render_text(result)
 
 
-def test_cancel_stops_before_the_next_image_is_decoded(mixed_angles, backend, monkeypatch):
+def test_cancel_stops_before_the_next_image_is_decoded(mixed_angles, offline_backend, monkeypatch):
     import identity_core.dataset.check as check_module
 
     decoded = []
@@ -150,13 +146,13 @@ def test_cancel_stops_before_the_next_image_is_decoded(mixed_angles, backend, mo
         return len(asked) > 2
 
     with pytest.raises(CheckCancelled, match="cancelled"):
-        check_dataset(mixed_angles, backend, should_cancel=should_cancel, workers=1)
+        check_dataset(mixed_angles, offline_backend, should_cancel=should_cancel, workers=1)
     assert len(decoded) == 2
 
 
-def test_two_workers_give_the_same_result_as_one(mixed_angles, backend):
-    one = check_dataset(mixed_angles, backend, workers=1)
-    two = check_dataset(mixed_angles, backend, workers=2)
+def test_two_workers_give_the_same_result_as_one(mixed_angles, offline_backend):
+    one = check_dataset(mixed_angles, offline_backend, workers=1)
+    two = check_dataset(mixed_angles, offline_backend, workers=2)
     assert [i.name for i in one.images] == [i.name for i in two.images]
     for a, b in zip(one.images, two.images, strict=True):
         assert a.measures.pose_class == b.measures.pose_class

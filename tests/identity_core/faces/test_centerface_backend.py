@@ -1,4 +1,4 @@
-"""The offline default backend (CenterFace + dlib 128-d) on real photos.
+"""The offline default offline_backend (CenterFace + dlib 128-d) on real photos.
 
 Registry photos (inside installed packages) always run; the project's real photo set adds the
 intel_woman_a head turns when present (skipped with the reason otherwise).
@@ -24,25 +24,18 @@ from tests.fixtures.photos import camera, flipped, grace_hopper, group_photo, re
 from tests.fixtures.real_faces import SHARED_SKIP_REASON, registry_photos, shared_photo, shared_photos
 
 
-@pytest.fixture(scope="module")
-def backend():
-    backend = CenterFaceBackend()
-    yield backend
-    backend.close()  # its embedding helper processes
-
-
-def _only_face(backend, image):
-    faces = backend.analyze(image)
+def _only_face(offline_backend, image):
+    faces = offline_backend.analyze(image)
     assert len(faces) == 1, f"expected one face, found {len(faces)}"
     return faces[0]
 
 
-def test_backend_follows_the_contract_and_states_its_limits(backend):
-    assert isinstance(backend, FaceBackend)
-    assert backend.name == "CenterFace + dlib 128-d (not ArcFace)"
-    limits = backend_limits(backend)
+def test_backend_follows_the_contract_and_states_its_limits(offline_backend):
+    assert isinstance(offline_backend, FaceBackend)
+    assert offline_backend.name == "CenterFace + dlib 128-d (not ArcFace)"
+    limits = backend_limits(offline_backend)
     assert limits.max_yaw >= 60 and "profile" in limits.sees and limits.cannot_see
-    face = _only_face(backend, grace_hopper())
+    face = _only_face(offline_backend, grace_hopper())
     assert face.kps.shape == (5, 2) and face.embedding.shape == (128,)
     assert np.linalg.norm(face.embedding) == pytest.approx(1.0, abs=1e-5)
     x1, y1, x2, y2 = face.bbox
@@ -50,17 +43,19 @@ def test_backend_follows_the_contract_and_states_its_limits(backend):
     assert pose_class(face.yaw) == FRONT
 
 
-def test_the_turned_cameraman_is_found_and_classed_by_the_side_he_faces(backend):
-    face = _only_face(backend, camera())  # his nose points toward the image's right, about 55-70 degrees
+def test_the_turned_cameraman_is_found_and_classed_by_the_side_he_faces(offline_backend):
+    face = _only_face(
+        offline_backend, camera()
+    )  # his nose points toward the image's right, about 55-70 degrees
     assert pose_class(face.yaw) in (THREE_QUARTER, PROFILE) and face.yaw > 40
-    mirrored = _only_face(backend, flipped(camera()))
+    mirrored = _only_face(offline_backend, flipped(camera()))
     assert mirrored.yaw < -40 and abs(mirrored.yaw + face.yaw) < 10
 
 
-def test_group_photo_turned_faces_are_found(backend):
+def test_group_photo_turned_faces_are_found(offline_backend):
     photo = registry_photos()[0]  # t1.jpg with its six labelled faces
     image = group_photo()
-    faces = backend.analyze(image)
+    faces = offline_backend.analyze(image)
     matches = photo.match([f.bbox for f in faces], image.shape[1])
     assert all(index is not None for index in matches), "a labelled face was missed"
     classes = {label.person: pose_class(faces[i].yaw) for label, i in zip(photo.faces, matches, strict=True)}
@@ -70,27 +65,30 @@ def test_group_photo_turned_faces_are_found(backend):
     assert len(agreeing) >= 4, classes  # five-point yaw on laughing, tilted faces is coarse
 
 
-def test_frontal_faces_read_level_with_the_centerface_face_model(backend):
+def test_frontal_faces_read_level_with_the_centerface_face_model(offline_backend):
     # CenterFace's nose point sits lower than the mean face's: with its own model, frontal photos
     # no longer read as pitched down by about 30 degrees.
     for image in (grace_hopper(), tom_hanks()):
-        assert abs(_only_face(backend, image).pitch) < 15
+        assert abs(_only_face(offline_backend, image).pitch) < 15
 
 
-def test_a_small_face_is_found_on_the_retry(backend):
+def test_a_small_face_is_found_on_the_retry(offline_backend):
     small = resized(grace_hopper(), 0.25)  # 128 x 150, searched at its own size first
-    assert pose_class(_only_face(backend, small).yaw) == FRONT
+    assert pose_class(_only_face(offline_backend, small).yaw) == FRONT
 
 
-def test_no_face_in_a_plain_image(backend):
-    assert backend.analyze(np.full((300, 400, 3), 127, np.uint8)) == []
+def test_no_face_in_a_plain_image(offline_backend):
+    assert offline_backend.analyze(np.full((300, 400, 3), 127, np.uint8)) == []
 
 
-def test_identity_follows_the_person_not_the_photo(backend):
-    grace = _only_face(backend, grace_hopper()).embedding
-    assert cosine(grace, _only_face(backend, flipped(grace_hopper())).embedding) >= backend.scale.copy
-    others = [f.embedding for f in backend.analyze(group_photo())]
-    assert max(cosine(grace, other) for other in others) < backend.same_person_cosine
+def test_identity_follows_the_person_not_the_photo(offline_backend):
+    grace = _only_face(offline_backend, grace_hopper()).embedding
+    assert (
+        cosine(grace, _only_face(offline_backend, flipped(grace_hopper())).embedding)
+        >= offline_backend.scale.copy
+    )
+    others = [f.embedding for f in offline_backend.analyze(group_photo())]
+    assert max(cosine(grace, other) for other in others) < offline_backend.same_person_cosine
 
 
 def test_missing_model_package_is_a_clear_error_and_auto_falls_back(monkeypatch):
@@ -121,10 +119,10 @@ def test_auto_without_a_pack_is_the_offline_default():
         ("intel_woman_a/profile_1.png", {THREE_QUARTER, PROFILE}),
     ],
 )
-def test_real_head_turns_of_one_person(backend, file, classes):
+def test_real_head_turns_of_one_person(offline_backend, file, classes):
     photo = shared_photo(file)
     assert photo is not None, f"{file} is listed in the real photo set's README"
-    face = _only_face(backend, photo.image())
+    face = _only_face(offline_backend, photo.image())
     assert pose_class(face.yaw) in classes
     if classes != {FRONT}:
         assert face.yaw < 0  # the README: nose to image-left

@@ -7,24 +7,16 @@ import itertools
 import pytest
 
 from identity_core.faces import cosine
-from identity_core.faces.centerface_backend import CenterFaceBackend
 from identity_core.faces.identity_scale import ARCFACE_SCALE, DLIB_SCALE
 from tests.fixtures.photos import blurred, brightened, flipped, resized
 from tests.fixtures.real_faces import SHARED_SKIP_REASON, registry_photos, shared_photos
 
 
-@pytest.fixture(scope="module")
-def backend():
-    backend = CenterFaceBackend()
-    yield backend
-    backend.close()  # its embedding helper processes
-
-
-def _embeddings_by_person(backend, photos):
+def _embeddings_by_person(offline_backend, photos):
     people = {}
     for photo in photos:
         image = photo.image()
-        faces = backend.analyze(image)
+        faces = offline_backend.analyze(image)
         for label, index in zip(
             photo.faces, photo.match([f.bbox for f in faces], image.shape[1]), strict=True
         ):
@@ -40,8 +32,8 @@ def test_every_scale_is_ordered_and_sourced():
     assert all("measured" in source for source in DLIB_SCALE.sources)
 
 
-def test_registry_people_are_told_apart_and_edited_copies_are_the_same_person(backend):
-    people = _embeddings_by_person(backend, registry_photos())
+def test_registry_people_are_told_apart_and_edited_copies_are_the_same_person(offline_backend):
+    people = _embeddings_by_person(offline_backend, registry_photos())
     assert len(people) == 10
     firsts = {person: embeddings[0] for person, embeddings in people.items()}
     profiles = {f.person for p in registry_photos() for f in p.faces if f.pose_class == "profile"}
@@ -55,15 +47,15 @@ def test_registry_people_are_told_apart_and_edited_copies_are_the_same_person(ba
     assert all(profiles & set(pair) for pair in false_matches), false_matches
     for photo in registry_photos()[1:]:  # one-face photos
         image = photo.image()
-        (original,) = backend.analyze(image)
+        (original,) = offline_backend.analyze(image)
         for edited in (flipped(image), resized(image, 0.6), brightened(image, 1.3), blurred(image, 1.0)):
-            faces = backend.analyze(edited)
+            faces = offline_backend.analyze(edited)
             assert max(cosine(original.embedding, f.embedding) for f in faces) >= DLIB_SCALE.same_person
 
 
 @pytest.mark.skipif(not shared_photos(), reason=SHARED_SKIP_REASON)
-def test_real_same_person_pairs_pass_and_other_people_do_not(backend):
-    people = _embeddings_by_person(backend, shared_photos())
+def test_real_same_person_pairs_pass_and_other_people_do_not(offline_backend):
+    people = _embeddings_by_person(offline_backend, shared_photos())
     for person in ("obama", "biden", "intel_woman_a"):
         for a, b in itertools.combinations(people[person], 2):
             assert cosine(a, b) >= DLIB_SCALE.same_person, person

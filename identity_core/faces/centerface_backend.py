@@ -33,12 +33,11 @@ class CenterFaceBackend:
 
     name = "CenterFace + dlib 128-d (not ArcFace)"
     sees = (
-        "faces from the front to near-profile (measured up to about 70 degrees of yaw) "
-        "down to about 20 px high"
+        "faces from the front to near-profile (found up to about 70 degrees of yaw), down to about 20 px high"
     )
     cannot_see = (
-        "full profiles beyond about 70 degrees and the back of the head were not in the measured "
-        "photos; yaw beyond about 60 degrees reads low (five keypoints)"
+        "heads turned beyond about 70 degrees (no full profile was among the measured photos) or the "
+        "back of the head, and it reads yaw beyond about 60 degrees low"
     )
     max_yaw = 70.0
     scale = DLIB_SCALE

@@ -47,7 +47,7 @@ class DlibBackend:
     sees = "front-facing faces about 80 px high and up (dlib HOG detector)"
     cannot_see = (
         "heads turned more than about 30 degrees (three-quarter and profile views count as no face) "
-        "and faces under about 40 px high"
+        "or faces under about 40 px high"
     )
     max_yaw = 30.0
     scale = DLIB_SCALE

@@ -30,16 +30,25 @@ SIDE = 1024
 REPEATS = 3
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and its children (the embedding helpers)."""
+    import psutil
+
+    me = psutil.Process()
+    own = me.cpu_times()
+    return own.user + own.system + sum(sum(child.cpu_times()[:2]) for child in me.children())
+
+
 def best_of(folder: str, backend, workers: int) -> tuple[float, float, float, object]:
-    """Best and median wall time, and the least CPU time this process used (all its threads; not
-    the helper processes): CPU time hardly changes when other jobs share the cores, wall time does."""
+    """Best and median wall time, and the least CPU time used (this process and its helper
+    processes): CPU time hardly changes when other jobs share the cores, wall time does."""
     check_dataset(folder, backend, workers=workers)  # warm-up: imports (cv2, imagehash, scipy), caches
     timings, cpu = [], []
     for _ in range(REPEATS):
-        started, started_cpu = time.perf_counter(), time.process_time()
+        started, started_cpu = time.perf_counter(), cpu_seconds()
         result = check_dataset(folder, backend, workers=workers)
         timings.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
+        cpu.append(cpu_seconds() - started_cpu)
     return min(timings), statistics.median(timings), min(cpu), result
 
 
@@ -55,22 +64,25 @@ def main() -> None:
         runs += [
             ("CenterFace + dlib 128-d, 2 threads + 2 embedding processes (default)", CenterFaceBackend, 2)
         ]
-        figures = {}
+        figures, cpus = {}, []
         for label, make, workers in runs:
             started = time.perf_counter()
             backend = make()
             load_s = time.perf_counter() - started
             best, median, cpu, result = best_of(folder, backend, workers)
             figures[label] = best
+            cpus.append(cpu)
             poses = next(f.measured for f in result.findings if f.check == "pose")
             print(
                 f"  {label}: best {best:.2f} s, median {median:.2f} s ({best / IMAGES * 1000:.0f} ms/image); "
-                f"CPU in this process {cpu:.2f} s ({cpu / IMAGES * 1000:.0f} ms/image); "
+                f"CPU {cpu:.2f} s ({cpu / IMAGES * 1000:.0f} ms/image, helpers included); "
                 f"model load {load_s:.2f} s apart; verdict {result.verdict}, poses {poses}"
             )
     before, after = figures[runs[0][0]], figures[runs[-1][0]]
     verdict = "met" if after < 5 else "NOT met"
-    print(f"  default vs before: {before / after:.1f}x faster; target < 5 s: {verdict}")
+    print(f"  default vs before: {before / after:.1f}x faster; target < 5 s: {verdict} as measured")
+    floor = cpus[-1] / (os.cpu_count() or 1)
+    print(f"  on {os.cpu_count()} idle cores the default's CPU time would need at least {floor:.2f} s")
     print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import comfy_glue as glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
 
-BACKENDS = ["auto", "insightface", "dlib"]
+BACKENDS = ["auto", "insightface", "centerface", "dlib"]
 _BACKEND_CACHE: dict = {}
 
 
@@ -33,7 +33,10 @@ class ArcFaceScore:
             "required": {
                 "backend": (
                     BACKENDS,
-                    {"default": "auto", "tooltip": "auto: insightface pack if found, else dlib."},
+                    {
+                        "default": "auto",
+                        "tooltip": "auto: insightface pack if found, else CenterFace + dlib 128-d (offline).",
+                    },
                 ),
                 "insightface_pack": (
                     "STRING",
@@ -152,7 +155,7 @@ def _load_backend(preference: str, pack: str):
             _BACKEND_CACHE[key] = load_backend(list(roots), preference, pack.strip() or "auto")
         except FaceBackendError as error:
             raise EvaluationError(
-                str(error), "install the pack, or choose backend 'dlib' (or 'auto')", "backend"
+                str(error), "install the pack, or choose backend 'centerface' (or 'auto')", "backend"
             ) from error
     return _BACKEND_CACHE[key]
 

@@ -40,7 +40,14 @@ class DatasetCheck:
                         "input folder (a relative path starts there) or a root the server owner allows.",
                     },
                 ),
-                "face_backend": (["auto", "insightface", "dlib"], {"default": "auto"}),
+                "face_backend": (
+                    ["auto", "insightface", "centerface", "dlib"],
+                    {
+                        "default": "auto",
+                        "tooltip": "auto: your insightface pack if found, else CenterFace + dlib (offline, "
+                        "sees turned heads). dlib: HOG detector, front-facing faces only.",
+                    },
+                ),
                 "insightface_pack": (
                     "STRING",
                     {"default": "auto", "tooltip": "antelopev2, buffalo_l or auto."},
@@ -88,10 +95,10 @@ class DatasetCheck:
         min_sharpness,
         regularization_folder="",
     ):
-        from ..identity_core.dataset.check import check_dataset
+        from ..identity_core.dataset.check import CheckCancelled, check_dataset
         from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
-        from ..identity_core.faces import load_backend
+        from ..identity_core.faces import load_backend_once
 
         comfy_glue.raise_if_interrupted()
         folder, regularization = _confined(folder, regularization_folder)
@@ -103,16 +110,21 @@ class DatasetCheck:
             duplicate_phash_distance=duplicate_distance,
             min_sharpness=min_sharpness,
         )
-        choice = load_backend(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
+        choice = load_backend_once(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
         progress = _Progress()
-        result = check_dataset(
-            folder,
-            choice.backend,
-            thresholds,
-            regularization_folder=regularization,
-            backend_message=choice.message,
-            on_progress=progress,
-        )
+        try:
+            result = check_dataset(
+                folder,
+                choice.backend,
+                thresholds,
+                regularization_folder=regularization,
+                backend_message=choice.message,
+                on_progress=progress,
+                should_cancel=comfy_glue.is_interrupted,
+            )
+        except CheckCancelled:
+            comfy_glue.raise_if_interrupted()
+            raise
         save_json_report(result, os.path.join(comfy_glue.output_directory(), REPORT_SUBFOLDER))
         sheet = render_contact_sheet(result)
         report = render_text(result)

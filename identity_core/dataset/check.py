@@ -5,19 +5,25 @@ Reads only: the dataset folder is never written to.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..faces import FaceBackend
+from ..concurrency import Cancelled, default_workers, ordered_map
+from ..faces import FaceBackend, backend_limits
 from . import checks
 from .measures import measure_image
 from .model import CAPTION_FILE, CAPTION_NONE, FAIL, UNCHECKED, Dataset, DatasetItem, Finding, worst_severity
 from .result import CheckResult, ImageResult
-from .scan import FolderScan, scan_folder
+from .scan import FolderScan, ImageRecord, read_pixels, scan_folder
 from .thresholds import Thresholds
 
 CAPTION_ENCODING_MARK = "caption not UTF-8"
+MIN_MEASURABLE_SIDE = 32  # smaller images hold too few pixels for any of the face detectors
 ProgressCallback = Callable[[int, int], None]  # (images done, images in total); may raise to cancel
+CancelCheck = Callable[[], bool]
+
+
+CheckCancelled = Cancelled  # the check was cancelled before every image was measured
 
 
 def check_dataset(
@@ -27,23 +33,25 @@ def check_dataset(
     regularization_folder: str | Path | None = None,
     backend_message: str = "",
     on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+    workers: int | None = None,
 ) -> CheckResult:
     """Check a dataset folder (and optional regularization folder) with a loaded face backend.
 
     ``on_progress(done, total)`` is called after every image; raising from it cancels the
-    check (the node uses this for ComfyUI's interrupt).
+    check (the node uses this for ComfyUI's interrupt). ``should_cancel()`` is asked before
+    each image is decoded; when it answers True the check stops with :class:`CheckCancelled`.
+    Images are decoded and measured by ``workers`` threads (default: :func:`default_workers`).
     """
     thresholds = thresholds or Thresholds()
-    subject_scan = scan_folder(folder)
-    regularization_scan = scan_folder(regularization_folder) if regularization_folder else None
-    total = len(subject_scan.images) + (len(regularization_scan.images) if regularization_scan else 0)
-    counter = _Counter(total, on_progress)
-    subject = [_measure(record, backend, thresholds, counter) for record in subject_scan.images]
-    regularization = (
-        [_measure(record, backend, thresholds, counter) for record in regularization_scan.images]
-        if regularization_scan
-        else []
+    subject_scan = scan_folder(folder, load_pixels=False)
+    regularization_scan = (
+        scan_folder(regularization_folder, load_pixels=False) if regularization_folder else None
     )
+    records = subject_scan.images + (regularization_scan.images if regularization_scan else [])
+    measured = _measure_all(records, backend, on_progress, should_cancel, workers or default_workers())
+    subject = measured[: len(subject_scan.images)]
+    regularization = measured[len(subject_scan.images) :]
     findings = _subject_findings(subject_scan, subject, backend, thresholds)
     regularization_dataset = None
     if regularization_scan is not None:
@@ -52,25 +60,52 @@ def check_dataset(
         )
         regularization_dataset = _dataset(regularization_scan, regularization, [], backend, thresholds)
     dataset = _dataset(subject_scan, subject, findings, backend, thresholds, regularization_dataset)
-    return CheckResult(dataset, findings, subject, regularization, backend.name, backend_message)
+    limits = backend_limits(backend)
+    return CheckResult(
+        dataset, findings, subject, regularization, backend.name, backend_message,
+        backend_sees=limits.sees, backend_cannot_see=limits.cannot_see,
+    )  # fmt: skip
 
 
-class _Counter:
-    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
-        self.done, self.total, self.callback = 0, total, callback
+def _measure_all(
+    records: Sequence[ImageRecord],
+    backend: FaceBackend,
+    on_progress: ProgressCallback | None,
+    should_cancel: CancelCheck | None,
+    workers: int,
+) -> list[ImageResult]:
+    """Decode and measure every image on ``workers`` threads, in the folder's order; progress is
+    reported from the calling thread after each image."""
+    results: list[ImageResult] = []
+    measured = ordered_map(
+        lambda record: _measure(record, backend), records, workers, should_cancel, "The dataset check"
+    )
+    for result in measured:
+        results.append(result)
+        if on_progress is not None:
+            on_progress(len(results), len(records))
+    return results
 
-    def step(self) -> None:
-        self.done += 1
-        if self.callback is not None:
-            self.callback(self.done, self.total)
 
-
-def _measure(record, backend: FaceBackend, thresholds: Thresholds, counter: _Counter) -> ImageResult:
-    result = ImageResult(record)
-    if record.readable:
-        faces = backend.analyze(record.pixels)
-        result.measures = measure_image(record.pixels, faces)
-    counter.step()
+def _measure(record: ImageRecord, backend: FaceBackend) -> ImageResult:
+    """Decode one image and measure it; a backend failure leaves it "not measured", never "no face"."""
+    result = ImageResult(read_pixels(record))
+    if not record.readable:
+        return result
+    pixels = record.pixels
+    if min(pixels.shape[:2]) < MIN_MEASURABLE_SIDE:
+        result.measures = measure_image(pixels, [])
+        result.measures.not_measured = (
+            f"{pixels.shape[1]}x{pixels.shape[0]} px is too small for the face detector"
+        )
+        return result
+    try:
+        faces = backend.analyze(pixels)
+    except Exception as exc:  # any failure of the face models on this one image
+        result.measures = measure_image(pixels, [])
+        result.measures.not_measured = f"the face models failed on it ({type(exc).__name__}: {exc})"
+        return result
+    result.measures = measure_image(pixels, faces)
     return result
 
 
@@ -82,11 +117,11 @@ def _subject_findings(scan: FolderScan, images: list[ImageResult], backend, t: T
     findings += checks.check_formats(images)
     if usable:
         findings.append(checks.check_resolution(images, t))
-        findings += checks.check_faces(images, t)
+        findings += checks.check_faces(images, t, backend_limits(backend))
         identity = checks.check_identity(images, backend.same_person_cosine)
         if identity is not None:
             findings.append(identity)
-        findings.append(checks.check_pose(images, t))
+        findings.append(checks.check_pose(images, t, backend_limits(backend)))
         findings.append(checks.check_framing(images, t))
         findings.append(checks.check_lighting(images, t))
         findings += checks.check_backgrounds(images, t)
@@ -97,19 +132,13 @@ def _subject_findings(scan: FolderScan, images: list[ImageResult], backend, t: T
 
 def _caption_encoding(images: list[ImageResult]) -> list[Finding]:
     bad = [r for r in images if r.record.caption_error]
-    for result in bad:
-        result.mark(FAIL, CAPTION_ENCODING_MARK)
-    if not bad:
-        return []
     details = "; ".join(f"{r.record.caption_path.name}: {r.record.caption_error}" for r in bad)
-    return [
-        Finding(
-            "caption_encoding", FAIL, len(bad), "UTF-8 caption files",
-            f"Caption files the engine cannot read: {details}",
-            "Re-save these .txt files as UTF-8 (CaptionTokenizer can also rewrite them with write_captions).",
-            tuple(r.record.caption_path.name for r in bad),
-        )
-    ]  # fmt: skip
+    return checks.flagged_images(bad, FAIL, CAPTION_ENCODING_MARK, lambda: Finding(
+        "caption_encoding", FAIL, len(bad), "UTF-8 caption files",
+        f"Caption files the engine cannot read: {details}",
+        "Re-save these .txt files as UTF-8 (CaptionTokenizer can also rewrite them with write_captions).",
+        tuple(r.record.caption_path.name for r in bad),
+    ))  # fmt: skip
 
 
 def _dataset(

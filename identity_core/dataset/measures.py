@@ -19,6 +19,7 @@ BLUR_LONG_SIDE = 512
 @dataclass
 class ImageMeasures:
     faces: list[Face] = field(default_factory=list)
+    not_measured: str | None = None  # why the face backend could not measure this image (not "no face")
     dominant: Face | None = None  # the one subject face, when there is exactly one dominant face
     competing_faces: int = 0  # other faces at least a quarter of the dominant face's area
     pose_class: str | None = None

@@ -18,6 +18,8 @@ def render_text(result: CheckResult) -> str:
     ]
     if result.backend_message:
         lines.append(result.backend_message)
+    if result.backend_sees and result.backend_sees not in result.backend_message:
+        lines.append(f"It sees {result.backend_sees}; it cannot see {result.backend_cannot_see}.")
     lines.append(f"{len(dataset.items)} of {len(result.images)} images go on to training.")
     lines.append("")
     for severity in (FAIL, WARN, PASS):
@@ -46,12 +48,15 @@ def _image_line(image: ImageResult) -> str:
         parts.append(record.error)
     else:
         parts.append(f"{record.width}x{record.height}")
-    if measures is not None:
+    if measures is not None and measures.not_measured:
+        parts.append(f"faces not measured: {measures.not_measured}")
+    elif measures is not None:
         parts.append(f"{len(measures.faces)} face(s)")
         if measures.dominant is not None and measures.dominant.yaw is not None:
             parts.append(f"yaw {measures.dominant.yaw:+.0f} ({measures.pose_class})")
         if measures.face_height_ratio is not None:
             parts.append(f"face {measures.face_height_ratio:.0%} of height")
+    if measures is not None:
         parts.append(f"sharpness {measures.sharpness:.0f}")
     if image.marks:
         parts.append("; ".join(text for _, text in image.marks))
@@ -71,6 +76,8 @@ def result_to_dict(result: CheckResult) -> dict[str, Any]:
         "folder": str(dataset.folder),
         "face_backend": result.backend_name,
         "face_backend_message": result.backend_message,
+        "face_backend_sees": result.backend_sees,
+        "face_backend_cannot_see": result.backend_cannot_see,
         "images_used": [item.image_path.name for item in dataset.items],
         "findings": [finding.to_dict() for finding in result.findings],
         "images": [_image_dict(image) for image in result.images],
@@ -99,6 +106,7 @@ def _image_dict(image: ImageResult) -> dict[str, Any]:
         dominant = measures.dominant
         entry.update(
             faces=len(measures.faces),
+            not_measured=measures.not_measured,
             face_boxes=[[round(v / record_scale(image), 1) for v in f.bbox] for f in measures.faces],
             yaw=_round(dominant.yaw if dominant else None),
             pitch=_round(dominant.pitch if dominant else None),

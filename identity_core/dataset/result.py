@@ -43,6 +43,8 @@ class CheckResult:
     regularization_images: list[ImageResult] = field(default_factory=list)
     backend_name: str = ""
     backend_message: str = ""
+    backend_sees: str = ""  # what the backend's face detector finds
+    backend_cannot_see: str = ""  # and what it misses (every report says both)
 
     @property
     def verdict(self) -> str:

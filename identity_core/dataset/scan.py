@@ -7,6 +7,7 @@ together with the facts the engine cares about: sd-scripts reads pixels with PIL
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,10 @@ ENGINE_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 CAPTION_EXTENSION = ".txt"
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 EXIF_ORIENTATION_TAG = 0x0112
-ANALYSIS_LONG_SIDE = 1536  # larger images are reduced before face and image measures
+# Larger images are reduced to this long side before face and image measures (JPEGs are decoded
+# at a reduced size directly): the detector runs at 320 px, blur and light at 512 px, face crops
+# at 112-150 px, so 1024 px keeps a full-body shot's face above 60 px at a fraction of the cost.
+ANALYSIS_LONG_SIDE = 1024
 
 
 class DatasetFolderError(IdentityError):
@@ -110,7 +114,7 @@ def read_caption(path: Path) -> tuple[str | None, str | None]:
 
 
 def read_image(path: Path, load_pixels: bool = True) -> ImageRecord:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     record = ImageRecord(path)
     try:
@@ -121,16 +125,52 @@ def read_image(path: Path, load_pixels: bool = True) -> ImageRecord:
             record.has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             record.bit_depth = 16 if image.mode.startswith("I;16") or image.mode == "I" else 8
             if load_pixels:
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                record.pixels, record.analysis_scale = _analysis_pixels(upright)
-    except Image.DecompressionBombError as exc:
-        record.error = f"too large to open safely ({exc}). Resize it below about 8000 px per side."
-    except UnidentifiedImageError:
-        record.error = "not an image the imaging library recognises (wrong extension or damaged file)."
-    except (OSError, SyntaxError, ValueError) as exc:
-        record.error = f"damaged or truncated image ({exc}). Re-export or re-download it."
+                _decode_upright(image, record)
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        record.error = _read_error(exc)
     return record
+
+
+def read_pixels(record: ImageRecord) -> ImageRecord:
+    """Decode a record listed with ``load_pixels=False`` (upright, analysis size), or set its error."""
+    from PIL import Image, UnidentifiedImageError
+
+    if record.error is not None or record.pixels is not None:
+        return record
+    try:
+        with Image.open(record.path) as image:
+            _decode_upright(image, record)
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        record.error = _read_error(exc)
+    return record
+
+
+def _decode_upright(image, record: ImageRecord) -> None:
+    """Pixels the way a person sees the photo (EXIF rotation applied), at the analysis size.
+
+    ``draft`` lets the JPEG decoder skip detail (scales 1/2, 1/4, 1/8) while keeping at least the
+    analysis size, which cuts the decode time of a 12-megapixel phone photo several times.
+    """
+    from PIL import ImageOps
+
+    if image.format == "JPEG" and image.mode in ("RGB", "L"):
+        ratio = ANALYSIS_LONG_SIDE / max(image.size)
+        image.draft(image.mode, (math.ceil(image.width * ratio), math.ceil(image.height * ratio)))
+    decoded_size = max(image.size)
+    image.load()
+    upright = ImageOps.exif_transpose(image)
+    record.pixels, scale = _analysis_pixels(upright)
+    record.analysis_scale = scale * decoded_size / max(record.width, record.height)
+
+
+def _read_error(exc: Exception) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"too large to open safely ({exc}). Resize it below about 8000 px per side."
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image the imaging library recognises (wrong extension or damaged file)."
+    return f"damaged or truncated image ({exc}). Re-export or re-download it."
 
 
 def _analysis_pixels(image) -> tuple[np.ndarray, float]:

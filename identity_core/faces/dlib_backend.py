@@ -8,35 +8,22 @@ embedding. It is not ArcFace: the report says so, and its similarity scale diffe
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import threading
 
 import numpy as np
 
+from .dlib_encoder import dlib_model_dir, dlib_model_file, import_dlib
 from .identity_scale import DLIB_SCALE
-from .model import Face, FaceBackendError, l2_normalise
+from .model import Face, l2_normalise
 from .pose import pose_from_kps
+
+__all__ = ["DlibBackend", "dlib_model_dir"]
 
 _MODEL_FILES = {
     "landmarks_68": "shape_predictor_68_face_landmarks.dat",
     "landmarks_5": "shape_predictor_5_face_landmarks.dat",
     "embedding": "dlib_face_recognition_resnet_model_v1.dat",
 }
-
-
-def dlib_model_dir() -> Path:
-    """The ``models/`` folder of face_recognition_models, found without importing it.
-
-    (Importing the package needs ``pkg_resources``, which setuptools >= 81 no longer ships.)
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        raise FaceBackendError(
-            "The dlib face models are not installed (Python package 'face_recognition_models')",
-            "install the pack's requirements into ComfyUI's Python: "
-            "pip install face_recognition_models dlib-bin",
-        )
-    return Path(spec.origin).parent / "models"
 
 
 def _kps_from_68(points: np.ndarray) -> np.ndarray:
@@ -57,43 +44,41 @@ class DlibBackend:
     """
 
     name = "dlib 128-d (not ArcFace)"
+    sees = "front-facing faces about 80 px high and up (dlib HOG detector)"
+    cannot_see = (
+        "heads turned more than about 30 degrees (three-quarter and profile views count as no face) "
+        "or faces under about 40 px high"
+    )
+    max_yaw = 30.0
     scale = DLIB_SCALE
     same_person_cosine = DLIB_SCALE.same_person
 
     def __init__(self, detect_long_side: int = 800, retry_upsample: int = 1, min_score: float = 0.3) -> None:
-        try:
-            import dlib
-        except ImportError as exc:
-            raise FaceBackendError(
-                "dlib is not installed in ComfyUI's Python", "install it with: pip install dlib-bin"
-            ) from exc
-        model_dir = dlib_model_dir()
-        paths = {key: model_dir / filename for key, filename in _MODEL_FILES.items()}
-        for path in paths.values():
-            if not path.is_file():
-                raise FaceBackendError(
-                    "A dlib model file is missing",
-                    "reinstall the models: pip install --force-reinstall face_recognition_models",
-                    path=path,
-                )
+        dlib = import_dlib()
+        paths = {key: dlib_model_file(filename) for key, filename in _MODEL_FILES.items()}
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._landmarks_68 = dlib.shape_predictor(str(paths["landmarks_68"]))
         self._landmarks_5 = dlib.shape_predictor(str(paths["landmarks_5"]))
         self._encoder = dlib.face_recognition_model_v1(str(paths["embedding"]))
+        self._lock = threading.Lock()
         self.detect_long_side = detect_long_side
         self.retry_upsample = retry_upsample
         self.min_score = min_score
 
     def analyze(self, image_rgb: np.ndarray) -> list[Face]:
+        """Faces with landmarks, pose and embedding. One call at a time: dlib's detector, shape
+        predictors and network keep working buffers inside their objects (two threads crashed it)."""
         image_rgb = np.ascontiguousarray(image_rgb, dtype=np.uint8)
         height, width = image_rgb.shape[:2]
-        faces = []
-        for rect, score in self._detect(image_rgb):
-            faces.append(self._describe(image_rgb, rect, score, width, height))
-        return faces
+        with self._lock:
+            return [
+                self._describe(image_rgb, rect, score, width, height)
+                for rect, score in self.detect(image_rgb)
+            ]
 
-    def _detect(self, image_rgb: np.ndarray) -> list[tuple[object, float]]:
+    def detect(self, image_rgb: np.ndarray) -> list[tuple[object, float]]:
+        """HOG face rectangles (``dlib.rectangle``, full-image pixels) and their scores."""
         import cv2
 
         scale = min(1.0, self.detect_long_side / max(image_rgb.shape[:2]))
@@ -120,10 +105,13 @@ class DlibBackend:
             for r, score in found
         ]
 
-    def _describe(self, image_rgb: np.ndarray, rect, score: float, width: int, height: int) -> Face:
+    def keypoints(self, image_rgb: np.ndarray, rect) -> np.ndarray:
+        """Five keypoints (insightface's order) from dlib's 68 landmarks inside ``rect``."""
         shape68 = self._landmarks_68(image_rgb, rect)
-        points = np.array([(p.x, p.y) for p in shape68.parts()], np.float32)
-        kps = _kps_from_68(points)
+        return _kps_from_68(np.array([(p.x, p.y) for p in shape68.parts()], np.float32))
+
+    def _describe(self, image_rgb: np.ndarray, rect, score: float, width: int, height: int) -> Face:
+        kps = self.keypoints(image_rgb, rect)
         yaw, pitch, roll = pose_from_kps(kps, width, height)
         shape5 = self._landmarks_5(image_rgb, rect)
         descriptor = np.array(self._encoder.compute_face_descriptor(image_rgb, shape5), np.float32)

@@ -70,6 +70,12 @@ def onnx_providers() -> tuple[list[str], int]:
 class InsightFaceBackend:
     """insightface FaceAnalysis on an existing pack folder (never a pack name: no download)."""
 
+    # Not measured by this project (the packs' weights are non-commercial and not available to
+    # its tests): SCRFD is trained on WIDER FACE, which includes profile faces, and 1k3d68 fits
+    # a 68-point 3D face for the head pose.
+    sees = "faces from the front to full profile (SCRFD detector, insightface's published scope)"
+    cannot_see = "faces under about 10 px at its 640 px detection size and the back of the head"
+    max_yaw = 90.0
     scale = ARCFACE_SCALE
     same_person_cosine = ARCFACE_SCALE.same_person
 

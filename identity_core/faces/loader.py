@@ -1,4 +1,5 @@
-"""Choose the face backend: the user's insightface pack when present, otherwise dlib."""
+"""Choose the face backend: the user's insightface pack when present, otherwise the offline
+default (CenterFace + dlib 128-d), or dlib's HOG path when asked for."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .insightface_backend import KNOWN_PACKS, InsightFaceBackend, find_pack
-from .model import BackendChoice, FaceBackendError
+from .model import BackendChoice, FaceBackendError, backend_limits
 
-PREFERENCES = ("auto", "insightface", "dlib")
+PREFERENCES = ("auto", "insightface", "centerface", "dlib")
 
 _DLIB_NOTE = (
-    "dlib's 128-d embeddings (public-domain weights) measured the faces; their similarity "
+    "dlib's 128-d embeddings (public-domain weights) measured the identity; their similarity "
     "scale is not ArcFace's."
 )
 
@@ -21,16 +22,25 @@ def load_backend(
 ) -> BackendChoice:
     """Load a face backend and say which one and why.
 
-    ``preference``: "auto" (insightface when a pack with ``*.onnx`` exists, else dlib),
-    "insightface" (error when no pack is found) or "dlib". ``pack``: "auto" tries
+    ``preference``: "auto" (insightface when a pack with ``*.onnx`` exists, else CenterFace +
+    dlib 128-d, else dlib HOG when CenterFace's package is missing), "insightface" (error when no
+    pack is found), "centerface" or "dlib" (HOG detector, front-facing faces only). ``pack``: "auto" tries
     antelopev2 then buffalo_l, or a pack folder name. insightface is never given a folder
     that does not exist, so it never tries to download.
     """
+    choice = _choose(insightface_roots, preference, pack)
+    limits = backend_limits(choice.backend).sentence()
+    return BackendChoice(choice.backend, f"{choice.message} {limits}")
+
+
+def _choose(insightface_roots: Sequence[str | Path], preference: str, pack: str) -> BackendChoice:
     if preference not in PREFERENCES:
         choices = ", ".join(PREFERENCES)
         raise FaceBackendError(f"Unknown face backend {preference!r}", f"choose one of {choices}", "backend")
     if preference == "dlib":
-        return BackendChoice(_dlib(), f"Face backend: dlib (chosen). {_DLIB_NOTE}")
+        return BackendChoice(_dlib(), f"Face backend: dlib HOG (chosen). {_DLIB_NOTE}")
+    if preference == "centerface":
+        return BackendChoice(_centerface(), f"Face backend: CenterFace (chosen). {_DLIB_NOTE}")
     search = find_pack(insightface_roots, pack)
     if search.pack_dir is not None:
         backend = InsightFaceBackend(search.pack_dir)
@@ -38,7 +48,41 @@ def load_backend(
     what, fix = _missing_pack(search.searched, pack, search.hint)
     if preference == "insightface":
         raise FaceBackendError(what, fix, "insightface_pack")
-    return BackendChoice(_dlib(), f"{what}. {fix}. Falling back to dlib. {_DLIB_NOTE}")
+    return _offline_default(f"{what}. {fix}.")
+
+
+_LOADED: dict[tuple, BackendChoice] = {}
+
+
+def load_backend_once(
+    insightface_roots: Sequence[str | Path], preference: str = "auto", pack: str = "auto"
+) -> BackendChoice:
+    """:func:`load_backend`, kept for the next call with the same arguments and the same pack found
+    (nodes run many times; the offline default starts helper processes, an insightface pack takes
+    seconds to load). A pack added later is picked up on the next call."""
+    found = find_pack(insightface_roots, pack).pack_dir if preference in ("auto", "insightface") else None
+    key = (tuple(str(root) for root in insightface_roots), preference, pack, found)
+    if key not in _LOADED:
+        _LOADED[key] = load_backend(insightface_roots, preference, pack)
+    return _LOADED[key]
+
+
+def _offline_default(why: str) -> BackendChoice:
+    """CenterFace + dlib 128-d; dlib HOG (front-facing faces only) when CenterFace is missing."""
+    try:
+        return BackendChoice(_centerface(), f"{why} Using CenterFace + dlib 128-d. {_DLIB_NOTE}")
+    except FaceBackendError as error:
+        return BackendChoice(
+            _dlib(),
+            f"{why} CenterFace is unavailable ({error}); falling back to dlib HOG, which sees "
+            f"front-facing faces only. {_DLIB_NOTE}",
+        )
+
+
+def _centerface():
+    from .centerface_backend import CenterFaceBackend
+
+    return CenterFaceBackend()
 
 
 def _dlib():

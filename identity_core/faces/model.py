@@ -48,13 +48,48 @@ class Face:
 
 @runtime_checkable
 class FaceBackend(Protocol):
-    """What every face backend offers. ``name`` goes into every report."""
+    """What every face backend offers. ``name`` goes into every report.
+
+    Backends also say what their detector can and cannot see (read them with
+    :func:`backend_limits`, which gives defaults for backends that do not): ``sees`` and
+    ``cannot_see`` (sentences for reports) and ``max_yaw`` (the largest head turn, in degrees,
+    at which it was measured to find faces; None when unknown).
+    """
 
     name: str
     scale: IdentityScale  # how this backend's similarities read (thresholds with sources)
     same_person_cosine: float  # scale.same_person
 
     def analyze(self, image_rgb: np.ndarray) -> list[Face]: ...
+
+
+FULL_PROFILE_YAW = 90.0
+
+
+@dataclass(frozen=True)
+class BackendLimits:
+    """What one backend's face detector can and cannot see, for reports and checks."""
+
+    name: str
+    sees: str
+    cannot_see: str
+    max_yaw: float | None  # degrees; None: not stated
+
+    def sees_yaw(self, yaw: float) -> bool:
+        """Whether a head turned by ``yaw`` degrees is within what the detector was measured to find."""
+        return self.max_yaw is not None and self.max_yaw >= yaw
+
+    def sentence(self) -> str:
+        return f"{self.name} sees {self.sees}; it cannot see {self.cannot_see}."
+
+
+def backend_limits(backend: FaceBackend) -> BackendLimits:
+    return BackendLimits(
+        name=backend.name,
+        sees=getattr(backend, "sees", "faces (its limits are not stated)"),
+        cannot_see=getattr(backend, "cannot_see", "what is outside its limits (not stated)"),
+        max_yaw=getattr(backend, "max_yaw", None),
+    )
 
 
 @dataclass(frozen=True)

@@ -34,17 +34,20 @@ FRONT_MAX_YAW = 20.0
 PROFILE_MIN_YAW = 55.0
 
 
-def pose_from_kps(kps: np.ndarray, image_width: int, image_height: int) -> tuple[float, float, float]:
+def pose_from_kps(
+    kps: np.ndarray, image_width: int, image_height: int, face_model: np.ndarray = MEAN_FACE_5
+) -> tuple[float, float, float]:
     """Return (yaw, pitch, roll) in degrees; conventions as in :class:`~.model.Face`.
 
     The camera is a pinhole with focal length 1.2 x the long image side, centred.
+    ``face_model``: the five 3D points in the detector's own keypoint convention.
     """
     import cv2
 
     focal = 1.2 * max(image_width, image_height)
     camera = np.array([[focal, 0, image_width / 2], [0, focal, image_height / 2], [0, 0, 1]], np.float64)
     # OpenCV's object frame has z pointing away from the camera; the mean shape has it toward.
-    model = MEAN_FACE_5 * np.array([1.0, 1.0, -1.0])
+    model = np.asarray(face_model, np.float64) * np.array([1.0, 1.0, -1.0])
     ok, rvec, _ = cv2.solvePnP(
         model, np.asarray(kps, np.float64).reshape(5, 2), camera, None, flags=cv2.SOLVEPNP_SQPNP
     )

@@ -1,4 +1,4 @@
-"""DatasetCheck (and CaptionTokenizer after it) in the real ComfyUI host, dlib backend."""
+"""DatasetCheck (and CaptionTokenizer after it) in the real ComfyUI host, offline default backend."""
 
 import json
 
@@ -61,7 +61,8 @@ def test_check_then_captions(comfy_host, dataset_folder):
     assert run.status == "success", run.error
     report = run.outputs["1"]["text"][0]
     assert report.startswith("Dataset check: FAIL")  # the two-person photo fails
-    assert "Faces measured with: dlib" in report
+    assert "Faces measured with: CenterFace + dlib 128-d" in report
+    assert "sees faces from the front to near-profile" in report and "it cannot see" in report
     assert "No insightface model pack found" in report and "insightface" in report
     assert "with a friend.jpg" in report and "identity bleed" in report
     assert len(run.outputs["1"]["images"]) == 1

@@ -7,6 +7,7 @@ import numpy as np
 from identity_core.dataset.checks import (
     ImageResult,
     check_count,
+    check_faces,
     check_framing,
     check_lighting,
     check_pose,
@@ -16,7 +17,11 @@ from identity_core.dataset.measures import ImageMeasures
 from identity_core.dataset.model import FAIL, PASS, WARN
 from identity_core.dataset.scan import ImageRecord
 from identity_core.dataset.thresholds import Thresholds
-from identity_core.faces import Face, pose_class
+from identity_core.faces import BackendLimits, Face, pose_class
+
+SEES_PROFILES = BackendLimits("test detector", "front to profile", "nothing else", 90.0)
+FRONTAL_ONLY = BackendLimits("frontal detector", "front-facing faces", "turned heads", 30.0)
+NEAR_PROFILE = BackendLimits("near-profile detector", "front to 70 degrees", "full profiles", 70.0)
 
 
 def _result(name="a.jpg", width=1024, height=1024, yaw=None, face_ratio=None, light=50.0, warmth=0.0):
@@ -41,12 +46,12 @@ def test_count_thresholds():
 def test_pose_mix_needs_all_three_classes():
     t = Thresholds()
     only_front = [_result(f"{i}.jpg", yaw=5) for i in range(10)]
-    finding = check_pose(only_front, t)
+    finding = check_pose(only_front, t, SEES_PROFILES)
     assert finding.severity == WARN
     assert finding.measured == {"front": 10, "three-quarter": 0, "profile": 0}
     assert "profile" in finding.fix
     mixed = [*only_front[:6], _result("q.jpg", yaw=35), _result("r.jpg", yaw=-40), _result("p.jpg", yaw=70)]
-    assert check_pose(mixed, t).severity == PASS
+    assert check_pose(mixed, t, SEES_PROFILES).severity == PASS
 
 
 def test_framing_mix():
@@ -78,3 +83,49 @@ def test_resolution_against_the_profile_buckets():
     assert ("fail", "too small") in results[2].marks
     fast = check_resolution([_result("small.jpg", 600, 500)], Thresholds(profile="fast"))
     assert fast.severity == PASS
+
+
+def _checks(findings):
+    return {f.check: f for f in findings}
+
+
+def test_no_face_fails_only_with_a_backend_that_sees_full_profiles():
+    t = Thresholds()
+    images = [_result(f"{i}.jpg", yaw=0) for i in range(6)] + [_result(f"n{i}.jpg") for i in range(4)]
+    assert _checks(check_faces(images, t, SEES_PROFILES))["no_face"].severity == FAIL
+    blind = _checks(check_faces(images, t, FRONTAL_ONLY))["no_face"]
+    assert blind.severity == WARN
+    assert "frontal detector cannot see turned heads" in blind.message
+    assert blind.files == ("n0.jpg", "n1.jpg", "n2.jpg", "n3.jpg")
+    assert _checks(check_faces(images, t, NEAR_PROFILE))["no_face"].severity == WARN
+
+
+def test_mostly_faceless_sets_fail_with_a_detector_that_sees_three_quarter_views():
+    t = Thresholds()
+    images = [_result(f"{i}.jpg", yaw=0) for i in range(4)] + [_result(f"n{i}.jpg") for i in range(6)]
+    assert _checks(check_faces(images, t, NEAR_PROFILE))["no_face"].severity == FAIL
+    assert _checks(check_faces(images, t, FRONTAL_ONLY))["no_face"].severity == WARN
+
+
+def test_an_image_the_backend_could_not_measure_is_not_a_missing_face():
+    t = Thresholds()
+    images = [_result(f"{i}.jpg", yaw=0) for i in range(4)] + [_result(f"x{i}.jpg") for i in range(3)]
+    for image in images[4:]:
+        image.measures.not_measured = "the face models failed on it (RuntimeError: test)"
+    findings = _checks(check_faces(images, t, SEES_PROFILES))
+    assert "no_face" not in findings
+    skipped = findings["not_measured"]
+    assert skipped.severity == WARN and skipped.files == ("x0.jpg", "x1.jpg", "x2.jpg")
+    assert "Not measured by test detector" in skipped.message and "RuntimeError" in skipped.message
+    assert ("warn", "not measured by test detector") in images[4].marks
+    assert findings["faces"].severity == PASS
+
+
+def test_angle_mix_names_what_the_backend_cannot_see():
+    t = Thresholds()
+    only_front = [_result(f"{i}.jpg", yaw=5) for i in range(10)]
+    blind = check_pose(only_front, t, FRONTAL_ONLY)
+    assert blind.severity == WARN and "frontal detector cannot see turned heads" in blind.message
+    assert "cannot see" not in check_pose(only_front, t, SEES_PROFILES).message
+    near = check_pose(only_front, t, NEAR_PROFILE)
+    assert "some profile photos may be missing" in near.message and "three-quarter photos" not in near.message

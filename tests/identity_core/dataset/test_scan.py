@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from devkit.photos import folder_snapshot, grace_hopper, write_image
-from identity_core.dataset.scan import DatasetFolderError, scan_folder
+from identity_core.dataset.scan import ANALYSIS_LONG_SIDE, DatasetFolderError, scan_folder
 
 
 def _jpeg_bytes(image: np.ndarray, **options) -> bytes:
@@ -80,8 +80,22 @@ def test_huge_image_is_reduced_for_analysis(tmp_path):
     path = write_image(np.zeros((4000, 6000, 3), np.uint8), tmp_path / "huge.png")
     (record,) = scan_folder(tmp_path).images
     assert (record.width, record.height) == (6000, 4000)
-    assert max(record.pixels.shape[:2]) == 1536
+    assert max(record.pixels.shape[:2]) == ANALYSIS_LONG_SIDE
+    assert record.analysis_scale == pytest.approx(ANALYSIS_LONG_SIDE / 6000)
     assert path.exists()
+
+
+def test_large_jpeg_is_decoded_reduced_and_upright(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 8  # stored rotated: displayed after turning 90 degrees counter-clockwise
+    image = np.zeros((3000, 4000, 3), np.uint8)
+    image[:, :2000] = 255  # left half white as stored
+    Image.fromarray(image).save(tmp_path / "phone.jpg", exif=exif, quality=90)
+    (record,) = scan_folder(tmp_path).images
+    assert (record.width, record.height, record.exif_orientation) == (4000, 3000, 8)
+    assert record.pixels.shape == (ANALYSIS_LONG_SIDE, 768, 3)  # upright: portrait
+    assert record.analysis_scale == pytest.approx(ANALYSIS_LONG_SIDE / 4000)
+    assert record.pixels[-10, :, 0].mean() > 200 and record.pixels[10, :, 0].mean() < 50
 
 
 def test_decompression_bomb_is_refused(tmp_path, monkeypatch):

@@ -44,11 +44,11 @@ def test_pack_is_found_and_named(pack_root, no_download):
     assert choice.backend.providers[-1] == "CPUExecutionProvider"
 
 
-def test_missing_pack_falls_back_to_dlib_and_names_the_folder(tmp_path, no_download):
+def test_missing_pack_falls_back_to_the_offline_default_and_names_the_folder(tmp_path, no_download):
     choice = load_backend([str(tmp_path)], "auto")
-    assert choice.backend.name.startswith("dlib")
+    assert choice.backend.name.startswith("CenterFace + dlib")
     assert str(tmp_path / "models" / "antelopev2") in choice.message
-    assert "Falling back to dlib" in choice.message
+    assert "Using CenterFace + dlib 128-d" in choice.message
 
 
 def test_insightface_required_but_missing_is_a_clear_error(tmp_path, no_download):
@@ -60,7 +60,7 @@ def test_insightface_required_but_missing_is_a_clear_error(tmp_path, no_download
 def test_empty_pack_folder_is_not_handed_to_insightface(tmp_path, no_download):
     (tmp_path / "models" / "antelopev2").mkdir(parents=True)
     choice = load_backend([str(tmp_path)], "auto")
-    assert choice.backend.name.startswith("dlib")
+    assert not choice.backend.name.startswith("insightface")
 
 
 def test_nested_unzip_mistake_gets_a_fix(tmp_path, no_download):

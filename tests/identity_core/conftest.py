@@ -1,0 +1,13 @@
+"""Fixtures shared by the identity_core tests."""
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def offline_backend():
+    """The offline default face backend (CenterFace + dlib 128-d), closed after the module."""
+    from identity_core.faces.centerface_backend import CenterFaceBackend
+
+    backend = CenterFaceBackend()
+    yield backend
+    backend.close()

@@ -18,12 +18,15 @@ class ArcFaceScore:
     DISPLAY_NAME = "ArcFace Identity Score"
     CATEGORY = f"{CATEGORY_ROOT}/evaluation"
     DESCRIPTION = (
-        "Scores each sweep image's face against the reference person, checks overfit signals "
-        "(same pose, carbon copies, memorisation) and leakage on the control prompt, and "
-        "recommends the lowest LoRA strength that holds the identity."
+        "Scores each sweep image's face against the reference person with the face backend's own "
+        "thresholds, checks diversity and overfit signals (same pose, carbon copies, copies of training "
+        "photos), waxy skin and leakage on the control prompt, and recommends the lowest LoRA strength at "
+        "which the identity prompts hold the identity. Diagnoses read the LoRA's training metadata and "
+        "the reference dataset's findings (dataset first). 'passed' is False when the strength is only a "
+        "best effort."
     )
-    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE")
-    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid")
+    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN")
+    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid", "passed")
     FUNCTION = "run"
     OUTPUT_NODE = True
 
@@ -49,7 +52,8 @@ class ArcFaceScore:
                         "min": 0.0,
                         "max": 1.0,
                         "step": 0.01,
-                        "tooltip": "Cosine a prompt must reach; 0 = the backend's same-person threshold.",
+                        "tooltip": "Cosine each identity prompt must reach; 0 = the backend's likeness "
+                        "target (ArcFace 0.60: what a good identity LoRA reaches; see the report's sources).",
                     },
                 ),
             },
@@ -59,7 +63,10 @@ class ArcFaceScore:
                     "IMAGE",
                     {"tooltip": "Plain images, or the sweep's images after editing (same count)."},
                 ),
-                "reference_dataset": (DATASET_TYPE,),
+                "reference_dataset": (
+                    DATASET_TYPE,
+                    {"tooltip": "The checked training set: its DatasetCheck findings are named first."},
+                ),
                 "reference_images": ("IMAGE",),
             },
         }
@@ -75,6 +82,7 @@ class ArcFaceScore:
         reference_images=None,
     ):
         from ..identity_core.evaluation import (
+            DatasetEvidence,
             EvaluationCancelled,
             Thresholds,
             build_reference,
@@ -88,7 +96,7 @@ class ArcFaceScore:
         reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
         glue.raise_if_interrupted()
         progress.update_absolute(len(photos))
-        thresholds = Thresholds.for_backend(choice.backend.same_person_cosine, identity_target)
+        thresholds = Thresholds.from_scale(choice.backend.scale, identity_target)
         try:
             report = evaluate_sweep(
                 sweep,
@@ -98,6 +106,7 @@ class ArcFaceScore:
                 backend_message=choice.message,
                 should_cancel=glue.is_interrupted,
                 on_image=lambda done, _total: progress.update_absolute(len(photos) + done),
+                dataset=DatasetEvidence.from_dataset(reference_dataset) if reference_dataset else None,
             )
         except EvaluationCancelled:
             glue.raise_if_interrupted()
@@ -173,7 +182,9 @@ def _annotations(report):
         elif c.overfit:
             mark = CellMark(f"overfit {mean}", WARN_COLOUR)
         elif c.reaches_target:
-            mark = CellMark(f"ok {mean}", OK_COLOUR)
+            mark = CellMark(f"{'style ok' if c.role == 'style' else 'ok'} {mean}", OK_COLOUR)
+        elif c.role == "style":
+            mark = CellMark(f"style low {mean}", WARN_COLOUR)
         else:
             mark = CellMark(f"low {mean}", BAD_COLOUR)
         marks[(c.lora_name, c.prompt_id, c.strength)] = mark
@@ -209,5 +220,6 @@ def _outputs(report, sweep):
             text,
             glue.arrays_to_images([chart]),
             glue.arrays_to_images([grid]),
+            bool(report.recommendation.passed),
         ),
     }

@@ -115,6 +115,8 @@ def pass_notes(ev: SweepEvidence, lora: str, strength: float) -> list[str]:
         problems = [r for c in group for r in c.overfit_reasons()] + [
             f"leakage on '{c.prompt_id}'" for c in group if c.leakage
         ]
+        if (lora, s) in waxy:
+            problems.append(f"skin smoother than the training photos ({waxy[(lora, s)]:.2f}x)")
         if problems:
             notes.append(f"At strength {s:g}: {'; '.join(sorted(set(problems)))}. Do not go that high.")
     if ev.dataset is not None and ev.dataset.has_problems:

@@ -115,9 +115,9 @@ class EvaluationReport:
             return "\n".join(lines)
         lines += self._context_lines()
         lines += ["", *self._recommendation_lines(), ""]
-        lines += ["prompt [role] @ strength: mean ± sd | faces | diversity | signals"]
+        lines += ["prompt [role] @ strength: mean ± sd | faces | diversity | skin texture | signals"]
         several = len({c.lora_name for c in self.cells}) > 1
-        lines += [_cell_text(c, several) for c in self.cells]
+        lines += [_cell_text(c, several, self.reference_texture) for c in self.cells]
         lines += ["", "Thresholds and their sources:"]
         lines += [f"  {source}" for source in self.thresholds.identity_sources]
         lines += [f"  {name}: {source}" for name, source in self.thresholds.sources.items()]
@@ -147,11 +147,12 @@ def _image_text(image: ImageScore) -> str:
     return f"similarity {image.similarity:.2f} (best single {image.best_reference_similarity:.2f})"
 
 
-def _cell_text(c: CellScore, several: bool) -> str:
+def _cell_text(c: CellScore, several: bool, reference_texture: float | None) -> str:
     name = f"{c.lora_name}: " if several else ""
     mean = "no face" if c.similarity_mean is None else f"{c.similarity_mean:.2f}"
     sd = f" ± {c.similarity_sd:.2f}" if c.similarity_sd is not None else ""
     div = f"{c.diversity:.2f}" if c.diversity is not None else "-"
+    skin = f"{c.skin_texture / reference_texture:.2f}x" if c.skin_texture and reference_texture else "-"
     signals = c.overfit_reasons() + (["LEAKAGE"] if c.leakage else [])
     if c.is_control:
         mark = "control"
@@ -162,7 +163,7 @@ def _cell_text(c: CellScore, several: bool) -> str:
     beyond = " (beyond the design sweep)" if c.beyond_design else ""
     return (
         f"  {name}{c.prompt_id} [{c.role}] @ {c.strength:g}{beyond}: {mean}{sd} | {c.face_rate:.0%} | "
-        f"{div} | " + ", ".join([mark, *signals])
+        f"{div} | {skin} | " + ", ".join([mark, *signals])
     )
 
 

@@ -35,12 +35,14 @@ SOURCES = {
     "same_pose": "yaw, pitch and roll vary by < 2 degrees and the face box by < 1.5% of the image across "
     ">= 3 seeds (faces.md §4: pose SD near zero means the same pose every time)",
     "min_diversity": "0.25 (16 of 64 phash bits, mean over seed pairs, median over the identity prompts): "
-    "measured on 16 real head-and-shoulders photos of different people at one framing, pairs are 18-40 "
-    "bits apart (5th percentile 22, median 30); frames of one video where only the head moves, 2-18",
-    "waxy_texture_ratio": "0.5 x the training photos' median skin texture (high-pass energy of the cheeks "
-    "over their brightness, aligned 112 px crops of faces >= 112 px): measured on 23 real faces, four "
-    "photos of one person span 0.80-1.24 x their median; blurring the face with sigma = face height / "
-    "100 leaves 0.26-0.58 x (median 0.38); halving the resolution 0.77-1.00 x",
+    "16 real head-and-shoulders photos of different people at one framing are 18-42 bits apart (5th "
+    "percentile 22, median 30); frames of one video where only the head moves, 2-18 "
+    "(benchmarks/judgement_figures.py, shared face photos)",
+    "waxy_texture_ratio": "0.5 x the training photos' median skin texture (cheek high-pass energy over "
+    "brightness, aligned 112 px crops of faces >= 112 px turned < 25 degrees): on 22 real faces, four "
+    "photos of one person span 0.80-1.24 x their median; a blur of sigma = face height / 100 leaves "
+    "0.25-0.58 x (median 0.38), / 70 0.15-0.44 x; halving the resolution 0.77-1.00 x "
+    "(benchmarks/judgement_figures.py, shared face photos)",
     "rising_margin": "0.01: likeness still rises when the top strength's identity mean is at least this "
     "far above the strength before it (smaller steps vanish in the reports' two decimals)",
 }

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from . import comfy_glue as glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
-
-BACKENDS = ["auto", "insightface", "dlib"]
-_BACKEND_CACHE: dict = {}
+from .face_reference import BACKENDS, load_face_backend, reference_photos
 
 
 class ArcFaceScore:
@@ -90,8 +88,8 @@ class ArcFaceScore:
         )
 
         sweep = _sweep_to_score(sweep, images)
-        photos = _reference_photos(reference_dataset, reference_images)
-        choice = _load_backend(backend, insightface_pack)
+        photos = reference_photos(reference_dataset, reference_images)
+        choice = load_face_backend(backend, insightface_pack)
         progress = glue.progress_bar(len(photos) + len(sweep.entries))
         reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
         glue.raise_if_interrupted()
@@ -128,42 +126,6 @@ def _sweep_to_score(sweep, images):
     if sweep is None:
         return Sweep.from_images(arrays)
     return with_images(sweep, arrays)
-
-
-def _reference_photos(dataset, reference_images):
-    from ..identity_core.evaluation import EvaluationError
-    from ..identity_core.evaluation.reference import load_reference_photos
-
-    photos = []
-    if dataset is not None:
-        photos += load_reference_photos(dataset.image_paths)
-    if reference_images is not None:
-        photos += [
-            (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))
-        ]
-    if not photos:
-        raise EvaluationError(
-            "No reference identity was given",
-            "connect the checked dataset (DatasetCheck) or reference photos of the person",
-            "reference_dataset / reference_images",
-        )
-    return photos
-
-
-def _load_backend(preference: str, pack: str):
-    from ..identity_core.evaluation import EvaluationError
-    from ..identity_core.faces import FaceBackendError, load_backend
-
-    roots = tuple(glue.insightface_roots())
-    key = (preference, pack.strip() or "auto", roots)
-    if key not in _BACKEND_CACHE:
-        try:
-            _BACKEND_CACHE[key] = load_backend(list(roots), preference, pack.strip() or "auto")
-        except FaceBackendError as error:
-            raise EvaluationError(
-                str(error), "install the pack, or choose backend 'dlib' (or 'auto')", "backend"
-            ) from error
-    return _BACKEND_CACHE[key]
 
 
 def _annotations(report):

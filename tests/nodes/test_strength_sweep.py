@@ -45,6 +45,9 @@ def _graph(dit_name: str, ae_name: str) -> dict:
                 "scheduler": "simple",
                 "width": SIZE,
                 "height": SIZE,
+                "probe_beyond": True,
+                "reference_images": ["14", 0],
+                "face_backend": "dlib",
             },
         },
         "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "sweep"}},
@@ -84,6 +87,7 @@ def _graph(dit_name: str, ae_name: str) -> dict:
                 "reference_images": ["14", 0],
             },
         },
+        "16": {"class_type": "PreviewAny", "inputs": {"source": ["15", 4]}},
     }
 
 
@@ -118,12 +122,22 @@ def test_sweep_on_tiny_flux_with_a_kohya_lora(start_comfy_host, tiny_flux_dit_fi
     assert grid.shape[0] > 2 * SIZE and grid.shape[1] > 2 * 2 * SIZE  # 2 prompts x (2 strengths x 2 seeds)
     progress = run.progress("4")
     assert progress and progress[-1] == (8 * STEPS, 8 * STEPS)
+    summary = run.outputs["4"]["text"][0]
+    assert "sampled with the connected MODEL (float32)" in summary
+    # strengths 0 and 1.0 leave one strength above 0: no trend, so nothing is probed
+    assert "Probe (dlib 128-d (not ArcFace)): fewer than two strengths above 0" in summary
 
     score = run.outputs["15"]
     text = score["text"][0]
     assert "Face backend: dlib" in text and "No face was found in any of the 8 generated images" in text
+    assert "Sampled with the connected MODEL: weights float32" in text
+    # the test LoRA has no lora_te keys: its text encoder was not trained; its metadata gives the rank
+    assert f"LoRA {LORA_NAME}: text encoder frozen, rank 4" in text
     report = score["identity_report"][0]
     assert report["passed"] is False and isinstance(report["strength"], float)
     with open(report["path"], encoding="utf-8") as json_file:
         data = json.load(json_file)
     assert len(data["images"]) == 8 and {c["strength"] for c in data["cells"]} == {0.0, 1.0}
+    assert {c["role"] for c in data["cells"]} == {"identity", "control"}
+    assert data["training_runs"][0]["text_encoder"] == "frozen" and data["training_runs"][0]["rank"] == 4
+    assert run.outputs["16"]["text"] == ["False"]  # ArcFaceScore's 'passed': a best effort, not a pass

@@ -21,12 +21,11 @@ from .failure_modes import (
     FailureMode,
 )
 
-# Which checks can explain which failure (DatasetCheck and CaptionTokenizer check names).
-RELEVANT_CHECKS: dict[FailureMode, tuple[str, ...]] = {
-    WEAK_IDENTITY: (
-        "count", "identity", "no_face", "several_faces", "resolution", "blur", "duplicates",
-        "exif_orientation", "bit_depth", "token_uniqueness", "identity_traits",
-    ),
+# Which checks can explain which failure (DatasetCheck and CaptionTokenizer check names). Weak
+# identity is the general failure of realism: every warning or failure of the dataset comes first.
+EVERY_CHECK = None
+RELEVANT_CHECKS: dict[FailureMode, tuple[str, ...] | None] = {
+    WEAK_IDENTITY: EVERY_CHECK,
     ANGLE_FAILURE: ("pose", "no_face"),
     SAMEFACE: ("duplicates", "background", "environments", "pose", "framing", "lighting", "count"),
     MEMORISATION: ("duplicates", "count", "background"),
@@ -57,7 +56,11 @@ class DatasetEvidence:
     def causes_for(self, mode: FailureMode) -> list[str]:
         """The warn/fail findings that can explain ``mode``, failures first, with their fixes."""
         checks = RELEVANT_CHECKS.get(mode, ())
-        found = [f for f in self.findings if f.check in checks and f.severity in (WARN, FAIL)]
+        found = [
+            f
+            for f in self.findings
+            if (checks is EVERY_CHECK or f.check in checks) and f.severity in (WARN, FAIL)
+        ]
         found.sort(key=lambda f: f.severity != FAIL)
         return [f"{f.check} ({f.severity}): {f.message} Fix: {f.fix}".strip() for f in found]
 

@@ -29,7 +29,10 @@ NOISE_OFFSET_INERT = (
 
 
 def diagnose(ev: SweepEvidence) -> list[Diagnosis]:
-    """Every failure mode the numbers show, in the order of the design document's table."""
+    """Every failure mode the numbers show, in the order of the design document's table.
+
+    Each names the backend that measured it and what that backend did not see.
+    """
     checks = (
         weak_identity,
         memorisation,
@@ -39,7 +42,19 @@ def diagnose(ev: SweepEvidence) -> list[Diagnosis]:
         angle_failure,
         waxy_skin,
     )
-    return [d for d in (check(ev) for check in checks) if d is not None]
+    found = [d for d in (check(ev) for check in checks) if d is not None]
+    for diagnosis in found:
+        diagnosis.measured_by = diagnosis.measured_by or _unseen(ev)
+    return found
+
+
+def _unseen(ev: SweepEvidence) -> str:
+    images = sum(len(c.seeds) for c in ev.cells)
+    faces = round(sum(c.face_rate * len(c.seeds) for c in ev.cells))
+    return (
+        f"{ev.backend_name}, with the thresholds of {ev.thresholds.model or 'its own scale'}; it found a "
+        f"face in {faces} of {images} generated images, and images without a detected face are not scored"
+    )
 
 
 def _fix(ev: SweepEvidence, mode, *run_fixes: str) -> tuple[str, list[str]]:

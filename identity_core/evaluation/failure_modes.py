@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class FailureMode:
     issue: str
     cause: str
-    fix: str  # the design document's fix; a Diagnosis says which one applies to the run
+    fix: str  # the design document's fix; a Diagnosis says what applies to the run (never shown raw)
 
 
 WEAK_IDENTITY = FailureMode("Weak identity", "Undertraining", "More steps, higher rank")
@@ -54,7 +54,6 @@ class Diagnosis:
             "issue": self.mode.issue,
             "cause": self.run_cause,
             "fix": self.fix,
-            "design_document_fix": self.mode.fix,
             "evidence": self.evidence,
             "dataset_causes": list(self.dataset_causes),
             "measured_by": self.measured_by,

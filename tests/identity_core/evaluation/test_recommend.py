@@ -5,7 +5,7 @@ The fake backend's scale: same person 0.45, likeness target 0.6, copy 0.95 (fake
 
 import dataclasses
 
-from identity_core.dataset.model import PASS, WARN, Finding
+from identity_core.dataset.model import FAIL, PASS, WARN, Finding
 from identity_core.evaluation.dataset_evidence import DatasetEvidence
 from identity_core.evaluation.evidence import SweepEvidence
 from identity_core.evaluation.failure_modes import (
@@ -181,10 +181,11 @@ def test_text_encoder_advice_follows_how_the_run_trained_it():
 
 def test_only_the_findings_that_explain_a_failure_are_named_and_they_come_first():
     pose = Finding("pose", WARN, {}, "each pose >= 10%", "Angle mix is 20 front.", "Add profile views.")
+    count = Finding("count", WARN, 9, "15-30 images", "Only 9 usable images.", "Add 6 or more photos.")
     framing = Finding("framing", PASS, {}, "", "Framing mix fine.")
-    dataset = DatasetEvidence(WARN, (pose, framing), "dlib")
-    weak = _diagnosis(_evaluate(_table({0.8: 0.3, 1.0: 0.3}), dataset=dataset), WEAK_IDENTITY)
-    assert weak.dataset_causes == [] and "fix the dataset" not in weak.fix  # pose: not weak identity
+    dataset = DatasetEvidence(WARN, (pose, count, framing), "dlib")
+    brittle = _diagnosis(_evaluate(_brittle_table(), dataset=dataset), PROMPT_BRITTLENESS)
+    assert brittle.dataset_causes == [] and "fix the dataset" not in brittle.fix  # neither explains it
     frontal_and_turned = [(0.8, 2.0), (0.35, 40.0), (0.3, -45.0)]
     table = {(p, 1.0): list(frontal_and_turned) for p in ("portrait", "environment", "outfit")}
     table[("control", 1.0)] = 0.1
@@ -193,18 +194,24 @@ def test_only_the_findings_that_explain_a_failure_are_named_and_they_come_first(
     assert angle.dataset_causes == ["pose (warn): Angle mix is 20 front. Fix: Add profile views."]
     assert angle.fix.startswith("(1) fix the dataset first")
     assert "dataset first: pose (warn)" in report.to_text()
-    assert "Reference dataset: DatasetCheck verdict warn (pose), measured with dlib" in report.to_text()
-
-
-def test_weak_identity_with_a_warned_dataset_names_the_dataset_first():
-    count = Finding("count", WARN, 9, "15-30 images", "Only 9 usable images.", "Add 6 or more photos.")
-    report = _evaluate(
-        _table({0.8: 0.3, 1.0: 0.4}), dataset=DatasetEvidence(WARN, (count,)), run=_run(steps=1500)
+    assert (
+        "Reference dataset: DatasetCheck verdict warn (pose, count), measured with dlib" in report.to_text()
     )
+    assert "measured by: constructed faces (test)" in angle.to_text()
+
+
+def test_weak_identity_with_a_warned_dataset_names_every_dataset_finding_first():
+    lighting = Finding("lighting", WARN, {}, "varied light", "The photos share one light.", "Vary the light.")
+    count = Finding("count", FAIL, 9, "15-30 images", "Only 9 usable images.", "Add 6 or more photos.")
+    dataset = DatasetEvidence(FAIL, (lighting, count))
+    report = _evaluate(_table({0.8: 0.3, 1.0: 0.4}), dataset=dataset, run=_run(steps=1500))
     weak = _diagnosis(report, WEAK_IDENTITY)
     assert weak.fix.startswith("(1) fix the dataset first")
     assert weak.fix.index("fix the dataset") < weak.fix.index("train more steps (this run: 1500 steps)")
-    assert weak.dataset_causes == ["count (warn): Only 9 usable images. Fix: Add 6 or more photos."]
+    assert weak.dataset_causes == [
+        "count (fail): Only 9 usable images. Fix: Add 6 or more photos.",
+        "lighting (warn): The photos share one light. Fix: Vary the light.",
+    ]
     assert weak.run_cause == "the dataset, or undertraining"
 
 

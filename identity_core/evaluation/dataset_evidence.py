@@ -10,28 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..dataset.model import FAIL, PASS, WARN, Dataset, Finding
-from .failure_modes import (
-    ANGLE_FAILURE,
-    IDENTITY_BLEED,
-    MEMORISATION,
-    PROMPT_BRITTLENESS,
-    SAMEFACE,
-    WAXY_SKIN,
-    WEAK_IDENTITY,
-    FailureMode,
-)
+from . import failure_modes as modes
+from .failure_modes import FailureMode
 
 # Which checks can explain which failure (DatasetCheck and CaptionTokenizer check names). Weak
 # identity is the general failure of realism: every warning or failure of the dataset comes first.
 EVERY_CHECK = None
 RELEVANT_CHECKS: dict[FailureMode, tuple[str, ...] | None] = {
-    WEAK_IDENTITY: EVERY_CHECK,
-    ANGLE_FAILURE: ("pose", "no_face"),
-    SAMEFACE: ("duplicates", "background", "environments", "pose", "framing", "lighting", "count"),
-    MEMORISATION: ("duplicates", "count", "background"),
-    PROMPT_BRITTLENESS: ("environments", "background", "framing", "lighting", "identical_phrasing"),
-    WAXY_SKIN: ("blur", "resolution"),
-    IDENTITY_BLEED: (
+    modes.WEAK_IDENTITY: EVERY_CHECK,
+    modes.ANGLE_FAILURE: ("pose", "no_face"),
+    modes.SAMEFACE: ("duplicates", "background", "environments", "pose", "framing", "lighting", "count"),
+    modes.MEMORISATION: ("duplicates", "count", "background"),
+    modes.PROMPT_BRITTLENESS: ("environments", "background", "framing", "lighting", "identical_phrasing"),
+    modes.WAXY_SKIN: ("blur", "resolution"),
+    modes.IDENTITY_BLEED: (
         "regularization_count", "regularization_subject", "regularization_no_face", "several_faces",
         "regularization_token",
     ),

@@ -19,20 +19,31 @@ class FailureMode:
     fix: str  # the design document's fix; a Diagnosis says what applies to the run (never shown raw)
 
 
-WEAK_IDENTITY = FailureMode("Weak identity", "Undertraining", "More steps, higher rank")
-SAMEFACE = FailureMode("Sameface", "Overtraining", "Early stop, dropout, priors")
-MEMORISATION = FailureMode(
-    "Memorisation",
-    "Overtraining: the LoRA reproduces training photos (Section 7 overfit signal: carbon-copy images)",
-    "Early stop, dropout, priors",
-)
-WAXY_SKIN = FailureMode("Waxy skin", "Over-smoothing", "Lower noise offset")
-ANGLE_FAILURE = FailureMode("Angle failure", "Poor dataset", "Add side/profile images")
-PROMPT_BRITTLENESS = FailureMode("Prompt brittleness", "Text encoder overfit", "Freeze TE early")
-IDENTITY_BLEED = FailureMode(
-    "Identity bleed",
-    "Overtraining / concept collapse: the class word became the person",
-    "Regularization images captioned with the class word only, early stop",
+# Section 9's table (issue, cause, fix), with Memorisation split out of Sameface: copying training
+# photos is Section 7's carbon-copy overfit signal, and its evidence is different.
+(
+    WEAK_IDENTITY,
+    SAMEFACE,
+    MEMORISATION,
+    WAXY_SKIN,
+    ANGLE_FAILURE,
+    PROMPT_BRITTLENESS,
+    IDENTITY_BLEED,
+) = (
+    FailureMode(*row)
+    for row in (
+        ("Weak identity", "Undertraining", "More steps, higher rank"),
+        ("Sameface", "Overtraining", "Early stop, dropout, priors"),
+        ("Memorisation", "Overtraining: the LoRA reproduces training photos", "Early stop, dropout, priors"),
+        ("Waxy skin", "Over-smoothing", "Lower noise offset"),
+        ("Angle failure", "Poor dataset", "Add side/profile images"),
+        ("Prompt brittleness", "Text encoder overfit", "Freeze TE early"),
+        (
+            "Identity bleed",
+            "Overtraining / concept collapse: the class word became the person",
+            "Priors, early stop",
+        ),
+    )
 )
 
 

@@ -1,7 +1,6 @@
 """Words for measured light and background, and template captions for a whole uncaptioned set."""
 
 import numpy as np
-import pytest
 
 from identity_core.dataset.captions import MODE_ENFORCE, apply_caption_rules
 from identity_core.dataset.check import check_dataset
@@ -19,13 +18,6 @@ from tests.fixtures.photos import (
 )
 from tests.fixtures.shared_faces import require_shared_faces, shared_photo
 from tests.harness.host import comfyui_dir
-
-
-@pytest.fixture(scope="module")
-def dlib_backend():
-    from identity_core.faces.dlib_backend import DlibBackend
-
-    return DlibBackend()
 
 
 def _words(backend, image):

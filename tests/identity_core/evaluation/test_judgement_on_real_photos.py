@@ -43,13 +43,6 @@ LORA = "run.safetensors"
 IDENTITY_PROMPTS = ("portrait", "environment", "outfit")
 
 
-@pytest.fixture(scope="module")
-def dlib_backend():
-    from identity_core.faces.dlib_backend import DlibBackend
-
-    return DlibBackend()
-
-
 def _backgrounds() -> list[np.ndarray]:
     """Real photographs without faces, from scikit-image."""
     import skimage.data
@@ -112,16 +105,6 @@ def _table(by_strength: dict[float, list[np.ndarray]], prompts=IDENTITY_PROMPTS,
     return table
 
 
-def _grace_reference(backend):
-    image = grace_hopper()
-    photos = [
-        ("grace.jpg", image),
-        ("grace_mirrored.jpg", flipped(image)),
-        ("grace_bright.jpg", brightened(image, 1.2)),
-    ]
-    return build_reference(photos, backend)
-
-
 def _evaluate(backend, reference, sweep, thresholds=None, dataset=None):
     return evaluate_sweep(
         sweep, reference, backend, thresholds or Thresholds.from_scale(backend.scale), dataset=dataset
@@ -143,8 +126,8 @@ PASSED_DATASET = DatasetEvidence(
 # ----------------------------------------------------------------------------- registry photos
 
 
-def test_other_pictures_of_the_subject_pass_with_a_recommended_strength(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_other_pictures_of_the_subject_pass_with_a_recommended_strength(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = _subject_seeds(grace_hopper())
     sweep = _sweep(_table({0.5: _other_people(), 0.8: grace, 1.0: grace}))
     without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
@@ -158,8 +141,8 @@ def test_other_pictures_of_the_subject_pass_with_a_recommended_strength(dlib_bac
     assert not strict.recommendation.passed and MEMORISATION in _modes(strict)
 
 
-def test_other_people_are_weak_identity_once_the_dataset_is_ruled_out(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_other_people_are_weak_identity_once_the_dataset_is_ruled_out(dlib_backend, grace_reference):
+    reference = grace_reference
     run = TrainingRun(
         LORA, text_encoder="frozen", steps=1500, subject_steps=1500, rank=32, regularization_images=0
     )
@@ -171,14 +154,14 @@ def test_other_people_are_weak_identity_once_the_dataset_is_ruled_out(dlib_backe
     assert "train more steps (this run: 1500 steps) or with a higher rank (32 -> 64)" in weak.fix
 
 
-def test_weak_identity_names_the_checked_datasets_findings_first(dlib_backend, tmp_path):
+def test_weak_identity_names_the_checked_datasets_findings_first(dlib_backend, grace_reference, tmp_path):
     from identity_core.dataset.check import check_dataset
     from tests.fixtures.photos import write_image
 
     for name, image in (("a.jpg", grace_hopper()), ("b.jpg", _subject_seeds(grace_hopper())[1])):
         write_image(image, tmp_path / name)
     dataset = check_dataset(tmp_path, dlib_backend).dataset  # two photos: the count check fails
-    reference = _grace_reference(dlib_backend)
+    reference = grace_reference
     report = _evaluate(
         dlib_backend,
         reference,
@@ -191,8 +174,8 @@ def test_weak_identity_names_the_checked_datasets_findings_first(dlib_backend, t
     assert weak.fix.index("fix the dataset first") < weak.fix.index("train more steps")
 
 
-def test_the_training_photos_themselves_are_memorisation(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_the_training_photos_themselves_are_memorisation(dlib_backend, grace_reference):
+    reference = grace_reference
     training = [grace_hopper(), flipped(grace_hopper()), brightened(grace_hopper(), 1.2)]
     report = _evaluate(dlib_backend, reference, _sweep(_table({0.8: training, 1.0: training})))
     assert not report.recommendation.passed and MEMORISATION in _modes(report)
@@ -205,8 +188,8 @@ def test_the_training_photos_themselves_are_memorisation(dlib_backend):
     assert all(m.face_copy and m.image_copy for m in cell.memorised)
 
 
-def test_one_repeated_pose_is_same_pose(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_one_repeated_pose_is_same_pose(dlib_backend, grace_reference):
+    reference = grace_reference
     repeated = _same_pose_seeds(grace_hopper())
     without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
     report = _evaluate(
@@ -218,8 +201,8 @@ def test_one_repeated_pose_is_same_pose(dlib_backend):
     assert "same pose every seed" in _diagnosis(report, SAMEFACE).evidence
 
 
-def test_a_frozen_text_encoder_never_gets_text_encoder_advice(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_a_frozen_text_encoder_never_gets_text_encoder_advice(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = _subject_seeds(grace_hopper())
     table = _table({0.8: grace, 1.0: grace}, prompts=("portrait",))
     table.update({(p, s): _other_people() for p in ("environment", "outfit") for s in (0.8, 1.0)})
@@ -235,8 +218,8 @@ def test_a_frozen_text_encoder_never_gets_text_encoder_advice(dlib_backend):
     assert "freeze the text encoder early" in _diagnosis(trained, PROMPT_BRITTLENESS).fix
 
 
-def test_smoothed_skin_is_waxy_with_a_fix_this_engine_can_apply(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_smoothed_skin_is_waxy_with_a_fix_this_engine_can_apply(dlib_backend, grace_reference):
+    reference = grace_reference
     assert reference.median_texture() is not None
     face_height = 215  # Grace Hopper's face in the 600 px photo (dlib box)
     smooth = [blurred(image, face_height / 100) for image in _subject_seeds(grace_hopper())]

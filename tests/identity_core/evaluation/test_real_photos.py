@@ -9,7 +9,6 @@ ArcFace's accuracy.
 """
 
 import numpy as np
-import pytest
 
 from identity_core.evaluation.failure_modes import MEMORISATION
 from identity_core.evaluation.model import Sweep, SweepEntry
@@ -20,30 +19,12 @@ from identity_core.faces import Face
 from tests.fixtures.photos import (
     astronaut,
     brightened,
-    flipped,
     grace_hopper,
     on_canvas,
     resized,
     rotated,
     tom_hanks,
 )
-
-
-@pytest.fixture(scope="module")
-def dlib_backend():
-    from identity_core.faces.dlib_backend import DlibBackend
-
-    return DlibBackend()
-
-
-def _grace_reference(backend):
-    image = grace_hopper()
-    photos = [
-        ("grace.jpg", image),
-        ("grace_flipped.jpg", flipped(image)),
-        ("grace_bright.jpg", brightened(image, 1.2)),
-    ]
-    return build_reference(photos, backend)
 
 
 def _entries(images, prompt_id, strength, control=False):
@@ -53,8 +34,8 @@ def _entries(images, prompt_id, strength, control=False):
     ]
 
 
-def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     same = [rotated(resized(grace, 0.8), 8), resized(rotated(grace, -6), 0.9)]
     others = [astronaut(), resized(tom_hanks(), 3.0)]
@@ -71,8 +52,8 @@ def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend):
     assert report.backend_name.startswith("dlib")
 
 
-def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     leaking = [rotated(resized(grace, 0.85), 5), rotated(resized(grace, 0.75), -5)]
     sweep = Sweep(entries=_entries(leaking, "control", 1.0, control=True))
@@ -80,8 +61,8 @@ def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend):
     assert report.cells[0].leakage
 
 
-def test_near_copies_of_a_training_photo_are_memorisation_and_carbon_copies(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_near_copies_of_a_training_photo_are_memorisation_and_carbon_copies(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     copies = [resized(grace, 0.9), brightened(grace, 1.05), resized(grace, 0.95)]
     sweep = Sweep(

@@ -3,7 +3,6 @@
 import dataclasses
 
 import numpy as np
-import pytest
 
 from identity_core.evaluation.subject_face import largest_face
 from identity_core.evaluation.texture import MIN_FACE_HEIGHT, skin_texture
@@ -12,13 +11,6 @@ from tests.fixtures.photos import blurred, brightened, grace_hopper, resized
 from tests.fixtures.shared_faces import require_shared_faces, shared_photo
 
 WAXY_RATIO = Thresholds(same_person=0.4, identity_target=0.6, copy=0.85, style_floor=0.4).waxy_texture_ratio
-
-
-@pytest.fixture(scope="module")
-def dlib_backend():
-    from identity_core.faces.dlib_backend import DlibBackend
-
-    return DlibBackend()
 
 
 def _texture(backend, image):

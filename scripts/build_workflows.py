@@ -195,8 +195,10 @@ Re-queueing the same inputs does not train again.
 
 EVAL_NOTE = """### Evaluation
 The sweep samples the fixed prompts (portrait, environment, outfit, style and a **control** without
-the token) at strengths 0.5 / 0.8 / 1.0 / 1.2. ArcFace Identity Score compares every face with
-your photos, flags overfitting and leakage on the control prompt, and **recommends the strength**.
+the token) at strengths 0.5 / 0.8 / 1.0 / 1.2 with the model you load (use the precision you
+generate with), and probes 1.5 / 2.0 when likeness is still rising. ArcFace Identity Score compares
+every face with your photos, flags overfitting, waxy skin and leakage on the control prompt, and
+**recommends the strength** (`passed` is false when it is only a best effort).
 Grid and chart are saved under `output/identity_lora/`.
 """
 
@@ -296,7 +298,8 @@ def training_graph(profile: str) -> Graph:
         Link("class_word", "STRING", "sweep", "class_word"),
         Link("sweep", "grid", "grid", "images"),
         Link("sweep", "sweep", "score", "sweep"),
-        Link("check", "dataset", "score", "reference_dataset"),
+        Link("captions", "dataset", "sweep", "reference_dataset"),
+        Link("captions", "dataset", "score", "reference_dataset"),
         Link("score", "chart", "chart", "images"),
         Link("score", "annotated_grid", "scored_grid", "images"),
     ]
@@ -387,6 +390,7 @@ def evaluate_graph() -> Graph:
         Link("vae", "VAE", "sweep", "vae"),
         Link("sweep", "grid", "grid", "images"),
         Link("sweep", "sweep", "score", "sweep"),
+        Link("check", "dataset", "sweep", "reference_dataset"),
         Link("check", "dataset", "score", "reference_dataset"),
         Link("score", "chart", "chart", "images"),
         Link("score", "annotated_grid", "scored_grid", "images"),

@@ -233,13 +233,11 @@ class _ProbeSampler:
     """Samples extra strengths for one LoRA into the sweep being built (same plan, same models)."""
 
     def __init__(self, plan, models, paths, progress, tensors):
-        self.plan, self.models, self.paths, self.progress, self.tensors = (
-            plan,
-            models,
-            paths,
-            progress,
-            tensors,
-        )
+        self.plan = plan
+        self.models = models  # (MODEL, CLIP, VAE) as connected
+        self.paths = paths  # LoRA name -> file
+        self.progress = progress
+        self.tensors = tensors  # the IMAGE batch being built, in entry order
 
     def sample(self, sweep, lora_name: str, strengths: list[float]) -> None:
         extra = len(strengths) * self.plan.images_per_strength * self.plan.steps

@@ -103,7 +103,7 @@ def bench(label: str, backend, images: int) -> None:
     ref_s = time.perf_counter() - start
     sweep = sweep_of(images)
     start = time.perf_counter()
-    evaluate_sweep(sweep, reference, backend, Thresholds.for_backend(backend.same_person_cosine))
+    evaluate_sweep(sweep, reference, backend, Thresholds.from_scale(backend.scale))
     eval_s = time.perf_counter() - start
     h, w = sweep.entries[0].image.shape[:2]
     print(

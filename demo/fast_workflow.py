@@ -45,6 +45,9 @@ CPU_DEMO_INPUTS: dict[str, dict[str, Any]] = {
                 "max_data_loader_n_workers": 0,
                 "num_repeats": 1,
                 "lr_warmup_steps": 1,
+                # every CPU step costs minutes: run the steps as given, without doubling them to
+                # give the subject its full count beside the regularization half
+                "keep_subject_steps": False,
             }
         ),
     },

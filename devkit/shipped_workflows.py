@@ -125,8 +125,10 @@ Re-queueing the same inputs does not train again.
 
 EVAL_NOTE = """### Evaluation
 The sweep samples the fixed prompts (portrait, environment, outfit, style and a **control** without
-the token) at strengths 0.5 / 0.8 / 1.0 / 1.2. ArcFace Identity Score compares every face with
-your photos, flags overfitting and leakage on the control prompt, and **recommends the strength**.
+the token) at strengths 0.5 / 0.8 / 1.0 / 1.2 with the model you load (use the precision you
+generate with), and probes 1.5 / 2.0 when likeness is still rising. ArcFace Identity Score compares
+every face with your photos, flags overfitting, waxy skin and leakage on the control prompt, and
+**recommends the strength** (`passed` is false when it is only a best effort).
 Grid and chart are saved under `output/identity_lora/`.
 """
 
@@ -151,10 +153,11 @@ def evaluation_section(
     """StrengthSweep, ArcFaceScore, the evaluation note and the grid and chart outputs.
 
     The sweep column (sweep, grid) starts at ``anchor``, the score column 480 px to its right. The
-    sweep takes the loaders of ``models_section``; the score takes the DatasetCheck node
-    ``reference`` as the reference identity. ``sweep_inputs`` are links into the sweep from the
-    rest of the graph (the trained LoRA, token, class word); without them the user picks an
-    existing LoRA in the sweep, which is then marked as a node to edit.
+    sweep takes the loaders of ``models_section``; the sweep (for its probes beyond 1.2) and the
+    score take the dataset output of node ``reference`` as the reference identity. ``sweep_inputs``
+    are links into the sweep from the rest of the graph (the trained LoRA, token, class word);
+    without them the user picks an existing LoRA in the sweep, which is then marked as a node to
+    edit.
     """
     x, y = anchor
     picks_lora = not sweep_inputs
@@ -183,6 +186,7 @@ def evaluation_section(
         *sweep_inputs,
         Link("sweep", "grid", "grid", "images"),
         Link("sweep", "sweep", "score", "sweep"),
+        Link(reference, "dataset", "sweep", "reference_dataset"),
         Link(reference, "dataset", "score", "reference_dataset"),
         Link("score", "chart", "chart", "images"),
         Link("score", "annotated_grid", "scored_grid", "images"),
@@ -207,6 +211,7 @@ def training_graph(profile: str) -> Graph:
         (1860, 0),
         f"identity_lora/{profile}",
         "4. Evaluate: strength sweep and identity score",
+        reference="captions",  # caption findings reach the diagnoses with the dataset
         sweep_inputs=(
             Link("train", ("lora_path", "lora_file", "path", "lora_name"), "sweep", "lora_file"),
             Link("token", "STRING", "sweep", "trigger_token"),

@@ -23,6 +23,7 @@ TINY_OVERRIDES = {
     "num_repeats": 2,
     "t5xxl_max_token_length": 16,
     "max_data_loader_n_workers": 0,
+    "keep_subject_steps": False,  # engine steps as given: each one costs minutes on this CPU
 }
 
 

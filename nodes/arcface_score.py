@@ -9,21 +9,22 @@ from pathlib import Path
 
 from . import comfy_glue as glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
-
-BACKENDS = ["auto", "insightface", "centerface", "dlib"]
-_BACKEND_CACHE: dict = {}
+from .face_reference import BACKENDS, load_face_backend, reference_photos
 
 
 class ArcFaceScore:
     DISPLAY_NAME = "ArcFace Identity Score"
     CATEGORY = f"{CATEGORY_ROOT}/evaluation"
     DESCRIPTION = (
-        "Scores each sweep image's face against the reference person, checks overfit signals "
-        "(same pose, carbon copies, memorisation) and leakage on the control prompt, and "
-        "recommends the lowest LoRA strength that holds the identity."
+        "Scores each sweep image's face against the reference person with the face backend's own "
+        "thresholds, checks diversity and overfit signals (same pose, carbon copies, copies of training "
+        "photos), waxy skin and leakage on the control prompt, and recommends the lowest LoRA strength at "
+        "which the identity prompts hold the identity. Diagnoses read the LoRA's training metadata and "
+        "the reference dataset's findings (dataset first). 'passed' is False when the strength is only a "
+        "best effort."
     )
-    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE")
-    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid")
+    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN")
+    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid", "passed")
     FUNCTION = "run"
     OUTPUT_NODE = True
 
@@ -52,7 +53,8 @@ class ArcFaceScore:
                         "min": 0.0,
                         "max": 1.0,
                         "step": 0.01,
-                        "tooltip": "Cosine a prompt must reach; 0 = the backend's same-person threshold.",
+                        "tooltip": "Cosine each identity prompt must reach; 0 = the backend's likeness "
+                        "target (ArcFace 0.60: what a good identity LoRA reaches; see the report's sources).",
                     },
                 ),
             },
@@ -62,7 +64,10 @@ class ArcFaceScore:
                     "IMAGE",
                     {"tooltip": "Plain images, or the sweep's images after editing (same count)."},
                 ),
-                "reference_dataset": (DATASET_TYPE,),
+                "reference_dataset": (
+                    DATASET_TYPE,
+                    {"tooltip": "The checked training set: its DatasetCheck findings are named first."},
+                ),
                 "reference_images": ("IMAGE",),
             },
         }
@@ -78,6 +83,7 @@ class ArcFaceScore:
         reference_images=None,
     ):
         from ..identity_core.evaluation import (
+            DatasetEvidence,
             EvaluationCancelled,
             Thresholds,
             build_reference,
@@ -85,13 +91,13 @@ class ArcFaceScore:
         )
 
         sweep = _sweep_to_score(sweep, images)
-        photos = _reference_photos(reference_dataset, reference_images)
-        choice = _load_backend(backend, insightface_pack)
+        photos = reference_photos(reference_dataset, reference_images)
+        choice = load_face_backend(backend, insightface_pack)
         progress = glue.progress_bar(len(photos) + len(sweep.entries))
         reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
         glue.raise_if_interrupted()
         progress.update_absolute(len(photos))
-        thresholds = Thresholds.for_backend(choice.backend.same_person_cosine, identity_target)
+        thresholds = Thresholds.from_scale(choice.backend.scale, identity_target)
         try:
             report = evaluate_sweep(
                 sweep,
@@ -101,6 +107,7 @@ class ArcFaceScore:
                 backend_message=choice.message,
                 should_cancel=glue.is_interrupted,
                 on_image=lambda done, _total: progress.update_absolute(len(photos) + done),
+                dataset=DatasetEvidence.from_dataset(reference_dataset) if reference_dataset else None,
             )
         except EvaluationCancelled:
             glue.raise_if_interrupted()
@@ -124,42 +131,6 @@ def _sweep_to_score(sweep, images):
     return with_images(sweep, arrays)
 
 
-def _reference_photos(dataset, reference_images):
-    from ..identity_core.evaluation import EvaluationError
-    from ..identity_core.evaluation.reference import load_reference_photos
-
-    photos = []
-    if dataset is not None:
-        photos += load_reference_photos(dataset.image_paths)
-    if reference_images is not None:
-        photos += [
-            (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))
-        ]
-    if not photos:
-        raise EvaluationError(
-            "No reference identity was given",
-            "connect the checked dataset (DatasetCheck) or reference photos of the person",
-            "reference_dataset / reference_images",
-        )
-    return photos
-
-
-def _load_backend(preference: str, pack: str):
-    from ..identity_core.evaluation import EvaluationError
-    from ..identity_core.faces import FaceBackendError, load_backend
-
-    roots = tuple(glue.insightface_roots())
-    key = (preference, pack.strip() or "auto", roots)
-    if key not in _BACKEND_CACHE:
-        try:
-            _BACKEND_CACHE[key] = load_backend(list(roots), preference, pack.strip() or "auto")
-        except FaceBackendError as error:
-            raise EvaluationError(
-                str(error), "install the pack, or choose backend 'centerface' (or 'auto')", "backend"
-            ) from error
-    return _BACKEND_CACHE[key]
-
-
 def _annotations(report):
     from ..identity_core.reports.grid import BAD_COLOUR, NEUTRAL_COLOUR, OK_COLOUR, WARN_COLOUR, CellMark
 
@@ -176,7 +147,9 @@ def _annotations(report):
         elif c.overfit:
             mark = CellMark(f"overfit {mean}", WARN_COLOUR)
         elif c.reaches_target:
-            mark = CellMark(f"ok {mean}", OK_COLOUR)
+            mark = CellMark(f"{'style ok' if c.role == 'style' else 'ok'} {mean}", OK_COLOUR)
+        elif c.role == "style":
+            mark = CellMark(f"style low {mean}", WARN_COLOUR)
         else:
             mark = CellMark(f"low {mean}", BAD_COLOUR)
         marks[(c.lora_name, c.prompt_id, c.strength)] = mark
@@ -212,5 +185,6 @@ def _outputs(report, sweep):
             text,
             glue.arrays_to_images([chart]),
             glue.arrays_to_images([grid]),
+            bool(report.recommendation.passed),
         ),
     }

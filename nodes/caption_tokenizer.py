@@ -2,6 +2,10 @@
 
 Captions are staged in memory on the returned dataset; the user's .txt files are rewritten
 only when ``write_captions`` is on, after every existing caption file is backed up.
+
+``INPUT_IS_LIST``: the optional ``captions`` input takes a captioning node's output list (one
+string per image) as well as one multiline text, so ComfyUI hands every input over as a list
+and ``run`` unwraps the single values.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ class CaptionTokenizer:
     RETURN_NAMES = ("dataset", "report")
     FUNCTION = "run"
     OUTPUT_NODE = True
+    INPUT_IS_LIST = True
     DESCRIPTION = (
-        "Puts the trigger token in every subject caption (and none in regularization captions), "
-        "flags verbose, identical and negative captions, and checks that the token is rare for "
-        "CLIP-L and T5. Caption files are only rewritten with write_captions, after a backup."
+        "Puts the trigger token in every subject caption (and none in regularization captions), writes "
+        "template captions from what DatasetCheck measured (framing, view, light, background), flags "
+        "verbose, identical and negative captions and captioned traits of the person (hair, eye or skin "
+        "colour, face shape), and checks that the token is rare for CLIP-L and T5. Takes captions from a "
+        "captioning node too. Caption files are only rewritten with write_captions, after a backup."
     )
 
     @classmethod
@@ -41,17 +48,31 @@ class CaptionTokenizer:
                         "tooltip": "Rewrite the .txt files in the dataset folder (after a backup).",
                     },
                 ),
-            }
+            },
+            "optional": {
+                "captions": (
+                    "STRING",
+                    {
+                        "forceInput": True,
+                        "tooltip": "Captions from a captioning node, one per subject image in the dataset's "
+                        "order (file names sorted, as the report lists them): a list output, or one text "
+                        "with a caption per line. They replace the caption files; the token is enforced.",
+                    },
+                ),
+            },
         }
 
-    def run(self, dataset, trigger_token, class_word, mode, write_captions):
+    def run(self, dataset, trigger_token, class_word, mode, write_captions, captions=None):
         from ..identity_core.dataset.caption_files import write_caption_files
         from ..identity_core.dataset.captions import apply_caption_rules
         from ..identity_core.dataset.tokens import load_tokenizers
 
+        dataset, trigger_token, class_word, mode, write_captions = (
+            _single(value) for value in (dataset, trigger_token, class_word, mode, write_captions)
+        )
         comfy_glue.raise_if_interrupted()
         tokenizers = load_tokenizers(comfy_glue.comfyui_dir())
-        result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers)
+        result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers, captions)
         if write_captions:
             written = write_caption_files(result.dataset, comfy_glue.work_folder() / BACKUP_SUBFOLDER)
             result.backup_folder, result.written, result.skipped = (
@@ -61,3 +82,8 @@ class CaptionTokenizer:
             )
         report = result.text_report()
         return {"ui": {"text": [report]}, "result": (result.dataset, report)}
+
+
+def _single(value):
+    """INPUT_IS_LIST hands every input over as a list; the widgets and the dataset hold one value."""
+    return value[0] if isinstance(value, list) else value

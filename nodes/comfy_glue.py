@@ -218,6 +218,15 @@ def sample_latent(
     )
 
 
+def model_weight_dtype(model: Any) -> str | None:
+    """The diffusion model's weight dtype as ComfyUI holds it (e.g. float8_e4m3fn); None if unknown."""
+    try:
+        dtype = model.model_dtype()
+    except Exception:  # a patcher without the method or a model that cannot say
+        return None
+    return None if dtype is None else str(dtype).replace("torch.", "")
+
+
 def decode_latent(vae: Any, samples: Any) -> Any:
     """VAEDecode: latent -> IMAGE tensor (BxHxWx3)."""
     images = vae.decode(samples)

@@ -4,12 +4,21 @@ Everything runs through ComfyUI's own functions (see ``comfy_glue``): the LoRA f
 once per checkpoint and re-applied per strength with the core LoRA loader function; each
 prompt is encoded once (per strength only when the LoRA also patches the text encoder); each
 image takes the core KSampler path with FLUX guidance set on the conditioning, then VAE decode.
+The MODEL the user connects is the one sampled, in its own weight dtype (an fp8 base can round
+small LoRA deltas away), and the sweep records that dtype and each LoRA file's training metadata.
+
+With ``probe_beyond`` and a reference connected, the identity prompts' images at the two top
+strengths are scored with the face backend (``identity_core.evaluation.probe``); when likeness
+still rises there and misses the target, 1.5 and 2.0 are sampled too, in the same queue.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import comfy_glue as glue
-from .comfy_glue import CATEGORY_ROOT, SWEEP_TYPE
+from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
+from .face_reference import BACKENDS, load_face_backend, reference_photos
 
 FLUX_CFG = 1.0  # FLUX.1-dev is guidance-distilled: cfg 1, strength of the prompt via FluxGuidance
 
@@ -22,7 +31,9 @@ class StrengthSweep:
     CATEGORY = f"{CATEGORY_ROOT}/evaluation"
     DESCRIPTION = (
         "Samples the fixed evaluation prompts (portrait, environment, outfit, style, and a control "
-        "prompt without the token) at each LoRA strength and seed, for ArcFaceScore."
+        "prompt without the token) at each LoRA strength and seed, for ArcFaceScore, with the MODEL you "
+        "connect (use the base precision you generate with). With a reference connected it probes 1.5 and "
+        "2.0 when likeness still rises at the top strength."
     )
     RETURN_TYPES = ("IMAGE", "IMAGE", SWEEP_TYPE)
     RETURN_NAMES = ("images", "grid", "sweep")
@@ -36,7 +47,14 @@ class StrengthSweep:
         samplers, schedulers = glue.sampler_names(), glue.scheduler_names()
         return {
             "required": {
-                "model": ("MODEL", {"tooltip": "The FLUX model, without the LoRA."}),
+                "model": (
+                    "MODEL",
+                    {
+                        "tooltip": "The FLUX model, without the LoRA, loaded as you generate with it: the "
+                        "sweep samples this model in its own weight dtype (an fp8 base can round small LoRA "
+                        "deltas away), and the report names the dtype."
+                    },
+                ),
                 "clip": ("CLIP", {"tooltip": "FLUX text encoders (DualCLIPLoader, type flux)."}),
                 "vae": ("VAE",),
                 "lora_name": (
@@ -54,8 +72,10 @@ class StrengthSweep:
                     {
                         "multiline": True,
                         "default": DEFAULT_PROMPTS_TEXT,
-                        "tooltip": "One 'id: prompt' per line with {token} and {class_word}; "
-                        "a line without {token} is a control prompt (identity must NOT appear).",
+                        "tooltip": "One 'id: prompt' or 'id[role]: prompt' per line with {token} and "
+                        "{class_word}. Roles: identity (decides the strength), style (identity must survive "
+                        "stylisation; ids like style/painting/anime infer it), control (no {token}: the "
+                        "person must NOT appear).",
                     },
                 ),
                 "strengths": ("STRING", {"default": DEFAULT_STRENGTHS_TEXT}),
@@ -88,6 +108,25 @@ class StrengthSweep:
                         "tooltip": "A LoRA path from TrainIdentityLoRA; replaces lora_name when connected.",
                     },
                 ),
+                "probe_beyond": (
+                    "BOOLEAN",
+                    {
+                        "default": True,
+                        "tooltip": "When likeness still rises at the top strength and misses the target, "
+                        "also sample 1.5 and 2.0 (beyond the design document's sweep) before anyone "
+                        "concludes 'undertrained'. Needs reference_dataset or reference_images; scores only "
+                        "the identity prompts at the two top strengths.",
+                    },
+                ),
+                "reference_dataset": (
+                    DATASET_TYPE,
+                    {"tooltip": "The checked training set: the identity the probe decision scores against."},
+                ),
+                "reference_images": ("IMAGE", {"tooltip": "Reference photos, instead of the dataset."}),
+                "face_backend": (
+                    BACKENDS,
+                    {"default": "auto", "tooltip": "For the probe decision; as in ArcFaceScore."},
+                ),
             },
         }
 
@@ -111,6 +150,10 @@ class StrengthSweep:
         height,
         extra_loras="",
         lora_file=None,
+        probe_beyond=True,
+        reference_dataset=None,
+        reference_images=None,
+        face_backend="auto",
     ):
         from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.model import Sweep
@@ -134,9 +177,7 @@ class StrengthSweep:
         progress = glue.progress_bar(len(paths) * plan.images_per_lora * steps)
         entries, tensors = [], []
         for name, path in zip(names, paths, strict=True):
-            _sweep_one_lora(plan, model, clip, vae, name, path, progress, entries, tensors)
-        import torch
-
+            _sweep_one_lora(plan, model, clip, vae, name, path, progress, entries, tensors, strength_list)
         sweep = Sweep(
             entries=entries,
             trigger_token=trigger_token.strip(),
@@ -153,17 +194,80 @@ class StrengthSweep:
                 "seeds": seeds,
                 "strengths": strength_list,
                 "loras": names,
+                "model_weight_dtype": glue.model_weight_dtype(model),
             },
+            training_runs={name: _training_run(name, path) for name, path in zip(names, paths, strict=True)},
         )
+        probe_text = ""
+        if probe_beyond:
+            sampler = _ProbeSampler(
+                plan, (model, clip, vae), dict(zip(names, paths, strict=True)), progress, tensors
+            )
+            probe_text = _probe(sweep, sampler, reference_dataset, reference_images, face_backend)
+        import torch
+
         grid = sweep_grid(sweep, title=f"{', '.join(names)}  |  token '{sweep.trigger_token}'")
         summary = (
-            f"{len(entries)} images: {len(names)} LoRA file(s) x {len(strength_list)} strengths x "
-            f"{len(specs)} prompts x {len(seed_list)} seeds (seeds {seed_list[0]}..{seed_list[-1]})."
+            f"{len(sweep.entries)} images: {len(names)} LoRA file(s) x {len(strength_list)} strengths x "
+            f"{len(specs)} prompts x {len(seed_list)} seeds (seeds {seed_list[0]}..{seed_list[-1]}), sampled "
+            f"with the connected MODEL ({sweep.settings['model_weight_dtype'] or 'weight dtype unknown'})."
+            + (f"\n{probe_text}" if probe_text else "")
         )
         return {
             "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
             "result": (torch.cat(tensors, dim=0), glue.arrays_to_images([grid]), sweep),
         }
+
+
+def _training_run(name: str, path: str):
+    """How the LoRA file was trained, from its metadata and whether it holds text-encoder keys."""
+    from ..identity_core.evaluation import TrainingRun
+    from ..sd_scripts_bridge.lora_file import inspect_lora
+
+    report = inspect_lora(Path(path), check_values=False)
+    has_text_encoder = any(module.startswith(("lora_te", "text_encoder")) for module in report.modules)
+    return TrainingRun.from_file(name, report.metadata, has_text_encoder if report.modules else None)
+
+
+class _ProbeSampler:
+    """Samples extra strengths for one LoRA into the sweep being built (same plan, same models)."""
+
+    def __init__(self, plan, models, paths, progress, tensors):
+        self.plan = plan
+        self.models = models  # (MODEL, CLIP, VAE) as connected
+        self.paths = paths  # LoRA name -> file
+        self.progress = progress
+        self.tensors = tensors  # the IMAGE batch being built, in entry order
+
+    def sample(self, sweep, lora_name: str, strengths: list[float]) -> None:
+        extra = len(strengths) * self.plan.images_per_strength * self.plan.steps
+        self.progress.update_absolute(self.progress.current, self.progress.total + extra)
+        model, clip, vae = self.models
+        _sweep_one_lora(
+            self.plan, model, clip, vae, lora_name, self.paths[lora_name], self.progress, sweep.entries,
+            self.tensors, strengths, beyond_design=True,
+        )  # fmt: skip
+
+
+def _probe(sweep, sampler: _ProbeSampler, dataset, images, backend_name: str) -> str:
+    """Sample 1.5/2.0 for the LoRAs whose likeness still rises at the top; say what was decided."""
+    from ..identity_core.evaluation import Thresholds, build_reference
+    from ..identity_core.evaluation.probe import decide_probes
+
+    photos = reference_photos(dataset, images, required=False)
+    if not photos:
+        return "Not probed beyond the sweep: connect reference_dataset or reference_images (probe_beyond)."
+    choice = load_face_backend(backend_name, "auto")
+    reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
+    thresholds = Thresholds.from_scale(choice.backend.scale)
+    decisions = decide_probes(sweep, reference, choice.backend, thresholds, glue.is_interrupted)
+    sweep.settings["probes"] = [
+        {"lora": d.lora_name, "strengths": list(d.strengths), "reason": d.reason} for d in decisions
+    ]
+    for decision in decisions:
+        if decision.strengths:
+            sampler.sample(sweep, decision.lora_name, list(decision.strengths))
+    return "\n".join(f"Probe ({choice.backend.name}): {d.reason}." for d in decisions)
 
 
 class _SweepPlan:
@@ -173,14 +277,17 @@ class _SweepPlan:
         self.specs, self.texts, self.strengths, self.seeds = specs, texts, strengths, seeds
         self.steps, self.guidance, self.sampler, self.scheduler = steps, guidance, sampler, scheduler
         self.width, self.height = width, height
-        self.images_per_lora = len(strengths) * len(specs) * len(seeds)
+        self.images_per_strength = len(specs) * len(seeds)
+        self.images_per_lora = len(strengths) * self.images_per_strength
 
 
 def _encode_all(plan: _SweepPlan, clip) -> dict:
     return {pid: glue.encode_flux_prompt(clip, text, plan.guidance) for pid, text in plan.texts.items()}
 
 
-def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, entries, tensors) -> None:
+def _sweep_one_lora(
+    plan: _SweepPlan, model, clip, vae, name, path, progress, entries, tensors, strengths, beyond_design=False
+) -> None:
     """Read the LoRA file once; patch once per strength; sample every prompt and seed.
 
     A LoRA that also carries text-encoder keys (kohya ``lora_te*``) patches CLIP too, so its
@@ -191,8 +298,10 @@ def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, en
     lora = glue.load_lora_file(path)
     patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
     shared_conditioning = None if patches_text_encoder else _encode_all(plan, clip)
+    first = len(entries)
     total = progress.total
-    for strength in plan.strengths:
+    done = progress.current
+    for strength in strengths:
         patched_model, patched_clip = glue.apply_lora(
             model, clip if patches_text_encoder else None, lora, strength
         )
@@ -201,7 +310,7 @@ def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, en
             positive, negative = conditioning[spec.prompt_id]
             for seed in plan.seeds:
                 glue.raise_if_interrupted()
-                offset = len(entries) * plan.steps
+                offset = done + (len(entries) - first) * plan.steps
                 latent = glue.sample_latent(
                     patched_model,
                     positive,
@@ -225,10 +334,11 @@ def _sweep_one_lora(plan: _SweepPlan, model, clip, vae, name, path, progress, en
                         strength,
                         seed,
                         name,
-                        spec.is_control,
+                        role=spec.role,
+                        beyond_design=beyond_design,
                     )
                 )
-                progress.update_absolute(len(entries) * plan.steps, total)
+                progress.update_absolute(done + (len(entries) - first) * plan.steps, total)
 
 
 def _resolve_lora(name: str) -> str:

@@ -17,6 +17,24 @@ from .model import DatasetStaging
 
 CAPTION_EXTENSION = ".txt"
 REG_NUM_REPEATS = 1  # the engine repeats reg images until they match the subject images
+# Reg-image balancing (engine notes §3, [code, run]): reg images are repeated until their count
+# equals subject images x num_repeats, so every epoch holds as many regularization samples as
+# subject samples, and with regularization half of the optimizer steps train the subject.
+SUBJECT_SHARE_WITH_REGULARIZATION = 0.5
+
+
+def engine_steps(subject_steps: int, has_regularization: bool, keep_subject_steps: bool) -> int:
+    """``--max_train_steps`` that gives the subject ``subject_steps`` (when kept) beside the reg half."""
+    if not has_regularization or not keep_subject_steps:
+        return subject_steps
+    return round(subject_steps / SUBJECT_SHARE_WITH_REGULARIZATION)
+
+
+def subject_steps_of(engine_step_count: int, has_regularization: bool) -> int:
+    """How many of ``engine_step_count`` steps train the subject images."""
+    if not has_regularization:
+        return engine_step_count
+    return round(engine_step_count * SUBJECT_SHARE_WITH_REGULARIZATION)
 
 
 def toml_value(value: Any) -> str:

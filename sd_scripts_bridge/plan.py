@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .command import launch_prefix, model_flags, training_flags
-from .dataset_toml import build_dataset_toml
+from .dataset_toml import build_dataset_toml, engine_steps, subject_steps_of
 from .engine import require_pinned
 from .flag_manifest import check_command
 from .model import Engine, Phase, PlanRequest, TrainingPlan
@@ -51,7 +51,9 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
         require_pinned(engine)
     check_request(request)
     profile = get_profile(request.profile)
-    settings = resolve_settings(profile, request.overrides)
+    settings = regularization_budget(
+        resolve_settings(profile, request.overrides), bool(request.regularization)
+    )
     tier, tier_choice = choose_tier(
         request.vram_tier, request.detected_vram_gb, settings["resolution"], cpu=request.cpu
     )
@@ -102,6 +104,22 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
             else None
         ),
     )
+
+
+def regularization_budget(settings: dict[str, Any], has_regularization: bool) -> dict[str, Any]:
+    """``max_train_steps`` becomes the engine's step count; ``subject_steps`` what the subject gets.
+
+    The profile's (or the user's) step count is meant for the subject images. With regularization
+    the engine spends half of its steps on the priors (dataset_toml.py), so the engine runs twice
+    the steps unless ``keep_subject_steps`` is off.
+    """
+    subject = settings["max_train_steps"]
+    total = engine_steps(subject, has_regularization, settings["keep_subject_steps"])
+    return {
+        **settings,
+        "max_train_steps": total,
+        "subject_steps": subject_steps_of(total, has_regularization),
+    }
 
 
 def cache_inputs(request: PlanRequest, settings: dict[str, Any]) -> dict[str, Any]:
@@ -219,11 +237,14 @@ def plan_warnings(
     ]
     warnings += [f"numerics: {change}" for change in tier_choice.changes_numerics]
     low, high = profile.design_steps
-    steps = settings["max_train_steps"]
-    if not low <= steps <= high:
+    steps, subject = settings["max_train_steps"], settings["subject_steps"]
+    if not low <= subject <= high:
         warnings.append(
-            f"max_train_steps={steps} is outside the {profile.name} profile's design range {low}-{high}"
+            f"{subject} steps on the subject are outside the {profile.name} profile's design range "
+            f"{low}-{high}"
         )
+    if request.regularization:
+        warnings.append(budget_warning(steps, subject, settings["keep_subject_steps"]))
     if settings["lr_warmup_steps"] >= steps:
         warnings.append(
             f"lr_warmup_steps={settings['lr_warmup_steps']} is not below max_train_steps={steps}: "
@@ -243,6 +264,20 @@ def plan_warnings(
     if request.detected_vram_gb is None and request.vram_tier == "auto" and not request.cpu:
         warnings.append("GPU memory unknown: " + tier_choice.reason.split(";")[0])
     return warnings
+
+
+def budget_warning(steps: int, subject: int, kept: bool) -> str:
+    """The regularization budget in one sentence (a warning: it changes the run's length)."""
+    text = (
+        f"regularization: {steps} engine steps, {subject} on the subject images and {steps - subject} on the "
+        "regularization images (the engine repeats regularization images to match subject images x repeats)"
+    )
+    if kept:
+        return (
+            text
+            + "; the steps were doubled so the subject keeps the profile's step count (keep_subject_steps)"
+        )
+    return text + "; keep_subject_steps is off, so the subject gets half of the steps asked for"
 
 
 def plan_metadata(
@@ -271,6 +306,8 @@ def plan_metadata(
         "text_encoder": te.mode,
         "text_encoder_lr": repr(te.te_learning_rate),
         "text_encoder_steps": str(te.phase1_steps),
+        "subject_steps": str(settings["subject_steps"]),
+        "regularization_images": str(len(request.regularization)),
         "inert_settings": json.dumps(
             {key: setting.value for key, setting in inert_settings(get_profile(profile_name)).items()}
         ),

@@ -20,6 +20,15 @@ from .errors import BridgeError
 DOC = "design document"
 ENGINE_DOCS = "sd-scripts docs/flux_train_network.md (recommended FLUX.1-dev settings)"
 
+SUBJECT_STEPS_SOURCE = (
+    f"{DOC} Section 4: the step count is what the subject images get. The engine repeats "
+    "regularization images until they match subject images x repeats, so with regularization half "
+    "of the engine's steps train the subject; the bridge then runs twice the steps (Final with priors: "
+    "5000 engine steps, 2500 on the subject) instead of silently halving the identity training to "
+    "about 1250 steps, fewer than the Fast profile's 1500. Set it to false to keep the engine steps "
+    "as given; the plan then says how many steps the subject gets"
+)
+
 INERT_ON_FLUX = (
     "it has no effect on FLUX in sd-scripts v0.10.1: the FLUX trainer overrides the code path that "
     "applies it (verified: identical losses and a bit-identical LoRA with and without it), so the "
@@ -90,6 +99,7 @@ def _common() -> dict[str, Setting]:
         "text_encoder_lr": Setting(0.0, f"{DOC} Section 4.1 Core Settings (TE frozen) / Section 5"),
         "te_lr_ratio": Setting(0.4, f"{DOC} Section 5 Rules (TE LR 0.3-0.5 x UNet LR; middle value)"),
         "te_phase_fraction": Setting(0.5, f"{DOC} Section 5 Rules (TE trained for <= 50% of the steps)"),
+        "keep_subject_steps": Setting(True, SUBJECT_STEPS_SOURCE),
     }
 
 
@@ -102,7 +112,9 @@ FAST = Profile(
         "resolution": Setting(512, f"{DOC} Section 4.1 Core Settings"),
         "min_bucket_reso": Setting(256, f"{DOC} Section 4.1 CLI Script"),
         "max_bucket_reso": Setting(768, f"{DOC} Section 4.1 CLI Script"),
-        "max_train_steps": Setting(1500, f"{DOC} Section 4.1 Core Settings"),
+        "max_train_steps": Setting(
+            1500, f"{DOC} Section 4.1 Core Settings (steps on the subject images; see keep_subject_steps)"
+        ),
         "network_dim": Setting(32, f"{DOC} Section 4.1 Core Settings"),
         "network_alpha": Setting(32, f"{DOC} Section 4.1 Core Settings"),
         "network_dropout": Setting(None, f"{DOC} Section 4.1 (no dropout in the Fast profile)"),
@@ -121,7 +133,12 @@ FINAL = Profile(
         "resolution": Setting(768, f"{DOC} Section 4.2 Core Settings"),
         "min_bucket_reso": Setting(384, f"{DOC} Section 4.2 High-Fidelity Config"),
         "max_bucket_reso": Setting(1024, f"{DOC} Section 4.2 High-Fidelity Config"),
-        "max_train_steps": Setting(2500, f"{DOC} Section 4.2 Core Settings (2000-3000; middle value)"),
+        "max_train_steps": Setting(
+            2500,
+            f"{DOC} Section 4.2 Core Settings (2000-3000; middle value): steps on the subject images; with "
+            "the recommended prior regularization the engine runs 5000, half of them on the priors "
+            "(keep_subject_steps)",
+        ),
         "network_dim": Setting(64, f"{DOC} Section 4.2 Core Settings"),
         "network_alpha": Setting(64, f"{DOC} Section 4.2 Core Settings"),
         "network_dropout": Setting(0.1, f"{DOC} Section 4.2 Core Settings"),
@@ -182,6 +199,7 @@ OVERRIDABLE: dict[str, Bounds] = {
     "t5xxl_max_token_length": Bounds(int, 16, 512, optional=True),
     "max_data_loader_n_workers": Bounds(int, 0, 64),
     "max_grad_norm": Bounds(float, 0.0, 100.0),
+    "keep_subject_steps": Bounds(bool),
 }
 
 

@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -830,6 +831,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    _ctrl_c_cancels()
     servers = args.server or ["http://127.0.0.1:8188"]
     jobs: list[Job] = []
     try:
@@ -861,6 +863,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         dispatcher.wait(timeout=15)  # let the followers see the server confirm the interruption
         return 130
     return exit_code(jobs, out)
+
+
+def _ctrl_c_cancels() -> None:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt, which cancels the jobs, even when this process was
+    started with SIGINT ignored (a job started with ``&`` from a script inherits that)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def exit_code(jobs: Sequence[Job], out: TextIO) -> int:

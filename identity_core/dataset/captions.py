@@ -2,11 +2,17 @@
 
 - the trigger token in every subject caption, and in no regularization caption
   (those read "a <class>");
-- no verbose captions (CLIP reads 75 tokens), no identical phrasing, no negative phrasing;
+- template captions in the design document's form ``<token>, a man, ...`` with what
+  DatasetCheck measured in each photo (framing, view, light, background; ``image_notes.py``);
+- captions from a captioning node in the graph, one per subject image in dataset order, used
+  instead of the caption files (``connected_captions.py``);
+- the style rules and the identity-trait lint (``caption_lint.py``);
 - characters that break sd-scripts' caption reading (it wants UTF-8 and reads only the
   first line) are reported with the file name and cleaned in the staged text.
 
-Nothing is written unless :func:`write_caption_files` is called, and it backs up first.
+Nothing is written unless :func:`write_caption_files` is called, and it backs up first. The
+findings that are not a pass travel on the dataset (``extra["caption_findings"]``), so
+ArcFaceScore can name them when a diagnosis traces back to the captions.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IdentityError
+from .caption_lint import style_findings
+from .connected_captions import with_connected_captions
 from .model import (
     CAPTION_EDITED,
     CAPTION_FILE,
+    CAPTION_GRAPH,
     CAPTION_TEMPLATE,
     FAIL,
     PASS,
@@ -31,13 +40,12 @@ from .model import (
     worst_severity,
 )
 from .scan import read_caption
-from .tokens import CLIP_CONTEXT_TOKENS, Tokenizers, token_uniqueness
+from .tokens import Tokenizers, token_uniqueness
 
 MODE_ENFORCE = "keep captions, enforce token"
 MODE_TEMPLATE = "template captions for all"
 MODES = (MODE_ENFORCE, MODE_TEMPLATE)
 
-_NEGATIVE = re.compile(r"\b(no|not|without|never|none|nobody|don't|doesn't|isn't|aren't|can't|won't)\b", re.I)
 _ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
@@ -66,6 +74,9 @@ class CaptionResult:
                 lines.append(f"[{labels[severity]}] {finding.check}: {finding.message}")
                 if finding.fix and severity != PASS:
                     lines.append(f"       fix: {finding.fix}")
+        from_graph = sum(1 for item in self.dataset.items if item.caption_source == CAPTION_GRAPH)
+        if from_graph:
+            lines.append(f"Captions from the connected captioning node: {from_graph} (token enforced)")
         if self.backup_folder:
             lines.append(
                 f"Caption files rewritten: {len(self.written)}; their previous versions are backed up in "
@@ -80,9 +91,18 @@ class CaptionResult:
 
 
 def apply_caption_rules(
-    dataset: Dataset, trigger_token: str, class_word: str, mode: str, tokenizers: Tokenizers
+    dataset: Dataset,
+    trigger_token: str,
+    class_word: str,
+    mode: str,
+    tokenizers: Tokenizers,
+    connected: list[str] | None = None,
 ) -> CaptionResult:
-    """Return the dataset with staged captions, and the findings about them."""
+    """Return the dataset with staged captions, and the findings about them.
+
+    ``connected``: captions from a node in the graph (one per subject image, or one text with a
+    caption per line); they replace the caption files before the rules apply.
+    """
     token, class_word = trigger_token.strip(), class_word.strip() or "person"
     if not token:
         raise IdentityError(
@@ -90,6 +110,14 @@ def apply_caption_rules(
         )
     if mode not in MODES:
         raise IdentityError(f"Unknown caption mode {mode!r}", f"choose one of: {', '.join(MODES)}", "mode")
+    if connected is not None:
+        if mode == MODE_TEMPLATE:
+            raise IdentityError(
+                f"Captions are connected but mode is '{MODE_TEMPLATE}', which would replace them",
+                f"choose '{MODE_ENFORCE}' to train with the connected captions, or disconnect them",
+                "mode",
+            )
+        dataset = with_connected_captions(dataset, connected)
     uniqueness = token_uniqueness(token, tokenizers)
     findings = [_uniqueness_finding(uniqueness)]
     findings += _encoding_findings(dataset.items)
@@ -97,7 +125,7 @@ def apply_caption_rules(
     notes = dataset.extra.get("image_notes", {})
     items = tuple(_subject_caption(item, token, class_word, mode, notes.get(item.image_path.name, {}))
                   for item in dataset.items)  # fmt: skip
-    findings += _style_findings(items, token, tokenizers)
+    findings += style_findings(items, token, tokenizers)
     regularization = dataset.regularization
     if regularization is not None:
         reg_items, reg_finding = _regularization_captions(regularization.items, token, class_word)
@@ -109,6 +137,7 @@ def apply_caption_rules(
         class_word=class_word,
         token_uniqueness=uniqueness,
         regularization=regularization,
+        extra={**dataset.extra, "caption_findings": tuple(f for f in findings if f.severity != PASS)},
     )
     return CaptionResult(staged, findings)
 
@@ -123,7 +152,7 @@ def clean_caption(text: str) -> str:
 
 
 def template_caption(token: str, class_word: str, note: dict | None = None) -> str:
-    """``<token>, a <class>`` plus the framing and view DatasetCheck measured, when known."""
+    """``<token>, a <class>`` plus what DatasetCheck measured: framing, view, light, background."""
     article = "an" if class_word[:1].lower() in "aeiou" else "a"
     parts = [token, f"{article} {class_word}"]
     note = note or {}
@@ -131,6 +160,7 @@ def template_caption(token: str, class_word: str, note: dict | None = None) -> s
         parts.append({"portrait": "close-up portrait"}.get(note["framing"], note["framing"]))
     if note.get("pose") and note["pose"] != "front":
         parts.append(f"{note['pose']} view")
+    parts += [text for text in (note.get("light"), note.get("background")) if text]
     return ", ".join(parts)
 
 
@@ -143,10 +173,14 @@ def _subject_caption(item: DatasetItem, token: str, class_word: str, mode: str, 
     if mode == MODE_TEMPLATE or not existing:
         return DatasetItem(item.image_path, template_caption(token, class_word, note), CAPTION_TEMPLATE,
                            item.caption_path)  # fmt: skip
+    from_graph = item.caption_source == CAPTION_GRAPH
     if _has_token(existing, token):
-        source = CAPTION_FILE if existing == item.caption else CAPTION_EDITED
+        source = (
+            CAPTION_GRAPH if from_graph else (CAPTION_FILE if existing == item.caption else CAPTION_EDITED)
+        )
         return DatasetItem(item.image_path, existing, source, item.caption_path)
-    return DatasetItem(item.image_path, f"{token}, {existing}", CAPTION_EDITED, item.caption_path)
+    source = CAPTION_GRAPH if from_graph else CAPTION_EDITED
+    return DatasetItem(item.image_path, f"{token}, {existing}", source, item.caption_path)
 
 
 def _regularization_captions(items, token: str, class_word: str) -> tuple[tuple[DatasetItem, ...], Finding]:
@@ -242,43 +276,3 @@ def _character_findings(items) -> list[Finding]:
         )
         for problem, names in problems.items()
     ]
-
-
-def _style_findings(items, token: str, tokenizers: Tokenizers) -> list[Finding]:
-    findings = []
-    counts = {item.image_path.name: tokenizers.clip_count(item.caption or "") for item in items}
-    verbose = [name for name, count in counts.items() if count > CLIP_CONTEXT_TOKENS]
-    longest = max(counts.values(), default=0)
-    threshold = f"<= {CLIP_CONTEXT_TOKENS} CLIP tokens"
-    if verbose:
-        findings.append(Finding(
-            "verbose", WARN, longest, threshold,
-            f"Captions longer than CLIP reads (the rest is cut off): {', '.join(verbose)}.",
-            "Shorten them to the token, the class and a few words about setting, outfit and framing.",
-            tuple(verbose),
-        ))  # fmt: skip
-    else:
-        findings.append(Finding("verbose", PASS, longest, threshold, "Caption lengths are fine."))
-    phrasing: dict[str, list[str]] = defaultdict(list)
-    for item in items:
-        phrasing[re.sub(r"\W+", " ", (item.caption or "").lower().replace(token.lower(), "")).strip()].append(
-            item.image_path.name
-        )
-    repeated = [names for names in phrasing.values() if len(names) > 1]
-    if repeated:
-        listed = "; ".join(", ".join(names) for names in repeated)
-        findings.append(Finding(
-            "identical_phrasing", WARN, sum(len(n) for n in repeated), "every caption worded differently",
-            f"Identically worded captions: {listed}.",
-            "Describe what differs in each photo (place, outfit, light, framing) so only the face is shared.",
-            tuple(n for names in repeated for n in names),
-        ))  # fmt: skip
-    negative = [item.image_path.name for item in items if _NEGATIVE.search(item.caption or "")]
-    if negative:
-        findings.append(Finding(
-            "negative_phrasing", WARN, len(negative), "no negations",
-            f"Captions with negations ('no', 'not', 'without'...): {', '.join(negative)}.",
-            "Say what is there instead; text encoders often ignore 'no' and learn the word after it.",
-            tuple(negative),
-        ))  # fmt: skip
-    return findings

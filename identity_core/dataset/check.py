@@ -11,6 +11,7 @@ from pathlib import Path
 from ..concurrency import Cancelled, default_workers, ordered_map
 from ..faces import FaceBackend, backend_limits
 from . import checks
+from .image_notes import background_words, light_words
 from .measures import measure_image
 from .model import CAPTION_FILE, CAPTION_NONE, FAIL, UNCHECKED, Dataset, DatasetItem, Finding, worst_severity
 from .result import CheckResult, ImageResult
@@ -166,16 +167,20 @@ def _dataset(
 
 
 def _image_notes(images: list[ImageResult], thresholds: Thresholds) -> dict[str, dict[str, str]]:
-    """Framing and view per image name, for CaptionTokenizer's template captions."""
+    """Framing, view, light and background per image name, for CaptionTokenizer's template captions."""
     notes = {}
     for image in images:
         measures = image.measures
-        if measures is None or measures.face_height_ratio is None:
+        if measures is None:
             continue
-        notes[image.name] = {
-            "framing": checks.framing_class(measures.face_height_ratio, thresholds),
-            "pose": measures.pose_class or "",
+        note = {
+            "light": ", ".join(light_words(measures)),
+            "background": ", ".join(background_words(measures)),
         }
+        if measures.face_height_ratio is not None:
+            note["framing"] = checks.framing_class(measures.face_height_ratio, thresholds)
+            note["pose"] = measures.pose_class or ""
+        notes[image.name] = note
     return notes
 
 

@@ -22,6 +22,7 @@ _SEVERITY_ORDER = {PASS: 0, WARN: 1, FAIL: 2}
 CAPTION_FILE = "file"  # the user's same-name .txt file, as read
 CAPTION_EDITED = "edited"  # the user's caption with the trigger token enforced
 CAPTION_TEMPLATE = "template"  # written by CaptionTokenizer: "<token>, a <class> ..."
+CAPTION_GRAPH = "graph"  # from a captioning node connected to CaptionTokenizer (token enforced)
 CAPTION_NONE = "none"  # no caption (the engine then uses its class tokens)
 
 

@@ -1,4 +1,9 @@
-"""Scores of one (LoRA, prompt, strength) cell: its seeds summarised."""
+"""Scores of one (LoRA, prompt, strength) cell: its seeds summarised, judged by the prompt's role.
+
+- identity prompts reach the identity target (``reaches_target``);
+- the style prompt reaches the lower style floor (``reaches_target`` too, against that floor);
+- the control prompt shows the person without the token (``leakage``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .measure import ImageMeasure
+from .prompts import ROLE_CONTROL, ROLE_IDENTITY, ROLE_STYLE
 from .signals import (
     CarbonCopy,
     Memorisation,
@@ -18,7 +24,17 @@ from .signals import (
     pose_spread,
     seed_consistency,
 )
+from .texture import median_texture
 from .thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class CellKey:
+    lora_name: str
+    prompt_id: str
+    strength: float
+    role: str
+    beyond_design: bool = False
 
 
 @dataclass
@@ -26,7 +42,7 @@ class CellScore:
     lora_name: str
     prompt_id: str
     strength: float
-    is_control: bool
+    role: str
     seeds: list[int]
     similarities: list[float | None]
     face_rate: float
@@ -37,10 +53,20 @@ class CellScore:
     seed_consistency: float | None
     pose: PoseSpread
     same_pose: bool
+    skin_texture: float | None = None  # median over the seeds whose texture could be measured
+    beyond_design: bool = False  # a probe strength past the design document's sweep
     carbon_copies: list[CarbonCopy] = field(default_factory=list)
     memorised: list[Memorisation] = field(default_factory=list)
     leakage: bool = False
-    reaches_target: bool = False
+    reaches_target: bool = False  # identity: the identity target; style: the style floor
+
+    @property
+    def is_control(self) -> bool:
+        return self.role == ROLE_CONTROL
+
+    @property
+    def judges_identity(self) -> bool:
+        return self.role == ROLE_IDENTITY
 
     @property
     def overfit(self) -> bool:
@@ -53,31 +79,32 @@ class CellScore:
         if self.carbon_copies:
             pairs = ", ".join(f"{c.seed_a}/{c.seed_b}" for c in self.carbon_copies)
             reasons.append(f"carbon copies (seeds {pairs})")
-        if self.memorised:
-            names = ", ".join(sorted({m.reference_label for m in self.memorised}))
-            reasons.append(f"near copy of training image {names}")
+        face_copies = sorted({m.reference_label for m in self.memorised if m.face_copy})
+        image_copies = sorted({m.reference_label for m in self.memorised if m.image_copy and not m.face_copy})
+        if face_copies:
+            reasons.append(f"face copies training photo {', '.join(face_copies)}")
+        if image_copies:
+            reasons.append(f"near copy of training image {', '.join(image_copies)}")
         return reasons
 
 
 def score_cell(
-    key: tuple[str, str, float, bool],
+    key: CellKey,
     seeds: list[int],
     measures: list[ImageMeasure],
     reference_labels: list[str],
     thresholds: Thresholds,
 ) -> CellScore:
-    lora_name, prompt_id, strength, is_control = key
     similarities = [m.similarity if m.face_found else None for m in measures]
     known = [s for s in similarities if s is not None]
     face_rate = len(known) / len(measures) if measures else 0.0
     mean = float(np.mean(known)) if known else None
     spread = pose_spread(measures)
-    same_person = [s for s in known if s >= thresholds.same_person]
     cell = CellScore(
-        lora_name=lora_name,
-        prompt_id=prompt_id,
-        strength=strength,
-        is_control=is_control,
+        lora_name=key.lora_name,
+        prompt_id=key.prompt_id,
+        strength=key.strength,
+        role=key.role,
         seeds=list(seeds),
         similarities=similarities,
         face_rate=face_rate,
@@ -88,15 +115,17 @@ def score_cell(
         seed_consistency=seed_consistency(measures),
         pose=spread,
         same_pose=is_same_pose(spread, thresholds),
+        skin_texture=median_texture([m.skin_texture for m in measures if m.face_found]),
+        beyond_design=key.beyond_design,
         carbon_copies=carbon_copies(seeds, measures, thresholds),
         memorised=memorisations(seeds, measures, reference_labels, thresholds),
     )
-    if is_control:
+    if key.role == ROLE_CONTROL:
+        same_person = [s for s in known if s >= thresholds.same_person]
         cell.leakage = bool(measures) and len(same_person) / len(measures) >= 0.5
     else:
-        cell.reaches_target = (
-            mean is not None and mean >= thresholds.identity_target and face_rate >= thresholds.min_face_rate
-        )
+        bar = thresholds.style_floor if key.role == ROLE_STYLE else thresholds.identity_target
+        cell.reaches_target = mean is not None and mean >= bar and face_rate >= thresholds.min_face_rate
     return cell
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
 from .reference import ReferenceIdentity
 from .subject_face import largest_face, perceptual_hash
+from .texture import skin_texture
 
 CROP_SIZE = 112
 
@@ -33,6 +34,7 @@ class ImageMeasure:
     phash: object | None = None  # imagehash.ImageHash of the whole image
     crop: np.ndarray | None = None  # aligned grey face crop, float32 0..255
     embedding: np.ndarray | None = None
+    skin_texture: float | None = None  # texture.skin_texture; None where not measurable
 
     @property
     def face_found(self) -> bool:
@@ -83,4 +85,5 @@ def measure_image(image: np.ndarray, backend: FaceBackend, reference: ReferenceI
         phash=image_hash,
         crop=face_crop(image, face),
         embedding=embedding,
+        skin_texture=skin_texture(image, face),
     )

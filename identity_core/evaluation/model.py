@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .prompts import ROLE_CONTROL, ROLE_IDENTITY
+from .training_run import TrainingRun
 
 PLAIN_IMAGES_PROMPT_ID = "images"
 
 
 @dataclass
 class SweepEntry:
-    """One generated image (RGB ``uint8`` HxWx3) and the settings that produced it."""
+    """One generated image (RGB ``uint8`` HxWx3) and the settings that produced it.
+
+    ``role`` is what the prompt judges (``prompts.ROLES``); empty means the old two-way split:
+    control when ``is_control``, identity otherwise. ``beyond_design`` marks strengths probed
+    past the design document's sweep (1.5, 2.0).
+    """
 
     image: np.ndarray
     prompt_id: str
@@ -21,6 +30,13 @@ class SweepEntry:
     seed: int
     lora_name: str
     is_control: bool = False
+    role: str = ""
+    beyond_design: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.role:
+            self.role = ROLE_CONTROL if self.is_control else ROLE_IDENTITY
+        self.is_control = self.role == ROLE_CONTROL
 
 
 @dataclass
@@ -28,8 +44,11 @@ class Sweep:
     """A strength sweep: entries in generation order plus the shared settings.
 
     ``settings`` holds the sampling settings (steps, guidance, sampler, scheduler, size,
-    base seed) so the report can say how the images were made. ``plain_images`` marks a
-    sweep built from plain IMAGE input, where prompts and strengths are unknown.
+    base seed, the MODEL's weight dtype, probes) so the report can say how the images were
+    made. ``training_runs`` maps each LoRA name to how it was trained, read from its file's
+    metadata (the engine's ``ss_*`` and our ``identity_lora_*`` keys), so the diagnoses match
+    the run. ``plain_images`` marks a sweep built from plain IMAGE input, where prompts and
+    strengths are unknown.
     """
 
     entries: list[SweepEntry]
@@ -37,6 +56,10 @@ class Sweep:
     class_word: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     plain_images: bool = False
+    training_runs: dict[str, TrainingRun] = field(default_factory=dict)
+
+    def training_run(self, lora_name: str) -> TrainingRun:
+        return self.training_runs.get(lora_name) or TrainingRun.unknown(lora_name)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -106,8 +129,5 @@ def with_images(sweep: Sweep, images: list[np.ndarray]) -> Sweep:
             "connect the images that belong to this sweep (same order and count), or leave 'images' empty",
             "images",
         )
-    entries = [
-        SweepEntry(image, e.prompt_id, e.prompt_text, e.strength, e.seed, e.lora_name, e.is_control)
-        for image, e in zip(images, sweep.entries, strict=True)
-    ]
-    return Sweep(entries, sweep.trigger_token, sweep.class_word, dict(sweep.settings), sweep.plain_images)
+    entries = [dataclasses.replace(e, image=image) for image, e in zip(images, sweep.entries, strict=True)]
+    return dataclasses.replace(sweep, entries=entries, settings=dict(sweep.settings))

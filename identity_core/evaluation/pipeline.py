@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..faces.model import FaceBackend
-from .cells import CellScore, score_cell
+from .cells import CellKey, CellScore, score_cell
+from .dataset_evidence import DatasetEvidence
 from .errors import EvaluationError
+from .evidence import AnglePoint, SweepEvidence, identity_cells
 from .measure import ImageMeasure, measure_image
 from .model import Sweep
-from .recommend import AnglePoint, Recommendation, recommend
+from .recommend import Recommendation, recommend
 from .reference import ReferenceIdentity
 from .report import EvaluationReport, ImageScore
 from .thresholds import Thresholds
@@ -27,40 +29,35 @@ def evaluate_sweep(
     backend_message: str = "",
     should_cancel: Callable[[], bool] | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    dataset: DatasetEvidence | None = None,
 ) -> EvaluationReport:
-    """Analyse every image once, summarise each (LoRA, prompt, strength) cell, recommend."""
+    """Analyse every image once, summarise each (LoRA, prompt, strength) cell, recommend.
+
+    ``dataset``: what DatasetCheck found about the reference photos (when they are the checked
+    training set); its findings are named first in the diagnoses.
+    """
     if not sweep.entries:
         raise EvaluationError(
             "The sweep has no images", "connect the StrengthSweep output or an image batch", "sweep"
         )
-    measures: list[ImageMeasure] = []
-    for index, entry in enumerate(sweep.entries):
-        if should_cancel is not None and should_cancel():
-            raise EvaluationCancelled("Scoring was cancelled")
-        measures.append(measure_image(entry.image, backend, reference))
-        if on_image is not None:
-            on_image(index + 1, len(sweep.entries))
+    measures = measure_sweep(sweep, reference, backend, should_cancel, on_image)
     images = [
         _image_score(i, entry, m, reference)
         for i, (entry, m) in enumerate(zip(sweep.entries, measures, strict=True))
     ]
-    cells = _score_cells(sweep, measures, reference, thresholds)
-    if sweep.plain_images:
-        rec = Recommendation(0.0, "", False, "Plain images: scores only, no strength to recommend.")
-    elif not any(image.face_found for image in images):
-        rec = recommend(cells, thresholds)
-        rec.summary = (
-            f"No face was found in any of the {len(images)} generated images, so identity cannot be "
-            "measured. Check the sweep grid: if the images show no person, the LoRA or the prompts are "
-            "not producing one; very small images (under about 256 px) can also hide faces from the detector."
-        )
-    else:
-        angle_points = [
-            AnglePoint(m.yaw, m.similarity)
-            for entry, m in zip(sweep.entries, measures, strict=True)
-            if not entry.is_control and m.face_found and m.yaw is not None and m.similarity is not None
-        ]
-        rec = recommend(cells, thresholds, angle_points, reference.has_side_views())
+    cells = score_cells(sweep, measures, reference, thresholds)
+    evidence = SweepEvidence(
+        cells=cells,
+        thresholds=thresholds,
+        backend_name=backend.name,
+        angle_points=_angle_points(sweep, measures),
+        reference_has_side_views=reference.has_side_views(),
+        reference_turned_similarity=reference.turned_similarity(thresholds.turned_yaw_degrees),
+        reference_texture=reference.median_texture(),
+        training_runs={name: sweep.training_run(name) for name in sweep.lora_names()},
+        dataset=dataset,
+        settings=dict(sweep.settings),
+    )
     return EvaluationReport(
         backend_name=backend.name,
         backend_message=backend_message,
@@ -69,10 +66,60 @@ def evaluate_sweep(
         reference_without_face=list(reference.without_face),
         images=images,
         cells=cells,
-        recommendation=rec,
+        recommendation=_recommendation(sweep, images, evidence),
         settings=dict(sweep.settings),
         plain_images=sweep.plain_images,
+        training_runs=[] if sweep.plain_images else list(evidence.training_runs.values()),
+        dataset=dataset,
+        reference_texture=evidence.reference_texture,
     )
+
+
+def measure_sweep(
+    sweep: Sweep,
+    reference: ReferenceIdentity,
+    backend: FaceBackend,
+    should_cancel: Callable[[], bool] | None = None,
+    on_image: Callable[[int, int], None] | None = None,
+) -> list[ImageMeasure]:
+    measures: list[ImageMeasure] = []
+    for index, entry in enumerate(sweep.entries):
+        if should_cancel is not None and should_cancel():
+            raise EvaluationCancelled("Scoring was cancelled")
+        measures.append(measure_image(entry.image, backend, reference))
+        if on_image is not None:
+            on_image(index + 1, len(sweep.entries))
+    return measures
+
+
+def _recommendation(sweep: Sweep, images: list[ImageScore], evidence: SweepEvidence) -> Recommendation:
+    if sweep.plain_images:
+        return Recommendation(0.0, "", False, "Plain images: scores only, no strength to recommend.")
+    rec = recommend(evidence)
+    if not any(image.face_found for image in images):
+        rec.summary = (
+            f"No face was found in any of the {len(images)} generated images, so identity cannot be "
+            "measured. Check the sweep grid: if the images show no person, the LoRA or the prompts are "
+            "not producing one; very small images (under about 256 px) can also hide faces from the detector."
+        )
+    elif not rec.passed and not _identity_measured(evidence):
+        rec.summary += (
+            f" {evidence.backend_name} found a face in fewer than half of the seeds of every identity "
+            "prompt, so the identity is not measured, not weak: check the grid by eye."
+        )
+    return rec
+
+
+def _identity_measured(ev: SweepEvidence) -> bool:
+    return any(c.face_rate >= ev.thresholds.min_face_rate for c in identity_cells(ev.cells))
+
+
+def _angle_points(sweep: Sweep, measures: list[ImageMeasure]) -> list[AnglePoint]:
+    return [
+        AnglePoint(m.yaw, m.similarity)
+        for entry, m in zip(sweep.entries, measures, strict=True)
+        if entry.role == "identity" and m.face_found and m.yaw is not None and m.similarity is not None
+    ]
 
 
 def _image_score(index, entry, measure: ImageMeasure, reference: ReferenceIdentity) -> ImageScore:
@@ -89,15 +136,20 @@ def _image_score(index, entry, measure: ImageMeasure, reference: ReferenceIdenti
         best_reference_similarity=measure.best_reference_similarity,
         best_reference=reference.labels[best] if best is not None else None,
         yaw=measure.yaw,
+        role=entry.role,
+        skin_texture=measure.skin_texture,
     )
 
 
-def _score_cells(
+def score_cells(
     sweep: Sweep, measures: list[ImageMeasure], reference: ReferenceIdentity, thresholds: Thresholds
 ) -> list[CellScore]:
-    groups: dict[tuple[str, str, float, bool], list[int]] = {}
+    """One score per (LoRA, prompt, strength), its seeds in generation order."""
+    groups: dict[CellKey, list[int]] = {}
     for index, entry in enumerate(sweep.entries):
-        key = (entry.lora_name, entry.prompt_id, float(entry.strength), entry.is_control)
+        key = CellKey(
+            entry.lora_name, entry.prompt_id, float(entry.strength), entry.role, entry.beyond_design
+        )
         groups.setdefault(key, []).append(index)
     return [
         score_cell(

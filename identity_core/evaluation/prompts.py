@@ -1,9 +1,17 @@
-"""The fixed prompt set of the evaluation protocol (design document, section 7).
+"""The fixed prompt set of the evaluation protocol (design document, section 7), with roles.
 
-Four prompts carry the trigger token (neutral portrait, new environment, new outfit, new
-style) and one control prompt leaves it out: if the person shows up there, the LoRA
-bleeds its identity onto everyone of that class. Templates use ``{token}`` and
-``{class_word}``; a line without ``{token}`` is a control prompt.
+Each prompt has a role that says what it judges:
+
+- ``identity`` (neutral portrait, new environment, new outfit): the trigger token must bring the
+  person; these prompts decide the recommended strength against the identity target;
+- ``style`` (new style): the identity must survive stylisation, judged against the lower style
+  floor (face embedders score paintings lower than photos);
+- ``control`` (no trigger token): the person must NOT appear (identity bleed).
+
+A line is ``id: template`` or ``id[role]: template``. Without ``[role]`` the role is inferred:
+a line without ``{token}`` is a control prompt, an id that starts with ``style`` (or names a
+medium: painting, anime, sketch...) is a style prompt, everything else judges identity.
+Templates use ``{token}`` and ``{class_word}``.
 """
 
 from __future__ import annotations
@@ -17,6 +25,14 @@ from .errors import EvaluationError
 TOKEN_FIELD = "{token}"
 CLASS_FIELD = "{class_word}"
 
+ROLE_IDENTITY = "identity"
+ROLE_STYLE = "style"
+ROLE_CONTROL = "control"
+ROLES = (ROLE_IDENTITY, ROLE_STYLE, ROLE_CONTROL)
+_STYLE_IDS = re.compile(
+    r"^(style|painting|paint|oil|watercolou?r|anime|cartoon|sketch|drawing|illustration|comic|art)", re.I
+)
+
 DEFAULT_PROMPTS_TEXT = "\n".join(
     [
         "portrait: a photo of {token} {class_word}, neutral studio portrait, looking at the camera, "
@@ -28,18 +44,26 @@ DEFAULT_PROMPTS_TEXT = "\n".join(
     ]
 )
 DEFAULT_STRENGTHS_TEXT = "0.5, 0.8, 1.0, 1.2"
+# Strengths probed past the design document's sweep when likeness still rises at its top and
+# misses the target (users raise weak LoRAs to 2-3 in ComfyUI; an fp8 base can round deltas away).
+PROBE_STRENGTHS = (1.5, 2.0)
 
-_LINE_WITH_ID = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*:\s*(.+?)\s*$")
+_LINE_WITH_ID = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:\[\s*([A-Za-z]+)\s*\])?\s*:\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
 class PromptSpec:
     prompt_id: str
     template: str
+    role: str = ""  # "" = inferred from the id and the template
+
+    def __post_init__(self) -> None:
+        if not self.role:
+            object.__setattr__(self, "role", infer_role(self.prompt_id, self.template))
 
     @property
     def is_control(self) -> bool:
-        return TOKEN_FIELD not in self.template
+        return self.role == ROLE_CONTROL
 
     def render(self, trigger_token: str, class_word: str) -> str:
         """Fill the fields with plain replacement (other braces in the text stay as they are)."""
@@ -47,33 +71,59 @@ class PromptSpec:
         return " ".join(text.split())
 
 
+def infer_role(prompt_id: str, template: str) -> str:
+    """The role of a line written without ``[role]``."""
+    if TOKEN_FIELD not in template:
+        return ROLE_CONTROL
+    return ROLE_STYLE if _STYLE_IDS.match(prompt_id) else ROLE_IDENTITY
+
+
 def parse_prompts(text: str) -> list[PromptSpec]:
-    """One prompt per line, ``id: template`` (the id is optional); ``#`` starts a comment line."""
+    """One prompt per line, ``id: template`` or ``id[role]: template`` (the id is optional);
+    ``#`` starts a comment line."""
     specs: list[PromptSpec] = []
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = _LINE_WITH_ID.match(line)
-        if match:
-            prompt_id, template = match.group(1), match.group(2)
-        else:
-            prompt_id, template = f"prompt{len(specs) + 1}", line.strip()
-        if any(spec.prompt_id == prompt_id for spec in specs):
+        specs.append(_parse_line(line, len(specs) + 1))
+        if any(spec.prompt_id == specs[-1].prompt_id for spec in specs[:-1]):
             raise EvaluationError(
-                f"The prompt id '{prompt_id}' is used twice",
+                f"The prompt id '{specs[-1].prompt_id}' is used twice",
                 "give every prompt line its own id ('id: prompt text')",
                 "prompts",
             )
-        specs.append(PromptSpec(prompt_id, template))
     if not specs:
         raise EvaluationError("The prompt list is empty", "enter one prompt per line", "prompts")
-    if all(spec.is_control for spec in specs):
+    if not any(spec.role == ROLE_IDENTITY for spec in specs):
         raise EvaluationError(
-            "No prompt contains {token}, so the LoRA's trigger token is never used",
+            "No identity prompt: no line with {token} judges the identity, so no strength can be chosen",
             "write {token} where the trigger token goes, e.g. 'portrait: a photo of {token} {class_word}'",
             "prompts",
         )
     return specs
+
+
+def _parse_line(line: str, number: int) -> PromptSpec:
+    match = _LINE_WITH_ID.match(line)
+    if not match:
+        return PromptSpec(f"prompt{number}", line.strip())
+    prompt_id, role, template = match.group(1), (match.group(2) or "").lower(), match.group(3)
+    if role and role not in ROLES:
+        raise EvaluationError(
+            f"The prompt '{prompt_id}' has the unknown role [{role}]",
+            f"use one of [{'], ['.join(ROLES)}], or leave the role out to infer it",
+            "prompts",
+        )
+    has_token = TOKEN_FIELD in template
+    if role and (role == ROLE_CONTROL) == has_token:
+        problem = "contains {token}" if has_token else "has no {token}"
+        rule = "must not contain {token}" if role == ROLE_CONTROL else "needs {token}"
+        raise EvaluationError(
+            f"The prompt '{prompt_id}' is marked [{role}] but {problem}",
+            f"a [{role}] prompt {rule}: fix the text or the role",
+            "prompts",
+        )
+    return PromptSpec(prompt_id, template, role)
 
 
 def parse_strengths(text: str) -> list[float]:

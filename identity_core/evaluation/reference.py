@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..faces.model import Face, FaceBackend, l2_normalise
+from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
 from .errors import EvaluationError
 from .subject_face import largest_face, perceptual_hash
+from .texture import median_texture, skin_texture
 
 FRONTAL_YAW_DEGREES = 20.0
 
@@ -30,9 +31,29 @@ class ReferenceIdentity:
     phashes: list
     yaws: list[float | None]
     without_face: list[str] = field(default_factory=list)
+    textures: list[float | None] = field(default_factory=list)  # texture.skin_texture per image
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def median_texture(self) -> float | None:
+        return median_texture(self.textures)
+
+    def turned_similarity(self, turned_yaw_degrees: float) -> float | None:
+        """Mean similarity of the turned reference faces to the centroid of the others.
+
+        How well this backend recognises the real person at those angles: generated turned
+        faces that score no lower than this are at the backend's limit, not the LoRA's.
+        """
+        if len(self.labels) < 2:
+            return None
+        total = self.embeddings.sum(axis=0)
+        values = [
+            float(clamp_similarity(embedding @ l2_normalise(total - embedding)))
+            for embedding, yaw in zip(self.embeddings, self.yaws, strict=True)
+            if yaw is not None and abs(yaw) >= turned_yaw_degrees
+        ]
+        return float(np.mean(values)) if values else None
 
     def has_side_views(self) -> bool | None:
         """Whether any reference face is turned beyond frontal (None: pose unknown)."""
@@ -54,7 +75,7 @@ def build_reference(
             "connect the checked dataset or at least one reference photo",
             "reference",
         )
-    labels, embeddings, phashes, yaws, without_face = [], [], [], [], []
+    labels, embeddings, phashes, yaws, without_face, textures = [], [], [], [], [], []
     for label, image in images:
         if should_cancel is not None and should_cancel():
             break
@@ -66,6 +87,7 @@ def build_reference(
         embeddings.append(l2_normalise(face.embedding))
         phashes.append(perceptual_hash(image))
         yaws.append(face.yaw)
+        textures.append(skin_texture(image, face))
     if not embeddings:
         raise EvaluationError(
             f"No face was found in any of the {len(images)} reference images with {backend.name}",
@@ -81,6 +103,7 @@ def build_reference(
         phashes=phashes,
         yaws=yaws,
         without_face=without_face,
+        textures=textures,
     )
 
 

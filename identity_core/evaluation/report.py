@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from .cells import CellScore
+from .dataset_evidence import DatasetEvidence
 from .recommend import Recommendation
 from .thresholds import Thresholds
+from .training_run import TrainingRun
 
 
 @dataclass
@@ -25,6 +27,8 @@ class ImageScore:
     best_reference_similarity: float | None
     best_reference: str | None
     yaw: float | None
+    role: str = ""
+    skin_texture: float | None = None
 
     @property
     def face_found(self) -> bool:
@@ -43,6 +47,9 @@ class EvaluationReport:
     recommendation: Recommendation
     settings: dict[str, Any] = field(default_factory=dict)
     plain_images: bool = False
+    training_runs: list[TrainingRun] = field(default_factory=list)
+    dataset: DatasetEvidence | None = None
+    reference_texture: float | None = None
 
     def cell(self, lora_name: str, prompt_id: str, strength: float) -> CellScore | None:
         return next(
@@ -62,17 +69,24 @@ class EvaluationReport:
             "reference": {
                 "images_with_face": self.reference_labels,
                 "without_face": self.reference_without_face,
+                "skin_texture_median": self.reference_texture,
             },
+            "dataset": None
+            if self.dataset is None
+            else {
+                "verdict": self.dataset.verdict,
+                "findings": [f.to_dict() for f in self.dataset.findings if f.severity != "pass"],
+                "backend": self.dataset.backend,
+            },
+            "training_runs": [run.to_dict() for run in self.training_runs],
             "settings": self.settings,
             "recommendation": {
                 "strength": rec.strength,
                 "lora_name": rec.lora_name,
                 "passed": rec.passed,
+                "beyond_design": rec.beyond_design,
                 "summary": rec.summary,
-                "diagnoses": [
-                    {"issue": d.mode.issue, "cause": d.mode.cause, "fix": d.mode.fix, "evidence": d.evidence}
-                    for d in rec.diagnoses
-                ],
+                "diagnoses": [d.to_dict() for d in rec.diagnoses],
                 "notes": rec.notes,
             },
             "cells": [_cell_dict(c) for c in self.cells],
@@ -85,50 +99,72 @@ class EvaluationReport:
         return path
 
     def to_text(self) -> str:
-        rec = self.recommendation
         faces = sum(1 for image in self.images if image.face_found)
         lines = [
             f"Face backend: {self.backend_name}",
             f"Reference: {len(self.reference_labels)} images with a face"
             + (f", {len(self.reference_without_face)} without" if self.reference_without_face else ""),
-            f"Identity target {self.thresholds.identity_target:.2f} "
-            f"(same-person cosine of this backend: {self.thresholds.same_person:.2f})",
+            f"Identity target {self.thresholds.identity_target:.2f} (style floor "
+            f"{self.thresholds.style_floor:.2f}, same person {self.thresholds.same_person:.2f}, copy "
+            f"{self.thresholds.copy:.3f}; {self.thresholds.model or self.backend_name})",
             f"Faces found in {faces} of {len(self.images)} images",
-            "",
         ]
         if self.plain_images:
-            lines.append("Plain images (no sweep): scores only, no strength to recommend.")
-            lines += [
-                f"  image {i.index}: "
-                + (
-                    f"similarity {i.similarity:.2f} (best single {i.best_reference_similarity:.2f})"
-                    if i.face_found
-                    else "no face"
-                )
-                for i in self.images
-            ]
+            lines += ["", "Plain images (no sweep): scores only, no strength to recommend."]
+            lines += [f"  image {i.index}: {_image_text(i)}" for i in self.images]
             return "\n".join(lines)
-        lines.append(rec.summary)
-        lines += [f"  Note: {note}" for note in rec.notes]
-        for diagnosis in rec.diagnoses:
-            lines.append(
-                f"  {diagnosis.mode.issue} (cause: {diagnosis.mode.cause}) -> {diagnosis.mode.fix}. "
-                f"{diagnosis.evidence}"
-            )
-        lines += ["", "prompt @ strength: mean ± sd | faces | diversity | signals"]
+        lines += self._context_lines()
+        lines += ["", *self._recommendation_lines(), ""]
+        lines += ["prompt [role] @ strength: mean ± sd | faces | diversity | skin texture | signals"]
         several = len({c.lora_name for c in self.cells}) > 1
-        for c in self.cells:
-            name = f"{c.lora_name}: " if several else ""
-            mean = "no face" if c.similarity_mean is None else f"{c.similarity_mean:.2f}"
-            sd = f" ± {c.similarity_sd:.2f}" if c.similarity_sd is not None else ""
-            div = f"{c.diversity:.2f}" if c.diversity is not None else "-"
-            signals = c.overfit_reasons() + (["LEAKAGE"] if c.leakage else [])
-            mark = "control" if c.is_control else ("ok" if c.reaches_target else "below target")
-            lines.append(
-                f"  {name}{c.prompt_id} @ {c.strength:g}: {mean}{sd} | {c.face_rate:.0%} | {div} | "
-                + ", ".join([mark, *signals])
-            )
+        lines += [_cell_text(c, several, self.reference_texture) for c in self.cells]
+        lines += ["", "Thresholds and their sources:"]
+        lines += [f"  {source}" for source in self.thresholds.identity_sources]
+        lines += [f"  {name}: {source}" for name, source in self.thresholds.sources.items()]
         return "\n".join(lines)
+
+    def _context_lines(self) -> list[str]:
+        lines = []
+        dtype = self.settings.get("model_weight_dtype")
+        if dtype:
+            lines.append(f"Sampled with the connected MODEL: weights {dtype}")
+        lines += [f"LoRA {run.lora_name}: {run.describe()}" for run in self.training_runs]
+        if self.dataset is not None:
+            lines.append(f"Reference dataset: {self.dataset.summary()}")
+        return lines
+
+    def _recommendation_lines(self) -> list[str]:
+        rec = self.recommendation
+        lines = [rec.summary]
+        lines += [f"  Note: {note}" for note in rec.notes]
+        lines += [f"  {diagnosis.to_text()}" for diagnosis in rec.diagnoses]
+        return lines
+
+
+def _image_text(image: ImageScore) -> str:
+    if not image.face_found:
+        return "no face"
+    return f"similarity {image.similarity:.2f} (best single {image.best_reference_similarity:.2f})"
+
+
+def _cell_text(c: CellScore, several: bool, reference_texture: float | None) -> str:
+    name = f"{c.lora_name}: " if several else ""
+    mean = "no face" if c.similarity_mean is None else f"{c.similarity_mean:.2f}"
+    sd = f" ± {c.similarity_sd:.2f}" if c.similarity_sd is not None else ""
+    div = f"{c.diversity:.2f}" if c.diversity is not None else "-"
+    skin = f"{c.skin_texture / reference_texture:.2f}x" if c.skin_texture and reference_texture else "-"
+    signals = c.overfit_reasons() + (["LEAKAGE"] if c.leakage else [])
+    if c.is_control:
+        mark = "control"
+    elif c.role == "style":
+        mark = "style ok" if c.reaches_target else "style below floor"
+    else:
+        mark = "ok" if c.reaches_target else "below target"
+    beyond = " (beyond the design sweep)" if c.beyond_design else ""
+    return (
+        f"  {name}{c.prompt_id} [{c.role}] @ {c.strength:g}{beyond}: {mean}{sd} | {c.face_rate:.0%} | "
+        f"{div} | {skin} | " + ", ".join([mark, *signals])
+    )
 
 
 def _cell_dict(cell: CellScore) -> dict[str, Any]:

@@ -38,10 +38,15 @@ class CarbonCopy:
 
 @dataclass
 class Memorisation:
+    """A seed that copies one training photo: its face (similarity at or above the scale's
+    copy landmark) or the whole picture (same person and a near-identical perceptual hash)."""
+
     seed: int
     reference_label: str
     similarity: float
     phash_distance: int
+    face_copy: bool = False
+    image_copy: bool = False
 
 
 def _sd(values: list[float | None]) -> float | None:
@@ -98,17 +103,21 @@ def memorisations(
     for seed, m in zip(seeds, measures, strict=True):
         if m.best_reference_index is None or m.best_reference_similarity is None:
             continue
-        if (
+        face_copy = m.best_reference_similarity >= thresholds.copy
+        image_copy = (
             m.best_reference_similarity >= thresholds.same_person
             and m.phash_to_best_reference is not None
             and m.phash_to_best_reference <= thresholds.memorisation_phash
-        ):
+        )
+        if face_copy or image_copy:
             found.append(
                 Memorisation(
                     seed,
                     reference_labels[m.best_reference_index],
                     m.best_reference_similarity,
                     m.phash_to_best_reference,
+                    face_copy,
+                    image_copy,
                 )
             )
     return found

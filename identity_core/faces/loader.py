@@ -3,6 +3,7 @@ default (CenterFace + dlib 128-d), or dlib's HOG path when asked for."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def _choose(insightface_roots: Sequence[str | Path], preference: str, pack: str)
     return _offline_default(f"{what}. {fix}.")
 
 
-_LOADED: dict[tuple, BackendChoice] = {}
+KEPT_BACKENDS = 2  # loaded backends kept between node runs; the oldest beyond this is closed
+_LOADED: OrderedDict[tuple, BackendChoice] = OrderedDict()
 
 
 def load_backend_once(
@@ -59,12 +61,25 @@ def load_backend_once(
 ) -> BackendChoice:
     """:func:`load_backend`, kept for the next call with the same arguments and the same pack found
     (nodes run many times; the offline default starts helper processes, an insightface pack takes
-    seconds to load). A pack added later is picked up on the next call."""
+    seconds to load). A pack added later is picked up on the next call. At most
+    ``KEPT_BACKENDS`` stay loaded: a client choosing other backends or packs in turn cannot make
+    the server hold one of each."""
     found = find_pack(insightface_roots, pack).pack_dir if preference in ("auto", "insightface") else None
     key = (tuple(str(root) for root in insightface_roots), preference, pack, found)
-    if key not in _LOADED:
-        _LOADED[key] = load_backend(insightface_roots, preference, pack)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    _LOADED[key] = load_backend(insightface_roots, preference, pack)
+    while len(_LOADED) > KEPT_BACKENDS:
+        _, evicted = _LOADED.popitem(last=False)
+        _close(evicted.backend)
     return _LOADED[key]
+
+
+def _close(backend: object) -> None:
+    close = getattr(backend, "close", None)
+    if callable(close):
+        close()
 
 
 def _offline_default(why: str) -> BackendChoice:

@@ -92,8 +92,10 @@ def sweep_grid(
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((PAD, PAD // 2), title, fill=TEXT, font=font)
+    probed = {e.strength for e in sweep.entries if e.beyond_design}
     for column, strength in enumerate(strengths):
-        draw.text((label_w + column * cell_w + PAD, title_h), f"strength {strength:g}", fill=TEXT, font=font)
+        label = f"strength {strength:g}" + (" (probe)" if strength in probed else "")
+        draw.text((label_w + column * cell_w + PAD, title_h), label, fill=TEXT, font=font)
     index_of = {id(entry): i for i, entry in enumerate(sweep.entries)}
     y = title_h + header_h
     for lora in loras:
@@ -101,10 +103,10 @@ def sweep_grid(
             draw.text((PAD, y), lora, fill=TEXT, font=font)
             y += block_title_h
         for prompt in prompts:
-            control = any(e.is_control for e in sweep.entries if e.prompt_id == prompt)
+            role = next((e.role for e in sweep.entries if e.prompt_id == prompt), "")
             draw.text(
                 (PAD, y + cell_h // 2 - line_h // 2),
-                prompt + (" (control)" if control else ""),
+                prompt + (f" ({role})" if role in ("control", "style") else ""),
                 fill=TEXT,
                 font=font,
             )

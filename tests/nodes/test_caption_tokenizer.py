@@ -60,3 +60,41 @@ def test_empty_token_is_a_clear_error(comfy_host, tmp_path):
     write_image(grace_hopper(), folder / "a.jpg")
     run = comfy_host.run_prompt(_prompt(str(folder), "  ", False), timeout=300)
     assert run.status == "error" and "trigger token is empty" in run.error["exception_message"]
+
+
+def _three_captioned_photos(folder):
+    for index, image in enumerate(subject_variants(grace_hopper(), 3, canvas=512)):
+        write_image(image, folder / f"p{index}.jpg", quality=90)
+        (folder / f"p{index}.txt").write_text(f"a woman in place {index}", encoding="utf-8")
+
+
+def test_captions_from_a_list_output_replace_the_files(comfy_host):
+    folder = comfy_host.input_dir / "captioned_set"
+    _three_captioned_photos(folder)
+    prompt = _prompt(str(folder), "zyqux", False)
+    prompt["3"] = {"class_type": "LoadImageTextDataSetFromFolder", "inputs": {"folder": "captioned_set"}}
+    prompt["2"]["inputs"]["captions"] = ["3", 1]  # the texts output: a list, one string per image
+    run = comfy_host.run_prompt(prompt, timeout=300)
+    assert run.status == "success", run.error
+    report = run.outputs["2"]["text"][0]
+    assert "Captions from the connected captioning node: 3 (token enforced)" in report
+    assert all(f"zyqux, a woman in place {index}" in report for index in range(3))
+
+
+def test_captions_from_a_multiline_text_must_match_the_image_count(comfy_host, tmp_path):
+    folder = comfy_host.input_dir / "three lines"
+    _three_captioned_photos(folder)
+    prompt = _prompt(str(folder), "zyqux", False)
+    prompt["3"] = {
+        "class_type": "PrimitiveStringMultiline",
+        "inputs": {"value": "a woman, park\na woman, bus"},
+    }
+    prompt["2"]["inputs"]["captions"] = ["3", 0]
+    run = comfy_host.run_prompt(prompt, timeout=300)
+    assert run.status == "error"
+    message = run.error["exception_message"]
+    assert "one text with 2 caption lines for 3 subject images" in message and "What to do" in message
+    prompt["3"]["inputs"]["value"] = "a woman, park\na woman, bus\na woman, beach"
+    run = comfy_host.run_prompt(prompt, timeout=300)
+    assert run.status == "success", run.error
+    assert "zyqux, a woman, beach" in run.outputs["2"]["text"][0]

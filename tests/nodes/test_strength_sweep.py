@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from devkit.host import DEFAULT_PACK_NAME
-from devkit.sweep_host import STANDIN_MODULE, prepare_sweep_host, read_png, sweep_nodes
+from devkit.sweep_host import LORA_NAME, STANDIN_MODULE, prepare_sweep_host, read_png, sweep_nodes
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
 
 pytestmark = pytest.mark.host
@@ -22,8 +22,10 @@ PROMPTS = "portrait: a photo of {token} {class_word}\ncontrol: a photo of a {cla
 
 
 def _graph(dit_name: str, ae_name: str) -> dict:
+    nodes = sweep_nodes(dit_name, ae_name, PROMPTS, "0, 1.0", seeds=2, base_seed=SEED, steps=STEPS, size=SIZE)
+    nodes["4"]["inputs"].update(probe_beyond=True, reference_images=["14", 0], face_backend="dlib")
     return {
-        **sweep_nodes(dit_name, ae_name, PROMPTS, "0, 1.0", seeds=2, base_seed=SEED, steps=STEPS, size=SIZE),
+        **nodes,
         "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "sweep"}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["3", 0], "text": "a photo of ohwx person"}},
         "7": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["6", 0], "guidance": 3.5}},
@@ -61,6 +63,7 @@ def _graph(dit_name: str, ae_name: str) -> dict:
                 "reference_images": ["14", 0],
             },
         },
+        "16": {"class_type": "PreviewAny", "inputs": {"source": ["15", 4]}},
     }
 
 
@@ -95,12 +98,22 @@ def test_sweep_on_tiny_flux_with_a_kohya_lora(start_comfy_host, tiny_flux_dit_fi
     assert grid.shape[0] > 2 * SIZE and grid.shape[1] > 2 * 2 * SIZE  # 2 prompts x (2 strengths x 2 seeds)
     progress = run.progress("4")
     assert progress and progress[-1] == (8 * STEPS, 8 * STEPS)
+    summary = run.outputs["4"]["text"][0]
+    assert "sampled with the connected MODEL (float32)" in summary
+    # strengths 0 and 1.0 leave one strength above 0: no trend, so nothing is probed
+    assert "Probe (dlib 128-d (not ArcFace)): fewer than two strengths above 0" in summary
 
     score = run.outputs["15"]
     text = score["text"][0]
     assert "Face backend: dlib" in text and "No face was found in any of the 8 generated images" in text
+    assert "Sampled with the connected MODEL: weights float32" in text
+    # the test LoRA has no lora_te keys: its text encoder was not trained; its metadata gives the rank
+    assert f"LoRA {LORA_NAME}: text encoder frozen, rank 4" in text
     report = score["identity_report"][0]
     assert report["passed"] is False and isinstance(report["strength"], float)
     with open(report["path"], encoding="utf-8") as json_file:
         data = json.load(json_file)
     assert len(data["images"]) == 8 and {c["strength"] for c in data["cells"]} == {0.0, 1.0}
+    assert {c["role"] for c in data["cells"]} == {"identity", "control"}
+    assert data["training_runs"][0]["text_encoder"] == "frozen" and data["training_runs"][0]["rank"] == 4
+    assert run.outputs["16"]["text"] == ["False"]  # ArcFaceScore's 'passed': a best effort, not a pass

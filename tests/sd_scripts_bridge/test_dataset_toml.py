@@ -95,3 +95,12 @@ def test_strings_are_escaped(tmp_path):
 
 def test_class_prompt_article():
     assert class_prompt("person") == "a person" and class_prompt("actress") == "an actress"
+
+
+def test_the_engines_regularization_balancing_halves_the_subjects_steps():
+    from sd_scripts_bridge.dataset_toml import engine_steps, subject_steps_of
+
+    assert engine_steps(2500, has_regularization=True, keep_subject_steps=True) == 5000
+    assert engine_steps(2500, has_regularization=True, keep_subject_steps=False) == 2500
+    assert engine_steps(1500, has_regularization=False, keep_subject_steps=True) == 1500
+    assert subject_steps_of(5000, True) == 2500 and subject_steps_of(1500, False) == 1500

@@ -54,8 +54,53 @@ def test_final_profile_matches_design_document_section_4_2(tmp_path):
     assert option(argv, "--network_dropout") == "0.1"
     assert option(argv, "--lr_scheduler") == "cosine"
     assert option(argv, "--lr_warmup_steps") == "500"
-    assert 2000 <= int(option(argv, "--max_train_steps")) <= 3000
     assert option(argv, "--prior_loss_weight") == "1.0"
+
+
+def test_with_regularization_the_subject_keeps_the_profiles_steps(tmp_path):
+    request = make_request(
+        tmp_path, profile="final", regularization=make_images(tmp_path / "reg", 25, "reg", None)
+    )
+    plan = build_plan(request, make_engine(tmp_path))
+    subject = plan.settings["subject_steps"]
+    assert 2000 <= subject <= 3000 and subject == 2500
+    assert option(plan.phases[0].argv, "--max_train_steps") == "5000"  # half of them on the priors
+    budget = next(w for w in plan.warnings if w.startswith("regularization:"))
+    assert "5000 engine steps, 2500 on the subject images and 2500 on the regularization images" in budget
+    assert "keep_subject_steps" in budget
+    assert not any("design range" in w for w in plan.warnings)
+    assert plan.metadata[METADATA_PREFIX + "subject_steps"] == "2500"
+    assert plan.metadata[METADATA_PREFIX + "regularization_images"] == "25"
+
+
+def test_keep_subject_steps_off_says_the_subject_gets_half(tmp_path):
+    request = make_request(
+        tmp_path,
+        profile="final",
+        regularization=make_images(tmp_path / "reg", 25, "reg", None),
+        overrides={"keep_subject_steps": False},
+    )
+    plan = build_plan(request, make_engine(tmp_path))
+    assert (
+        option(plan.phases[0].argv, "--max_train_steps") == "2500" and plan.settings["subject_steps"] == 1250
+    )
+    assert any("keep_subject_steps is off, so the subject gets half" in w for w in plan.warnings)
+    assert any(
+        "1250 steps on the subject are outside the final profile's design range" in w for w in plan.warnings
+    )
+
+
+def test_a_step_override_counts_subject_steps_and_no_regularization_changes_nothing(tmp_path):
+    with_reg = make_request(
+        tmp_path,
+        regularization=make_images(tmp_path / "reg", 20, "reg", None),
+        overrides={"max_train_steps": 800},
+    )
+    assert build_plan(with_reg, make_engine(tmp_path)).phases[0].max_train_steps == 1600
+    plain = build_plan(make_request(tmp_path, profile="final"), make_engine(tmp_path))
+    assert plain.phases[0].max_train_steps == plain.settings["subject_steps"] == 2500
+    assert not any(w.startswith("regularization:") for w in plain.warnings)
+    assert plain.metadata[METADATA_PREFIX + "regularization_images"] == "0"
 
 
 def test_prior_loss_weight_only_with_regularization(tmp_path):

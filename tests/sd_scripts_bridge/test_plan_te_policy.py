@@ -37,13 +37,14 @@ def test_two_phase_runs(tmp_path):
     phase1, phase2 = plan.phases
     option = builders.option
     assert (phase1.name, phase2.name) == ("te_phase1", "te_phase2")
-    # Phase 1: CLIP-L LoRA trains at 0.4 x the UNet LR for 50% of the steps.
+    # Phase 1: CLIP-L LoRA trains at 0.4 x the UNet LR for 50% of the steps. Two-phase needs
+    # regularization, so the engine runs 3000 steps for the subject's 1500 (keep_subject_steps).
     assert "--network_train_unet_only" not in phase1.argv
     assert float(option(phase1.argv, "--text_encoder_lr")) == pytest.approx(0.4e-4)
     assert 0.3e-4 <= float(option(phase1.argv, "--text_encoder_lr")) <= 0.5e-4
-    assert phase1.max_train_steps == 750 and phase2.max_train_steps == 750
-    assert plan.total_steps == 1500
-    assert option(phase1.argv, "--max_train_steps") == "750"
+    assert phase1.max_train_steps == 1500 and phase2.max_train_steps == 1500
+    assert plan.total_steps == 3000 and plan.settings["subject_steps"] == 1500
+    assert option(phase1.argv, "--max_train_steps") == "1500"
     # Phase 2: starts from phase 1's file, TE frozen by lr 0, never --network_train_unet_only.
     assert "--network_train_unet_only" not in phase2.argv
     assert option(phase2.argv, "--network_weights") == str(phase1.output_file)
@@ -54,7 +55,7 @@ def test_two_phase_runs(tmp_path):
     assert phase1.engine_log != phase2.engine_log
     assert option(phase1.argv, "--max_grad_norm") == option(phase2.argv, "--max_grad_norm") == "1.0"
     assert plan.metadata[METADATA_PREFIX + "text_encoder"] == "two_phase"
-    assert plan.metadata[METADATA_PREFIX + "text_encoder_steps"] == "750"
+    assert plan.metadata[METADATA_PREFIX + "text_encoder_steps"] == "1500"
 
 
 def test_final_two_phase_keeps_cosine_for_phase_2_and_warns(tmp_path):
@@ -70,7 +71,7 @@ def test_te_ratio_and_fraction_overrides_stay_within_section_5(tmp_path):
     request = two_phase_request(tmp_path, overrides={"te_lr_ratio": 0.3, "te_phase_fraction": 0.2})
     phase1, phase2 = build_plan(request, builders.make_engine(tmp_path)).phases
     assert float(builders.option(phase1.argv, "--text_encoder_lr")) == pytest.approx(0.3e-4)
-    assert (phase1.max_train_steps, phase2.max_train_steps) == (300, 1200)
+    assert (phase1.max_train_steps, phase2.max_train_steps) == (600, 2400)
     for bad in ({"te_lr_ratio": 0.6}, {"te_lr_ratio": 0.2}, {"te_phase_fraction": 0.7}):
         with pytest.raises(Exception, match="out of range"):
             build_plan(two_phase_request(tmp_path, overrides=bad), builders.make_engine(tmp_path))

@@ -90,3 +90,14 @@ def test_profile_names():
     assert get_profile("Final") is FINAL
     with pytest.raises(BridgeError, match="fast, final"):
         get_profile("slow")
+
+
+def test_the_step_count_is_the_subjects_and_the_regularization_budget_says_why():
+    for profile in (FAST, FINAL):
+        assert profile.value("keep_subject_steps") is True
+        assert "steps on the subject images" in profile.settings["max_train_steps"].source
+    source = FINAL.settings["keep_subject_steps"].source
+    assert "half" in source and "regularization" in source and "5000" in source
+    assert resolve_settings(FINAL, {"keep_subject_steps": False})["keep_subject_steps"] is False
+    with pytest.raises(BridgeError):
+        resolve_settings(FINAL, {"keep_subject_steps": "no"})

@@ -16,6 +16,7 @@ from identity_core.dataset.captions import (
 )
 from identity_core.dataset.model import CAPTION_EDITED, CAPTION_FILE, CAPTION_TEMPLATE, Dataset, DatasetItem
 from identity_core.dataset.tokens import TokenizerError, load_tokenizers, token_uniqueness
+from identity_core.errors import IdentityError
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +80,91 @@ def test_enforce_mode_keeps_text_adds_token_and_templates_missing(tmp_path, toke
     assert "untouched" in result.text_report()
 
 
-def test_template_mode_uses_measured_framing_and_view(tmp_path, tokenizers):
+def test_template_mode_uses_measured_framing_view_light_and_background(tmp_path, tokenizers):
     dataset = _dataset(tmp_path, {"a": b"whatever", "b": None})
-    dataset = dataset.replace(extra={"image_notes": {"a.png": {"framing": "portrait", "pose": "profile"}}})
+    note = {
+        "framing": "portrait",
+        "pose": "profile",
+        "light": "dim light, warm tones",
+        "background": "dark background",
+    }
+    dataset = dataset.replace(extra={"image_notes": {"a.png": note}})
     result = apply_caption_rules(dataset, "zxqv", "man", MODE_TEMPLATE, tokenizers)
-    assert result.dataset.captions == ("zxqv, a man, close-up portrait, profile view", "zxqv, a man")
+    assert result.dataset.captions == (
+        "zxqv, a man, close-up portrait, profile view, dim light, warm tones, dark background",
+        "zxqv, a man",
+    )
     assert template_caption("tok", "elderly woman") == "tok, an elderly woman"
+    assert template_caption("tok", "man", {"framing": "full body", "pose": "front", "light": ""}) == (
+        "tok, a man, full body"
+    )
+
+
+def test_repeated_template_captions_are_not_judged_as_identical_phrasing(tmp_path, tokenizers):
+    dataset = _dataset(tmp_path, {f"p{i}": None for i in range(6)})
+    notes = {f"p{i}.png": {"framing": "portrait", "pose": "front"} for i in range(6)}
+    result = apply_caption_rules(
+        dataset.replace(extra={"image_notes": notes}), "zxqv", "man", MODE_ENFORCE, tokenizers
+    )
+    assert len(set(result.dataset.captions)) == 1
+    assert not [f for f in result.findings if f.check == "identical_phrasing"]
+    template = _finding(result, "template_captions")
+    assert template.severity == "pass" and template.measured == {"template": 6, "distinct": 1}
+    assert result.verdict == "pass"
+
+
+def test_invariant_traits_in_subject_captions_are_flagged(tmp_path, tokenizers):
+    dataset = _dataset(
+        tmp_path,
+        {
+            "a": b"zxqv, a woman with blue eyes and blonde hair, at the beach",
+            "b": b"zxqv, a woman, round face, tattoos",
+            "c": b"zxqv, a woman in a dark blue coat, white background",
+            "d": b"zxqv, a redhead in a red dress",
+        },
+    )
+    result = apply_caption_rules(dataset, "zxqv", "woman", MODE_ENFORCE, tokenizers)
+    traits = _finding(result, "identity_traits")
+    assert traits.severity == "warn" and traits.files == ("a.png", "b.png", "d.png")
+    assert (
+        "a.png: blonde hair, blue eyes" in traits.message and "b.png: round face, tattoos" in traits.message
+    )
+    assert "bind to the words instead of the trigger token" in traits.message
+    assert result.dataset.extra["caption_findings"] == (traits,)
+
+
+def test_connected_captions_replace_the_files_one_per_image(tmp_path, tokenizers):
+    dataset = _dataset(tmp_path, {"a": b"zxqv, a woman at the beach", "b": None, "c": None})
+    listed = ["a woman in a park", "zxqv, a woman on a bus", ""]
+    result = apply_caption_rules(dataset, "zxqv", "woman", MODE_ENFORCE, tokenizers, connected=listed)
+    assert result.dataset.captions == ("zxqv, a woman in a park", "zxqv, a woman on a bus", "zxqv, a woman")
+    assert [i.caption_source for i in result.dataset.items] == ["graph", "graph", "template"]
+    text = "a woman in a park\n\nzxqv, a woman on a bus\na woman at a desk\n"
+    lines = apply_caption_rules(dataset, "zxqv", "woman", MODE_ENFORCE, tokenizers, connected=[text])
+    assert lines.dataset.captions[2] == "zxqv, a woman at a desk"
+
+
+def test_connected_captions_are_judged_like_written_ones(tmp_path, tokenizers):
+    dataset = _dataset(tmp_path, {"a": None, "b": None})
+    same = ["a man with brown hair", "a man with brown hair"]
+    result = apply_caption_rules(dataset, "zxqv", "man", MODE_ENFORCE, tokenizers, connected=same)
+    assert set(_finding(result, "identical_phrasing").files) == {"a.png", "b.png"}
+    assert _finding(result, "identity_traits").files == ("a.png", "b.png")
+
+
+@pytest.mark.parametrize(
+    ("connected", "mode", "fragment"),
+    [
+        (["one", "two"], MODE_ENFORCE, "2 captions for 3 subject images"),
+        (["one\ntwo"], MODE_ENFORCE, "one text with 2 caption lines for 3 subject images"),
+        (["a", "b", "c"], MODE_TEMPLATE, "would replace them"),
+    ],
+)
+def test_connected_captions_that_cannot_fit_are_refused(tmp_path, tokenizers, connected, mode, fragment):
+    dataset = _dataset(tmp_path, {"a": None, "b": None, "c": None})
+    with pytest.raises(IdentityError) as caught:
+        apply_caption_rules(dataset, "zxqv", "man", mode, tokenizers, connected=connected)
+    assert fragment in str(caught.value) and "What to do" in str(caught.value)
 
 
 def test_verbose_identical_and_negative_captions_are_flagged(tmp_path, tokenizers):

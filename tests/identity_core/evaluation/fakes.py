@@ -12,9 +12,19 @@ import hashlib
 
 import numpy as np
 
+from identity_core.faces.identity_scale import IdentityScale
 from identity_core.faces.model import Face
 
 DIM = 128
+# Landmarks of the constructed embedding space: the likeness target sits above the same-person
+# floor, as it does for every real backend.
+FAKE_SCALE = IdentityScale(
+    model="constructed faces (test)",
+    same_person=0.45,
+    likeness_target=0.6,
+    copy=0.95,
+    sources=("constructed for tests",),
+)
 REFERENCE_DIRECTION = np.eye(DIM, dtype=np.float32)[0]
 
 
@@ -35,7 +45,8 @@ def face(embedding: np.ndarray, yaw: float = 0.0, box=(16.0, 16.0, 48.0, 48.0), 
 
 class FakeBackend:
     name = "constructed faces (test)"
-    same_person_cosine = 0.6
+    scale = FAKE_SCALE
+    same_person_cosine = FAKE_SCALE.same_person
 
     def __init__(self) -> None:
         self._faces: dict[str, list[Face]] = {}
@@ -63,10 +74,12 @@ def make_sweep(backend: FakeBackend, table: dict, lora_name: str = "run.safetens
     """A sweep whose faces have the similarities in ``table``.
 
     ``table`` maps ``(prompt_id, strength)`` to one similarity for all seeds, or to a list
-    of per-seed ``(similarity, yaw)``; a prompt id starting with "control" is a control
-    prompt. Cells listed in ``copies`` repeat one image for every seed (carbon copies).
+    of per-seed ``(similarity, yaw)``; the prompt's role is inferred from its id as the prompt
+    parser does ("control..." is a control prompt, "style..." a style prompt). Cells listed in
+    ``copies`` repeat one image for every seed (carbon copies).
     """
     from identity_core.evaluation.model import Sweep, SweepEntry
+    from identity_core.evaluation.prompts import infer_role
 
     sweep = sweep or Sweep(entries=[], trigger_token="ohwx", class_word="man")
     rng = np.random.default_rng(len(sweep.entries) + 7)
@@ -97,7 +110,8 @@ def make_sweep(backend: FakeBackend, table: dict, lora_name: str = "run.safetens
                     strength,
                     seed,
                     lora_name,
-                    prompt_id.startswith("control"),
+                    role=infer_role(prompt_id, "" if prompt_id.startswith("control") else "{token}"),
+                    beyond_design=strength > 1.2,
                 )
             )
     return sweep

@@ -9,41 +9,22 @@ ArcFace's accuracy.
 """
 
 import numpy as np
-import pytest
 
 from devkit.photos import (
     astronaut,
     brightened,
-    flipped,
     grace_hopper,
     on_canvas,
     resized,
     rotated,
     tom_hanks,
 )
+from identity_core.evaluation.failure_modes import MEMORISATION
 from identity_core.evaluation.model import Sweep, SweepEntry
 from identity_core.evaluation.pipeline import evaluate_sweep
-from identity_core.evaluation.recommend import SAMEFACE
 from identity_core.evaluation.reference import build_reference
 from identity_core.evaluation.thresholds import Thresholds
 from identity_core.faces import Face
-
-
-@pytest.fixture(scope="module")
-def dlib_backend():
-    from identity_core.faces.dlib_backend import DlibBackend
-
-    return DlibBackend()
-
-
-def _grace_reference(backend):
-    image = grace_hopper()
-    photos = [
-        ("grace.jpg", image),
-        ("grace_flipped.jpg", flipped(image)),
-        ("grace_bright.jpg", brightened(image, 1.2)),
-    ]
-    return build_reference(photos, backend)
 
 
 def _entries(images, prompt_id, strength, control=False):
@@ -53,13 +34,13 @@ def _entries(images, prompt_id, strength, control=False):
     ]
 
 
-def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     same = [rotated(resized(grace, 0.8), 8), resized(rotated(grace, -6), 0.9)]
     others = [astronaut(), resized(tom_hanks(), 3.0)]
     sweep = Sweep(entries=_entries(same, "portrait", 1.0) + _entries(others, "control", 1.0, control=True))
-    thresholds = Thresholds.for_backend(dlib_backend.same_person_cosine)
+    thresholds = Thresholds.from_scale(dlib_backend.scale)
     report = evaluate_sweep(sweep, reference, dlib_backend, thresholds)
     by_prompt = {c.prompt_id: c for c in report.cells}
     same_scores = [s for s in by_prompt["portrait"].similarities]
@@ -71,32 +52,28 @@ def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend):
     assert report.backend_name.startswith("dlib")
 
 
-def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     leaking = [rotated(resized(grace, 0.85), 5), rotated(resized(grace, 0.75), -5)]
     sweep = Sweep(entries=_entries(leaking, "control", 1.0, control=True))
-    report = evaluate_sweep(
-        sweep, reference, dlib_backend, Thresholds.for_backend(dlib_backend.same_person_cosine)
-    )
+    report = evaluate_sweep(sweep, reference, dlib_backend, Thresholds.from_scale(dlib_backend.scale))
     assert report.cells[0].leakage
 
 
-def test_near_copies_of_a_training_photo_are_memorisation_and_carbon_copies(dlib_backend):
-    reference = _grace_reference(dlib_backend)
+def test_near_copies_of_a_training_photo_are_memorisation_and_carbon_copies(dlib_backend, grace_reference):
+    reference = grace_reference
     grace = grace_hopper()
     copies = [resized(grace, 0.9), brightened(grace, 1.05), resized(grace, 0.95)]
     sweep = Sweep(
         entries=_entries(copies, "portrait", 1.0) + _entries([astronaut()], "control", 1.0, control=True)
     )
-    report = evaluate_sweep(
-        sweep, reference, dlib_backend, Thresholds.for_backend(dlib_backend.same_person_cosine)
-    )
+    report = evaluate_sweep(sweep, reference, dlib_backend, Thresholds.from_scale(dlib_backend.scale))
     cell = report.cell("run.safetensors", "portrait", 1.0)
     assert cell.memorised and cell.memorised[0].reference_label in {"grace.jpg", "grace_bright.jpg"}
     assert len(cell.carbon_copies) == 3
     assert not report.recommendation.passed
-    assert SAMEFACE in [d.mode for d in report.recommendation.diagnoses]
+    assert MEMORISATION in [d.mode for d in report.recommendation.diagnoses]
 
 
 class _DlibLocatedInsightFace:
@@ -106,6 +83,7 @@ class _DlibLocatedInsightFace:
         self._locator = locator
         self._insightface = insightface_backend
         self.name = insightface_backend.name
+        self.scale = insightface_backend.scale
         self.same_person_cosine = insightface_backend.same_person_cosine
 
     def analyze(self, image_rgb):
@@ -128,7 +106,7 @@ def test_scoring_through_the_insightface_path_with_a_stand_in_arcface(dlib_backe
     # the same photo moved, scaled and turned: alignment must bring the crops back together
     moved = [rotated(grace, 12), on_canvas(resized(grace, 0.7), (700, 700), position=(0.4, 0.55))]
     sweep = Sweep(entries=_entries(moved, "portrait", 0.8))
-    report = evaluate_sweep(sweep, reference, backend, Thresholds.for_backend(backend.same_person_cosine))
+    report = evaluate_sweep(sweep, reference, backend, Thresholds.from_scale(backend.scale))
     similarities = report.cells[0].similarities
     assert all(s is not None and s > 0.9 for s in similarities), similarities
     assert np.isfinite(report.cells[0].seed_consistency)

@@ -9,6 +9,7 @@ from identity_core.evaluation.pipeline import EvaluationCancelled, evaluate_swee
 from identity_core.evaluation.reference import build_reference
 from identity_core.evaluation.thresholds import Thresholds
 from tests.identity_core.evaluation.fakes import (
+    FAKE_SCALE,
     FakeBackend,
     embedding_with_similarity,
     face,
@@ -24,7 +25,7 @@ def test_report_json_holds_every_image_and_cell(tmp_path):
     sweep = make_sweep(backend, {("portrait", 0.8): 0.7, ("portrait", 1.0): 0.8, ("control", 0.8): 0.1})
     sweep.settings = {"steps": 4, "guidance": 3.5}
     report = evaluate_sweep(
-        sweep, reference, backend, Thresholds.for_backend(0.6), backend_message="test backend"
+        sweep, reference, backend, Thresholds.from_scale(FAKE_SCALE), backend_message="test backend"
     )
     data = json.loads(report.write_json(tmp_path / "r" / "report.json").read_text())
     assert data["backend"] == {"name": "constructed faces (test)", "message": "test backend"}
@@ -33,7 +34,7 @@ def test_report_json_holds_every_image_and_cell(tmp_path):
     assert data["settings"]["steps"] == 4
     assert data["images"][0]["best_reference"].startswith("train_")
     text = report.to_text()
-    assert "Face backend: constructed faces (test)" in text and "portrait @ 0.8: 0.70" in text
+    assert "Face backend: constructed faces (test)" in text and "portrait [identity] @ 0.8: 0.70" in text
 
 
 def test_plain_images_are_scored_without_a_recommendation():
@@ -42,7 +43,7 @@ def test_plain_images_are_scored_without_a_recommendation():
     rng = np.random.default_rng(0)
     images = [backend.register(noise_image(s), [face(embedding_with_similarity(0.9, rng))]) for s in range(2)]
     images.append(noise_image(77))  # no face registered
-    report = evaluate_sweep(Sweep.from_images(images), reference, backend, Thresholds.for_backend(0.6))
+    report = evaluate_sweep(Sweep.from_images(images), reference, backend, Thresholds.from_scale(FAKE_SCALE))
     assert report.recommendation.strength == 0.0 and not report.recommendation.passed
     text = report.to_text()
     assert "no strength to recommend" in text and "image 2: no face" in text
@@ -68,10 +69,12 @@ def test_empty_sweep_and_cancel():
     backend = FakeBackend()
     reference = one_person_reference(backend)
     with pytest.raises(EvaluationError):
-        evaluate_sweep(Sweep(entries=[]), reference, backend, Thresholds.for_backend(0.6))
+        evaluate_sweep(Sweep(entries=[]), reference, backend, Thresholds.from_scale(FAKE_SCALE))
     sweep = make_sweep(backend, {("portrait", 1.0): 0.7})
     with pytest.raises(EvaluationCancelled):
-        evaluate_sweep(sweep, reference, backend, Thresholds.for_backend(0.6), should_cancel=lambda: True)
+        evaluate_sweep(
+            sweep, reference, backend, Thresholds.from_scale(FAKE_SCALE), should_cancel=lambda: True
+        )
 
 
 def test_replacing_images_needs_one_per_sweep_entry():

@@ -15,6 +15,7 @@ from identity_core.evaluation.signals import (
 )
 from identity_core.evaluation.thresholds import Thresholds
 from tests.identity_core.evaluation.fakes import (
+    FAKE_SCALE,
     REFERENCE_DIRECTION,
     FakeBackend,
     embedding_with_similarity,
@@ -22,7 +23,7 @@ from tests.identity_core.evaluation.fakes import (
     noise_image,
 )
 
-THRESHOLDS = Thresholds.for_backend(0.6)
+THRESHOLDS = Thresholds.from_scale(FAKE_SCALE)
 
 
 def _reference(backend, count=3):

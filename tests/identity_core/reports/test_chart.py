@@ -3,7 +3,7 @@ import numpy as np
 from identity_core.evaluation.pipeline import evaluate_sweep
 from identity_core.evaluation.thresholds import Thresholds
 from identity_core.reports.chart import similarity_chart
-from tests.identity_core.evaluation.fakes import FakeBackend, make_sweep, one_person_reference
+from tests.identity_core.evaluation.fakes import FAKE_SCALE, FakeBackend, make_sweep, one_person_reference
 
 
 def _report(control_leaks: bool):
@@ -14,7 +14,7 @@ def _report(control_leaks: bool):
         table[("portrait", strength)] = similarity
         table[("style", strength)] = similarity - 0.1
         table[("control", strength)] = 0.8 if control_leaks and strength == 1.0 else 0.1
-    return evaluate_sweep(make_sweep(backend, table), reference, backend, Thresholds.for_backend(0.6))
+    return evaluate_sweep(make_sweep(backend, table), reference, backend, Thresholds.from_scale(FAKE_SCALE))
 
 
 def _red_pixels(image):

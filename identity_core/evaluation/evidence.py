@@ -1,0 +1,73 @@
+"""Everything the recommendation and the diagnoses read about one evaluated sweep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .cells import CellScore
+from .dataset_evidence import DatasetEvidence
+from .thresholds import Thresholds
+from .training_run import TrainingRun
+
+
+@dataclass(frozen=True)
+class AnglePoint:
+    """One generated face with a known yaw (identity prompts only)."""
+
+    yaw: float
+    similarity: float
+
+
+@dataclass
+class SweepEvidence:
+    cells: list[CellScore]
+    thresholds: Thresholds
+    backend_name: str = ""
+    angle_points: list[AnglePoint] = field(default_factory=list)
+    reference_has_side_views: bool | None = None
+    reference_turned_similarity: float | None = None  # real turned photos, leave-one-out
+    reference_texture: float | None = None  # median skin texture of the training photos
+    training_runs: dict[str, TrainingRun] = field(default_factory=dict)
+    dataset: DatasetEvidence | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # the sweep's sampling settings
+
+    def run(self, lora_name: str) -> TrainingRun:
+        return self.training_runs.get(lora_name) or TrainingRun.unknown(lora_name)
+
+    def loras(self) -> list[str]:
+        return list(dict.fromkeys(cell.lora_name for cell in self.cells))
+
+    def settings_groups(self) -> dict[tuple[str, float], list[CellScore]]:
+        groups: dict[tuple[str, float], list[CellScore]] = {}
+        for cell in self.cells:
+            groups.setdefault((cell.lora_name, cell.strength), []).append(cell)
+        return groups
+
+    def dataset_causes(self, mode) -> list[str]:
+        return self.dataset.causes_for(mode) if self.dataset is not None else []
+
+    def design_strengths(self) -> list[float]:
+        return sorted({c.strength for c in self.cells if not c.beyond_design})
+
+
+def identity_cells(cells: list[CellScore]) -> list[CellScore]:
+    return [c for c in cells if c.judges_identity]
+
+
+def identity_mean(cells: list[CellScore]) -> float | None:
+    values = [c.similarity_mean for c in identity_cells(cells) if c.similarity_mean is not None]
+    return float(np.mean(values)) if values else None
+
+
+def identity_diversity(cells: list[CellScore]) -> float | None:
+    """Median seed diversity over the identity prompts of one setting."""
+    values = [c.diversity for c in identity_cells(cells) if c.diversity is not None]
+    return float(np.median(values)) if values else None
+
+
+def identity_texture(cells: list[CellScore]) -> float | None:
+    values = [c.skin_texture for c in identity_cells(cells) if c.skin_texture is not None]
+    return float(np.median(values)) if values else None

@@ -1,0 +1,35 @@
+"""The face backend and the reference identity, shared by StrengthSweep (probes) and ArcFaceScore."""
+
+from __future__ import annotations
+
+from . import comfy_glue as glue
+
+BACKENDS = ["auto", "insightface", "centerface", "dlib"]
+
+
+def load_face_backend(preference: str, pack: str):
+    """The backend choice, kept between runs by ``load_backend_once`` (a bounded cache)."""
+    from ..identity_core.faces import load_backend_once
+
+    return load_backend_once(glue.insightface_roots(), preference, pack.strip() or "auto")
+
+
+def reference_photos(dataset, reference_images, required: bool = True) -> list:
+    """``(label, RGB array)`` pairs from the checked dataset and/or reference images."""
+    from ..identity_core.evaluation import EvaluationError
+    from ..identity_core.evaluation.reference import load_reference_photos
+
+    photos = []
+    if dataset is not None:
+        photos += load_reference_photos(dataset.image_paths)
+    if reference_images is not None:
+        photos += [
+            (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))
+        ]
+    if not photos and required:
+        raise EvaluationError(
+            "No reference identity was given",
+            "connect the checked dataset (DatasetCheck) or reference photos of the person",
+            "reference_dataset / reference_images",
+        )
+    return photos

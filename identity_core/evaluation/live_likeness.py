@@ -1,0 +1,88 @@
+"""Likeness while training runs: the engine's sample images scored as they appear.
+
+TrainIdentityLoRA asks the engine to sample fixed prompts at every checkpoint: the neutral
+portrait and new-environment prompts of the evaluation protocol, two fixed seeds each (Section
+7's identity prompts at strength 1.0: the coarse pass over checkpoints), the pose probe, and the
+user's own preview prompt when one is set. Each sample is scored against the reference photos
+with the face backend, and its checkpoint's point on the likeness curve is updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..faces.model import FaceBackend
+from .likeness_curve import LikenessCurve, LikenessPoint
+from .measure import measure_image
+from .pose_probe import PROBE_PROMPT_ID, PoseProbe
+from .prompts import DEFAULT_PROMPTS_TEXT, ROLE_IDENTITY, parse_prompts
+from .reference import ReferenceIdentity
+
+LIKENESS_PROMPT_IDS = ("portrait", "environment")
+LIKENESS_SEEDS = 2
+ROLE_POSE_PROBE = "pose_probe"
+ROLE_PREVIEW = "preview"
+
+
+@dataclass(frozen=True)
+class SamplePrompt:
+    """What one prompt of the engine's sample prompt file is for."""
+
+    index: int  # its position in the file: the engine's ``_NN_`` in the sample's file name
+    prompt_id: str
+    role: str  # identity, pose_probe or preview
+    text: str
+    seed: int
+
+
+def likeness_prompts(
+    token: str, class_word: str, seed: int, probe: PoseProbe | None = None, preview: str = ""
+) -> list[SamplePrompt]:
+    """The sample prompts in file order: identity prompts x seeds, the pose probe, the preview."""
+    specs = {spec.prompt_id: spec for spec in parse_prompts(DEFAULT_PROMPTS_TEXT)}
+    prompts: list[SamplePrompt] = []
+    for prompt_id in LIKENESS_PROMPT_IDS:
+        for offset in range(LIKENESS_SEEDS):
+            text = specs[prompt_id].render(token, class_word)
+            prompts.append(SamplePrompt(len(prompts), prompt_id, ROLE_IDENTITY, text, seed + offset))
+    if probe is not None:
+        text = " ".join(probe.template.replace("{token}", token).replace("{class_word}", class_word).split())
+        prompts.append(SamplePrompt(len(prompts), PROBE_PROMPT_ID, ROLE_POSE_PROBE, text, seed))
+    if preview.strip():
+        prompts.append(SamplePrompt(len(prompts), "preview", ROLE_PREVIEW, preview.strip(), seed))
+    return prompts
+
+
+class LiveLikeness:
+    """Scores sample images into a :class:`LikenessCurve`, one point per checkpoint step."""
+
+    def __init__(
+        self,
+        backend: FaceBackend,
+        reference: ReferenceIdentity,
+        prompts: list[SamplePrompt],
+        probe: PoseProbe | None = None,
+    ) -> None:
+        self.backend = backend
+        self.reference = reference
+        self.prompts = {prompt.index: prompt for prompt in prompts}
+        self.probe = probe
+        self.curve = LikenessCurve()
+
+    def add_sample(self, step: int, index: int, image: np.ndarray) -> LikenessPoint | None:
+        """Score one sample; None when it is the user's preview (not part of the curve)."""
+        prompt = self.prompts.get(index)
+        if prompt is None or prompt.role == ROLE_PREVIEW:
+            return None
+        measure = measure_image(image, self.backend, self.reference)
+        point = self.curve.point(step)
+        if prompt.role == ROLE_IDENTITY:
+            point.samples += 1
+            if measure.face_found and measure.similarity is not None:
+                point.similarities.append(float(measure.similarity))
+        elif prompt.role == ROLE_POSE_PROBE and self.probe is not None:
+            point.pose_probe_yaw = measure.yaw if measure.face_found else None
+            point.pose_probe_followed = self.probe.follows(point.pose_probe_yaw)
+        return point

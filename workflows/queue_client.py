@@ -21,9 +21,11 @@ and removed from the queue).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -40,10 +42,28 @@ import websocket
 
 TRAINING_EVENT = "identity_lora.progress"
 END_OF_PROMPT_TYPES = ("execution_success", "execution_error", "execution_interrupted")
+MAX_JSON_BYTES = 64 * 2**20  # /object_info of a large install is ~20 MB
+MAX_FILE_BYTES = 512 * 2**20  # one image or file from /view
+RECONNECT_WAIT_S = (0.5, 1.0, 2.0, 5.0)  # back-off between websocket reconnections (the last repeats)
+HISTORY_POLL_S = 2.0  # how often /history is asked while the websocket is down
+# Terminal control sequences and control characters a server could put in its text (the newline
+# and the tab stay): printed raw they could rewrite the user's terminal.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def clean(text: Any) -> str:
+    """Server text made safe to print: terminal escapes and control characters removed."""
+    return _CONTROL.sub("", str(text))
 
 
 class ServerUnreachable(ConnectionError):
     """The server did not answer at all (refused, DNS, timeout)."""
+
+
+class PromptLost(RuntimeError):
+    """The server no longer knows a queued prompt (it restarted)."""
 
 
 class PromptRejected(RuntimeError):
@@ -137,7 +157,7 @@ class PromptRun:
 def describe_rejection(status: int, body: Any) -> str:
     """One readable paragraph out of a /prompt refusal (ComfyUI's 400 validation answer)."""
     if not isinstance(body, dict):
-        return f"server answered HTTP {status}: {body}"
+        return f"server answered HTTP {status}: {clean(body)[:2000]}"
     error = body.get("error") or {}
     if isinstance(error, str):
         error = {"message": error}
@@ -149,7 +169,7 @@ def describe_rejection(status: int, body: Any) -> str:
         for item in node_error.get("errors", []):
             detail = f": {item['details']}" if item.get("details") else ""
             lines.append(f"  node {node_id} ({class_type}): {item.get('message', '')}{detail}")
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def describe_failure(run: PromptRun) -> str:
@@ -160,12 +180,38 @@ def describe_failure(run: PromptRun) -> str:
         return f"prompt {run.prompt_id} was interrupted at {where}"
     kind = error.get("exception_type", "error")
     message = str(error.get("exception_message", "")).strip() or "no message"
-    return f"prompt {run.prompt_id} failed at {where}: {kind}: {message}"
+    return clean(f"prompt {run.prompt_id} failed at {where}: {kind}: {message}")
 
 
 # --------------------------------------------------------------------------------------
 # HTTP + websocket client
 # --------------------------------------------------------------------------------------
+
+
+class ResponseTooLarge(RuntimeError):
+    """A server answer larger than this client reads."""
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the server it came from (scheme, host and port)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+            raise urllib.error.HTTPError(
+                req.full_url, code, clean(f"refused a redirect to another server ({newurl})"), headers, fp
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
+
+
+def _read_capped(response: Any, limit: int, url: str) -> bytes:
+    payload = response.read(limit + 1)
+    if len(payload) > limit:
+        raise ResponseTooLarge(f"the answer of {url} is larger than {limit // 2**20} MB; not read")
+    return payload
 
 
 class ComfyClient:
@@ -177,19 +223,23 @@ class ComfyClient:
         self.timeout = timeout
 
     # -- HTTP ------------------------------------------------------------------------
-    def _request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+    def _request(
+        self, method: str, path: str, body: Any = None, limit: int = MAX_JSON_BYTES
+    ) -> tuple[int, bytes]:
+        """One HTTP exchange; the answer is read up to ``limit`` bytes (larger is an error), and a
+        redirect to another host is refused."""
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.read()
+            with _OPENER.open(request, timeout=self.timeout) as response:
+                return response.status, _read_capped(response, limit, self.url + path)
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            return error.code, _read_capped(error, limit, self.url + path)
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
-            raise ServerUnreachable(f"cannot reach ComfyUI at {self.url}: {reason}") from error
+            raise ServerUnreachable(f"cannot reach ComfyUI at {self.url}: {clean(reason)}") from error
 
     def get_json(self, path: str) -> Any:
         status, payload = self._request("GET", path)
@@ -250,7 +300,7 @@ class ComfyClient:
 
     def view(self, filename: str, subfolder: str = "", folder_type: str = "output") -> bytes:
         query = urllib.parse.urlencode({"filename": filename, "subfolder": subfolder, "type": folder_type})
-        status, payload = self._request("GET", f"/view?{query}")
+        status, payload = self._request("GET", f"/view?{query}", limit=MAX_FILE_BYTES)
         if status != 200:
             raise RuntimeError(f"GET /view for {subfolder}/{filename} ({folder_type}) answered HTTP {status}")
         return payload
@@ -277,18 +327,26 @@ class ComfyClient:
 
         Collects every message that belongs to the prompt (those carrying its prompt id, and
         those carrying none while it runs, such as custom progress events) until ComfyUI's
-        end-of-prompt signal, ``executing`` with ``node`` null. Raises PromptRejected on a
-        validation refusal and TimeoutError when the prompt is not done within ``timeout``.
+        end-of-prompt signal, ``executing`` with ``node`` null. When the websocket drops (a
+        tunnel, a proxy, a network change) it reconnects and keeps asking /history until the
+        prompt really ends, so a long training job is never reported as failed while it runs.
+        Raises PromptRejected on a validation refusal, PromptLost when the server forgets the
+        prompt (restarted) and TimeoutError when it is not done within ``timeout``.
         """
-        ws = self.connect()
+        deadline = time.monotonic() + timeout
+        ws: websocket.WebSocket | None = self.connect()
         try:
             prompt_id = self.queue_prompt(prompt, extra_data)
             if on_queued:
                 on_queued(prompt_id)
             run = PromptRun(prompt_id)
-            self._follow(ws, run, on_message, time.monotonic() + timeout)
+            reconnected = False
+            while ws is not None and not self._follow(ws, run, on_message, deadline, reconnected):
+                ws.close()
+                ws, reconnected = self._reconnect_unless_done(run, deadline), True
         finally:
-            ws.close()
+            if ws is not None:
+                ws.close()
         run.history = self._wait_history(prompt_id, deadline=time.monotonic() + 30)
         return run
 
@@ -298,29 +356,77 @@ class ComfyClient:
         run: PromptRun,
         on_message: Callable[[dict[str, Any]], None] | None,
         deadline: float,
-    ) -> None:
+        ask_history: bool = False,
+    ) -> bool:
+        """Messages until the prompt's end (True) or until the connection drops (False).
+
+        ``ask_history``: after a reconnection the end message may have been missed, so /history
+        is asked every ``HISTORY_POLL_S`` while no message arrives.
+        """
         ws.settimeout(0.5)
+        asked_at = time.monotonic()
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"prompt {run.prompt_id} not finished in time on {self.url}")
             try:
                 frame = ws.recv()
             except websocket.WebSocketTimeoutException:
+                if ask_history and time.monotonic() - asked_at > HISTORY_POLL_S:
+                    asked_at = time.monotonic()
+                    if self._finished(run.prompt_id):
+                        return True
                 continue
             except (OSError, websocket.WebSocketException):
-                return  # connection lost: the history tells the rest
-            if isinstance(frame, bytes):
+                return False
+            if isinstance(frame, bytes) or len(frame) > MAX_JSON_BYTES:
                 continue  # binary preview images
+            if self._take(frame, run, on_message):
+                return True
+
+    @staticmethod
+    def _take(frame: str, run: PromptRun, on_message: Callable[[dict[str, Any]], None] | None) -> bool:
+        """Record one text frame of this prompt; True when it is the prompt's end."""
+        try:
             message = json.loads(frame)
-            data = message.get("data")
-            owner = data.get("prompt_id") if isinstance(data, dict) else None
-            if owner not in (None, run.prompt_id):
-                continue
-            run.messages.append(message)
-            if on_message:
-                on_message(message)
-            if message.get("type") == "executing" and owner == run.prompt_id and data.get("node") is None:
-                return
+        except ValueError:
+            return False
+        data = message.get("data") if isinstance(message, dict) else None
+        owner = data.get("prompt_id") if isinstance(data, dict) else None
+        if owner not in (None, run.prompt_id):
+            return False
+        run.messages.append(message)
+        if on_message:
+            on_message(message)
+        return message.get("type") == "executing" and owner == run.prompt_id and data.get("node") is None
+
+    def _reconnect_unless_done(self, run: PromptRun, deadline: float) -> websocket.WebSocket | None:
+        """A new websocket, or None when /history shows the prompt ended meanwhile."""
+        for attempt in itertools.count():
+            if self._finished(run.prompt_id):
+                return None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"prompt {run.prompt_id} not finished in time on {self.url}")
+            try:
+                return self.connect()
+            except ServerUnreachable:
+                time.sleep(RECONNECT_WAIT_S[min(attempt, len(RECONNECT_WAIT_S) - 1)])
+        return None  # pragma: no cover (the loop only ends by returning or raising)
+
+    def _finished(self, prompt_id: str) -> bool:
+        """Whether the prompt has ended (its history entry exists); PromptLost when the server
+        has neither its history nor a queue entry (it restarted and forgot the prompt)."""
+        try:
+            if self.history(prompt_id) is not None:
+                return True
+            queued = prompt_id in json.dumps(self.queue_state())
+            ended_meanwhile = not queued and self.history(prompt_id) is not None
+        except (ServerUnreachable, RuntimeError, ValueError):
+            return False  # no answer yet: ask again later
+        if ended_meanwhile:
+            return True
+        if not queued:
+            raise PromptLost(f"the server at {self.url} no longer knows prompt {prompt_id} (restarted?)")
+        return False
 
     def _wait_history(self, prompt_id: str, deadline: float) -> dict[str, Any]:
         while True:
@@ -501,7 +607,7 @@ class ProgressPrinter:
             if self._line_open:
                 self.out.write("\n")
                 self._line_open = False
-            print(f"{self.label}{text}", file=self.out, flush=True)
+            print(f"{self.label}{clean(text)}", file=self.out, flush=True)
 
     def finish(self) -> None:
         """End a redrawn line, if one is open."""
@@ -513,7 +619,7 @@ class ProgressPrinter:
 
     def _redraw(self, finished: bool) -> None:
         with self.lock:
-            line = " | ".join(part for part in (self._bar, self._training) if part)
+            line = clean(" | ".join(part for part in (self._bar, self._training) if part))
             self.out.write(f"\r\033[K{self.label}{line}")
             self._line_open = not finished
             if finished:
@@ -558,7 +664,16 @@ def progress_bar(value: int, maximum: int, width: int = 24) -> str:
 
 
 def format_training_event(data: dict[str, Any]) -> str:
-    """``identity_lora.progress`` -> "training step 40/400 loss 0.1234 ETA 3m05s" (fields optional)."""
+    """``identity_lora.progress`` -> "training step 40/400 loss 0.1234 ETA 3m05s" (fields optional),
+    with the latest likeness of the samples scored while training when the node sends one."""
+    text = _training_line(data)
+    likeness = data.get("likeness")
+    if isinstance(likeness, dict) and isinstance(likeness.get("value"), (int, float)):
+        text += f" | likeness {likeness['value']:.3f} at step {likeness.get('step', '?')}"
+    return text
+
+
+def _training_line(data: dict[str, Any]) -> str:
     step = data.get("step")
     total = data.get("total_steps", data.get("max_steps", data.get("total")))
     parts = ["training"]
@@ -624,24 +739,48 @@ def print_results(run: PromptRun, workflow: dict[str, Any], out: TextIO, label: 
     for node_id, output in sorted(run.outputs.items(), key=lambda item: _node_sort_key(item[0])):
         title = workflow.get(node_id, {}).get("class_type", "?")
         for text in output.get("text", []) or []:
-            print(f"{prefix}#{node_id} {title}: {text}", file=out)
+            print(clean(f"{prefix}#{node_id} {title}: {text}"), file=out)
         for field_label, value in result_fields(output):
-            print(f"{prefix}#{node_id} {title}: {field_label} = {value}", file=out)
+            print(clean(f"{prefix}#{node_id} {title}: {field_label} = {value}"), file=out)
     out.flush()
 
 
-def download_images(client: ComfyClient, run: PromptRun, folder: str) -> list[str]:
-    """Save every output image through /view into ``folder``; returns the written paths."""
+def download_images(client: ComfyClient, run: PromptRun, folder: str, overwrite: bool = False) -> list[str]:
+    """Save every output image through /view into ``folder``; returns the written paths.
+
+    The server names the files, so each name is reduced to safe characters of its base name: a
+    file never lands outside ``folder``, never through a link, and an existing file is kept (the
+    new one gets a numbered name) unless ``overwrite``.
+    """
     os.makedirs(folder, exist_ok=True)
     written = []
     for _node_id, image in run.images():
         payload = client.view(image["filename"], image.get("subfolder", ""), image.get("type", "output"))
-        name = "_".join(p for p in (image.get("subfolder", "").replace("/", "_"), image["filename"]) if p)
-        path = os.path.join(folder, name)
-        with open(path, "wb") as handle:
-            handle.write(payload)
-        written.append(path)
+        written.append(_save_download(folder, download_name(image), payload, overwrite))
     return written
+
+
+def download_name(image: dict[str, Any]) -> str:
+    """``<subfolder>_<file name>`` from base names in safe characters only."""
+    parts = [str(image.get("subfolder") or ""), str(image.get("filename") or "")]
+    safe = [re.sub(r"[^A-Za-z0-9._-]+", "_", part.replace("\\", "/")).strip("._") for part in parts]
+    name = "_".join(part for part in safe if part)
+    return name or "image"
+
+
+def _save_download(folder: str, name: str, payload: bytes, overwrite: bool) -> str:
+    stem, suffix = os.path.splitext(name)
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for number in itertools.count():
+        path = os.path.join(folder, f"{stem}_{number}{suffix}" if number else name)
+        try:
+            handle = os.open(path, flags | (os.O_TRUNC if overwrite else os.O_EXCL), 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------
@@ -663,12 +802,19 @@ class Dispatcher:
     """Runs jobs, one at a time per server, handing each job to a server that is idle."""
 
     def __init__(
-        self, servers: Sequence[str], out: TextIO, err: TextIO, download: str | None, timeout: float
+        self,
+        servers: Sequence[str],
+        out: TextIO,
+        err: TextIO,
+        download: str | None,
+        timeout: float,
+        overwrite: bool = False,
     ) -> None:
         self.clients = [ComfyClient(url) for url in servers]
         self.out = out
         self.err = err
         self.download = download
+        self.overwrite = overwrite
         self.timeout = timeout
         self.pending: list[Job] = []
         self.threads: list[threading.Thread] = []
@@ -736,7 +882,7 @@ class Dispatcher:
             job.outcome, job.message = "rejected", str(error)
         except ServerUnreachable as error:
             job.outcome, job.message = "unreachable", str(error)
-        except TimeoutError as error:
+        except (TimeoutError, PromptLost, ResponseTooLarge) as error:
             job.outcome, job.message = "error", str(error)
         else:
             printer.finish()
@@ -757,9 +903,18 @@ class Dispatcher:
             return
         job.outcome = "success"
         if self.download:
-            for path in download_images(client, run, self.download):
+            self._download(client, job, run, printer)
+        if job.outcome == "success":
+            printer.say(f"done: prompt {run.prompt_id} succeeded")
+
+    def _download(self, client: ComfyClient, job: Job, run: PromptRun, printer: ProgressPrinter) -> None:
+        """Save the outputs; a failed download fails the job (a non-zero exit)."""
+        try:
+            for path in download_images(client, run, self.download, self.overwrite):
                 printer.say(f"downloaded {path}")
-        printer.say(f"done: prompt {run.prompt_id} succeeded")
+        except (OSError, RuntimeError, ServerUnreachable) as error:
+            job.outcome = "error"
+            job.message = f"prompt {run.prompt_id} succeeded but its download failed: {clean(error)}"
 
     def cancel(self) -> None:
         """Interrupt every running job's prompt and delete it (and every queued one) from the queue."""
@@ -805,6 +960,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--jobs", type=int, default=1, help="queue each workflow this many times")
     parser.add_argument("--download", metavar="DIR", help="save output images into DIR")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace files of the same name in the --download folder"
+    )
     parser.add_argument("--timeout", type=float, default=24 * 3600, help="seconds to wait for one job")
     parser.add_argument("--list-keys", action="store_true", help="print the --set keys this workflow takes")
     return parser
@@ -854,7 +1012,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         except (ServerUnreachable, RuntimeError, ValueError) as error:
             print(f"error: {error}", file=err)
             return 2
-    dispatcher = Dispatcher(servers, out, err, args.download, args.timeout)
+    dispatcher = Dispatcher(servers, out, err, args.download, args.timeout, args.overwrite)
     try:
         dispatcher.run_all(jobs)
     except KeyboardInterrupt:

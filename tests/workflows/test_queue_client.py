@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import signal
 import subprocess
@@ -321,3 +322,116 @@ def test_result_fields_name_a_best_effort_strength():
     assert ("recommended strength", 0.8) in result_fields(passed)
     labels = dict((value, label) for label, value in result_fields(failed))
     assert labels[0.5].startswith("best-effort strength") and labels["/r.json"] == "report"
+
+
+# -- a hostile or flaky network ----------------------------------------------------------
+
+
+@pytest.mark.host
+def test_a_dropped_connection_is_followed_to_the_real_end(probe_host, tmp_path):
+    """The websocket drops twice during a long job: the client reconnects, keeps asking /history,
+    and reports the job's real outcome instead of failing it while it still runs (the job lasts
+    well over the 30 s a client once waited for /history after a drop)."""
+    from tests.workflows.tcp_proxy import CuttableProxy
+
+    proxy = CuttableProxy(probe_host.port)
+    workflow = write_workflow(tmp_path, counter_prompt(steps=200, delay=0.2, label="long", events=True))
+    process = subprocess.Popen(
+        [host_python(), str(CLI), str(workflow), "--server", proxy.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if len([x for x in lines if "training step" in x]) in (3, 30) and proxy.cuts < 2:
+                proxy.cut()  # mid-run: the client's websocket and any HTTP call in flight die
+            if proxy.cuts == 2:
+                break
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        proxy.close()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, "".join(lines) + stdout + stderr
+    assert "long: counted 200 steps" in stdout and "succeeded" in stdout
+
+
+def test_server_text_is_printed_without_terminal_controls():
+    from workflows.queue_client import clean, describe_rejection
+
+    hostile = "ok\x1b[2J\x1b]0;owned\x07 then\x08\x00 done\nnext\tline\x9b"
+    assert clean(hostile) == "ok then done\nnext\tline"
+    assert "\x1b" not in describe_rejection(400, {"error": {"message": "bad\x1b[31m"}, "node_errors": {}})
+
+
+def test_downloads_stay_in_their_folder_and_never_overwrite(tmp_path):
+    from workflows.queue_client import PromptRun, download_images, download_name
+
+    assert download_name({"filename": "../../etc/passwd", "subfolder": ""}) == "etc_passwd"
+    assert download_name({"filename": "/abs/x.png", "subfolder": "../.."}) == "abs_x.png"
+    assert download_name({"filename": "..", "subfolder": ""}) == "image"
+
+    class FakeClient:
+        def view(self, filename, subfolder, folder_type):
+            return f"{subfolder}/{filename}".encode()
+
+    run = PromptRun("p", history={"outputs": {"1": {"images": [
+        {"filename": "../../escape.png", "subfolder": "", "type": "output"},
+        {"filename": "grid.png", "subfolder": "a/b", "type": "temp"},
+    ]}}})  # fmt: skip
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "escape.png").write_text("mine")
+    (tmp_path / "victim").write_text("outside")
+    (folder / "a_b_grid.png").symlink_to(tmp_path / "victim")
+    written = download_images(FakeClient(), run, str(folder))
+    assert [os.path.basename(p) for p in written] == ["escape_1.png", "a_b_grid_1.png"]
+    assert (folder / "escape.png").read_text() == "mine" and (tmp_path / "victim").read_text() == "outside"
+    assert not list(tmp_path.glob("escape*"))
+
+
+@pytest.mark.host
+def test_a_failed_download_exits_non_zero(probe_host, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("a file where the download folder should go")
+    workflow = write_workflow(tmp_path, image_prompt("queue_cli_fail"))
+    result = run_cli(str(workflow), "--server", probe_host.url, "--download", str(not_a_folder))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "download failed" in result.stderr
+
+
+def test_redirects_to_another_server_and_huge_answers_are_refused():
+    import http.server
+    import threading
+
+    from workflows.queue_client import ComfyClient, ResponseTooLarge
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/away"):
+                self.send_response(302)
+                self.send_header("Location", "http://198.51.100.7/steal")
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"[" + b"0," * 2000 + b"0]")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ComfyClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=5)
+        with pytest.raises(RuntimeError, match="HTTP 302"):
+            client.get_json("/away")
+        with pytest.raises(ResponseTooLarge):
+            client._request("GET", "/big", limit=1000)
+        assert len(client.get_json("/big")) == 2001
+    finally:
+        server.shutdown()

@@ -114,6 +114,7 @@ def _subject_findings(scan: FolderScan, images: list[ImageResult], backend, t: T
     usable = [r for r in images if r.record.readable]
     findings = [checks.check_count(len(usable), t)]
     findings += checks.check_files(images, scan.other_files, scan.orphan_captions)
+    findings += checks.check_limits(images, scan.unlisted, scan.links_outside)
     findings += _caption_encoding(images)
     findings += checks.check_formats(images)
     if usable:

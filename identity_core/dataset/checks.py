@@ -20,6 +20,7 @@ from ..faces import (
 from .measures import background_distance, phash_distance
 from .model import FAIL, PASS, WARN, Finding
 from .result import ImageResult
+from .scan import MAX_FOLDER_ENTRIES, MAX_IMAGE_PIXELS
 from .thresholds import Thresholds
 
 
@@ -75,6 +76,36 @@ def check_files(
             "orphan_captions", WARN, len(names), "every .txt has a same-name image",
             f"Caption files without an image: {', '.join(names)}.",
             "Rename each caption to match its image's file name, or remove it.", names,
+        ))  # fmt: skip
+    return findings
+
+
+def check_limits(results: Sequence[ImageResult], unlisted: int, links_outside: Sequence) -> list[Finding]:
+    """What the pack's own limits left out (never failed for: each is left out and named)."""
+    findings = []
+    too_large = [r for r in results if r.record.over_limit]
+    for result in too_large:
+        result.mark(WARN, "over the size limit")
+    if too_large:
+        details = "; ".join(f"{r.name}: {r.record.over_limit}" for r in too_large)
+        limit = f"at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels per image"
+        findings.append(Finding(
+            "over_limit", WARN, len(too_large), limit, f"Left out, too large to decode safely: {details}.",
+            "Resize them to a few thousand pixels per side (training uses at most 1024 px).",
+            _names(too_large),
+        ))  # fmt: skip
+    if unlisted:
+        findings.append(Finding(
+            "too_many_entries", WARN, unlisted, f"at most {MAX_FOLDER_ENTRIES} entries per folder",
+            f"The folder holds {unlisted} more entries than the {MAX_FOLDER_ENTRIES} looked at (by name).",
+            "Keep only the 15-30 photos of the person and their captions in this folder.",
+        ))  # fmt: skip
+    if links_outside:
+        names = tuple(p.name for p in links_outside)
+        findings.append(Finding(
+            "links_outside", WARN, len(names), "no links that lead out of the folder",
+            f"Skipped: these links point outside the folder: {', '.join(names)}.",
+            "Copy those photos into the folder instead of linking them.", names,
         ))  # fmt: skip
     return findings
 

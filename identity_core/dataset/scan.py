@@ -24,6 +24,11 @@ EXIF_ORIENTATION_TAG = 0x0112
 # at a reduced size directly): the detector runs at 320 px, blur and light at 512 px, face crops
 # at 112-150 px, so 1024 px keeps a full-body shot's face above 60 px at a fraction of the cost.
 ANALYSIS_LONG_SIDE = 1024
+# The pack's own limits, whatever PIL's global MAX_IMAGE_PIXELS is (other packs switch it off): a
+# shared server must not decode or read without bound what a client points it at.
+MAX_FOLDER_ENTRIES = 1000  # entries looked at in one folder (15-30 photos are asked for)
+MAX_IMAGE_PIXELS = 100_000_000  # above today's largest phone photos (48-50 MP; 108 MP modes)
+MAX_CAPTION_BYTES = 64 * 1024  # CLIP reads 75 tokens; a caption this long is not a caption
 
 
 class DatasetFolderError(IdentityError):
@@ -42,6 +47,7 @@ class ImageRecord:
     has_alpha: bool = False
     bit_depth: int = 8
     error: str | None = None
+    over_limit: str | None = None  # a pack limit it exceeds: it is left out, not decoded
     pixels: np.ndarray | None = field(default=None, repr=False)  # RGB uint8, analysis size
     analysis_scale: float = 1.0  # analysis size / original size
     caption: str | None = None
@@ -50,7 +56,7 @@ class ImageRecord:
 
     @property
     def readable(self) -> bool:
-        return self.error is None and self.pixels is not None
+        return self.error is None and self.over_limit is None and self.pixels is not None
 
 
 @dataclass
@@ -59,6 +65,8 @@ class FolderScan:
     images: list[ImageRecord]
     other_files: list[Path]  # files that are neither images the engine reads nor captions
     orphan_captions: list[Path]  # .txt files without a same-name image
+    unlisted: int = 0  # entries beyond MAX_FOLDER_ENTRIES, not looked at
+    links_outside: list[Path] = field(default_factory=list)  # links that lead out of the folder: skipped
 
 
 def scan_folder(folder: str | Path, load_pixels: bool = True) -> FolderScan:
@@ -76,13 +84,14 @@ def scan_folder(folder: str | Path, load_pixels: bool = True) -> FolderScan:
             "The dataset path is a file, not a folder", "enter the folder that holds the photos", path=folder
         )
     try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.name.lower())
+        entries, unlisted = _first_entries(folder)
     except OSError as exc:
         raise DatasetFolderError(
             f"The dataset folder cannot be listed ({exc.strerror or exc})",
             "check the folder's permissions",
             path=folder,
         ) from exc
+    entries, links_outside = _inside(folder, entries)
     captions = {p.stem: p for p in entries if p.is_file() and p.suffix.lower() == CAPTION_EXTENSION}
     images, others = [], []
     for entry in entries:
@@ -97,12 +106,48 @@ def scan_folder(folder: str | Path, load_pixels: bool = True) -> FolderScan:
             images.append(record)
         else:
             others.append(entry)
-    return FolderScan(folder, images, others, sorted(captions.values()))
+    return FolderScan(folder, images, others, sorted(captions.values()), unlisted, links_outside)
+
+
+def _first_entries(folder: Path) -> tuple[list[Path], int]:
+    """The folder's first ``MAX_FOLDER_ENTRIES`` entries by name, and how many more there are."""
+    import os
+
+    with os.scandir(folder) as scan:
+        names = []
+        for count, entry in enumerate(scan):
+            if count >= 20 * MAX_FOLDER_ENTRIES:  # never list a huge folder to the end
+                break
+            names.append(entry.name)
+    names.sort(key=str.lower)
+    kept = names[:MAX_FOLDER_ENTRIES]
+    return [folder / name for name in kept], len(names) - len(kept)
+
+
+def _inside(folder: Path, entries: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Entries that stay inside the folder, and the symbolic links that lead out of it."""
+    root = folder.resolve()
+    inside, outside = [], []
+    for entry in entries:
+        if entry.is_symlink() and entry.resolve().parent != root:
+            outside.append(entry)
+        else:
+            inside.append(entry)
+    return inside, outside
 
 
 def read_caption(path: Path) -> tuple[str | None, str | None]:
     """The caption text, or an error saying why the engine could not read it (it wants UTF-8)."""
-    raw = path.read_bytes()
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CAPTION_BYTES + 1)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc}); check the file's permissions."
+    if len(raw) > MAX_CAPTION_BYTES:
+        return None, (
+            f"larger than {MAX_CAPTION_BYTES // 1024} KB, the pack's limit for a caption file (CLIP reads "
+            "75 tokens); not read. Shorten it to a one-line caption."
+        )
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
@@ -124,7 +169,8 @@ def read_image(path: Path, load_pixels: bool = True) -> ImageRecord:
             record.exif_orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
             record.has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             record.bit_depth = 16 if image.mode.startswith("I;16") or image.mode == "I" else 8
-            if load_pixels:
+            record.over_limit = _pixel_limit(record)
+            if load_pixels and record.over_limit is None:
                 _decode_upright(image, record)
     except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         record.error = _read_error(exc)
@@ -135,7 +181,7 @@ def read_pixels(record: ImageRecord) -> ImageRecord:
     """Decode a record listed with ``load_pixels=False`` (upright, analysis size), or set its error."""
     from PIL import Image, UnidentifiedImageError
 
-    if record.error is not None or record.pixels is not None:
+    if record.error is not None or record.over_limit is not None or record.pixels is not None:
         return record
     try:
         with Image.open(record.path) as image:
@@ -143,6 +189,16 @@ def read_pixels(record: ImageRecord) -> ImageRecord:
     except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         record.error = _read_error(exc)
     return record
+
+
+def _pixel_limit(record: ImageRecord) -> str | None:
+    pixels = record.width * record.height
+    if pixels <= MAX_IMAGE_PIXELS:
+        return None
+    return (
+        f"{record.width}x{record.height} is {pixels / 1e6:.0f} megapixels, above the pack's limit of "
+        f"{MAX_IMAGE_PIXELS // 1_000_000}; resize it (training uses at most 1024 px)"
+    )
 
 
 def _decode_upright(image, record: ImageRecord) -> None:

@@ -1,6 +1,7 @@
 """Bad inputs: each gives a clear finding or error, and the folder stays byte-for-byte unchanged."""
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -103,3 +104,50 @@ def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)
     (record,) = scan_folder(tmp_path).images
     assert "too large" in record.error
+
+
+def test_the_packs_own_limits_hold_when_pil_has_none(tmp_path, monkeypatch):
+    """Other packs switch PIL's pixel limit off; the pack's own limits still bound what it reads."""
+    from identity_core.dataset import scan as scan_module
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    monkeypatch.setattr(scan_module, "MAX_IMAGE_PIXELS", 300_000)
+    monkeypatch.setattr(scan_module, "MAX_CAPTION_BYTES", 1000)
+    monkeypatch.setattr(scan_module, "MAX_FOLDER_ENTRIES", 6)
+    write_image(np.zeros((600, 600, 3), np.uint8), tmp_path / "a_huge.png")  # 360,000 pixels
+    write_image(np.zeros((60, 60, 3), np.uint8), tmp_path / "b_fine.png")
+    (tmp_path / "b_fine.txt").write_text("x" * 5000)
+    (tmp_path / "c_unreadable.png").write_bytes(b"")
+    (tmp_path / "c_unreadable.txt").write_text("a caption")
+    (tmp_path / "c_unreadable.txt").chmod(0)
+    outside = tmp_path.parent / f"{tmp_path.name}_outside.png"
+    write_image(np.zeros((60, 60, 3), np.uint8), outside)
+    (tmp_path / "d_link.png").symlink_to(outside)
+    for index in range(3):
+        (tmp_path / f"z{index}.bin").write_bytes(b"")
+    scan = scan_folder(tmp_path)
+    records = {r.path.name: r for r in scan.images}
+    assert records["a_huge.png"].over_limit and records["a_huge.png"].pixels is None
+    assert not records["a_huge.png"].readable and records["b_fine.png"].readable
+    assert records["b_fine.png"].caption is None and "larger than" in records["b_fine.png"].caption_error
+    if os.geteuid() != 0:  # root reads any file
+        assert "cannot be read" in records["c_unreadable.png"].caption_error
+    assert [p.name for p in scan.links_outside] == ["d_link.png"] and "d_link.png" not in records
+    assert scan.unlisted == 3  # 9 entries, 6 looked at
+
+
+def test_limits_become_findings_that_leave_images_out_without_failing(tmp_path, monkeypatch):
+    from identity_core.dataset import scan as scan_module
+    from identity_core.dataset.checks import check_limits
+    from identity_core.dataset.result import ImageResult
+
+    monkeypatch.setattr(scan_module, "MAX_IMAGE_PIXELS", 300_000)
+    write_image(np.zeros((600, 600, 3), np.uint8), tmp_path / "huge.png")
+    scan = scan_folder(tmp_path)
+    findings = check_limits([ImageResult(r) for r in scan.images], unlisted=4, links_outside=[tmp_path / "l"])
+    assert [(f.check, f.severity) for f in findings] == [
+        ("over_limit", "warn"),
+        ("too_many_entries", "warn"),
+        ("links_outside", "warn"),
+    ]
+    assert "huge.png" in findings[0].message and "Resize" in findings[0].fix

@@ -40,10 +40,11 @@ class ArcFaceScore:
                     },
                 ),
                 "insightface_pack": (
-                    "STRING",
+                    glue.insightface_pack_choices(),
                     {
                         "default": "auto",
-                        "tooltip": "Folder under models/insightface/models (auto: antelopev2, buffalo_l).",
+                        "tooltip": "A pack folder under models/insightface/models (auto: antelopev2, then "
+                        "buffalo_l).",
                     },
                 ),
                 "identity_target": (
@@ -167,7 +168,8 @@ def _outputs(report, sweep):
     json_path = report.write_json(
         folder / f"arcface_score_{time.strftime('%Y%m%d-%H%M%S')}_{id(report) % 10000}.json"
     )
-    text = report.to_text() + f"\n\nJSON report: {json_path}"
+    shown_path = f"identity_lora/{json_path.name}"  # in the output folder; no server path in the text
+    text = report.to_text() + f"\n\nJSON report: {shown_path} (output folder)"
     ui = {
         "text": [text],
         "images": [
@@ -175,7 +177,7 @@ def _outputs(report, sweep):
             glue.save_preview_png(grid, "arcface_grid"),
         ],
         "identity_report": [
-            json.loads(json.dumps({"path": str(json_path), **report.to_dict()["recommendation"]}))
+            json.loads(json.dumps({"path": shown_path, **report.to_dict()["recommendation"]}))
         ],
     }
     return {

@@ -38,6 +38,13 @@ def insightface_roots() -> list[str]:
     return list(folder_paths.get_folder_paths(INSIGHTFACE_FOLDER))
 
 
+def insightface_pack_choices() -> list[str]:
+    """auto, the two known packs, and every pack folder installed (a choice, never a free path)."""
+    from ..identity_core.faces.insightface_backend import KNOWN_PACKS, installed_packs
+
+    return list(dict.fromkeys(["auto", *KNOWN_PACKS, *installed_packs(insightface_roots())]))
+
+
 def output_directory() -> str:
     import folder_paths
 
@@ -117,12 +124,33 @@ def lora_names() -> list[str]:
 
 
 def lora_full_path(name: str) -> str | None:
-    """A name from ``models/loras`` or an existing file path; None when neither exists."""
+    """A LoRA from ComfyUI's ``loras`` folders: a name as LoraLoader lists it, or a full path that
+    lies inside one of those folders (TrainIdentityLoRA's lora_path); None otherwise.
+
+    A LoRA input is never a free path: on a shared server it would load any file the server can read.
+    """
     import folder_paths
 
-    if os.path.isabs(name) and os.path.isfile(name):
-        return name
-    return folder_paths.get_full_path("loras", name)
+    if not os.path.isabs(name):
+        return folder_paths.get_full_path("loras", name)
+    real = os.path.realpath(name)
+    for folder in folder_paths.get_folder_paths("loras"):
+        root = os.path.realpath(folder)
+        if os.path.commonpath([real, root]) == root and os.path.isfile(real):
+            return real
+    return None
+
+
+def lora_display_name(path: str) -> str:
+    """A LoRA file's name as LoraLoader lists it (relative to its loras folder)."""
+    import folder_paths
+
+    real = os.path.realpath(path)
+    for folder in folder_paths.get_folder_paths("loras"):
+        root = os.path.realpath(folder)
+        if os.path.commonpath([real, root]) == root:
+            return os.path.relpath(real, root).replace(os.sep, "/")
+    return os.path.basename(path)
 
 
 def sampler_names() -> list[str]:

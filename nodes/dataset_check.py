@@ -49,8 +49,12 @@ class DatasetCheck:
                     },
                 ),
                 "insightface_pack": (
-                    "STRING",
-                    {"default": "auto", "tooltip": "antelopev2, buffalo_l or auto."},
+                    comfy_glue.insightface_pack_choices(),
+                    {
+                        "default": "auto",
+                        "tooltip": "A pack folder under models/insightface/models (auto: antelopev2, then "
+                        "buffalo_l).",
+                    },
                 ),
                 "profile": (
                     ["final", "fast"],

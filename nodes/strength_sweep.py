@@ -97,8 +97,8 @@ class StrengthSweep:
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "More LoRA files to compare (e.g. checkpoints of one run), one name "
-                        "from models/loras or one file path per line.",
+                        "tooltip": "More LoRA files to compare, one name from models/loras per line "
+                        "(the checkpoints of a training run come through the checkpoints input).",
                     },
                 ),
                 "lora_file": (
@@ -169,6 +169,7 @@ class StrengthSweep:
         names = [_chosen_lora(lora_name, lora_file)]
         names += [n for n in parse_name_list(extra_loras) if n not in names]
         paths = [_resolve_lora(name) for name in names]
+        names = [glue.lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
         seed_list = [base_seed + i for i in range(seeds)]
         texts = {spec.prompt_id: spec.render(trigger_token.strip(), class_word.strip()) for spec in specs}
         plan = _SweepPlan(
@@ -347,8 +348,9 @@ def _resolve_lora(name: str) -> str:
     path = glue.lora_full_path(name)
     if path is None:
         raise EvaluationError(
-            f"The LoRA '{name}' was not found in models/loras or as a file path",
-            "pick a file from the list, or put the .safetensors file into models/loras",
+            f"The LoRA '{name}' is not in ComfyUI's loras folders",
+            "pick a file from the list, or put the .safetensors file into models/loras (a LoRA is never "
+            "loaded from elsewhere)",
             "lora_name",
         )
     return path

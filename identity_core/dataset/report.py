@@ -13,7 +13,7 @@ _LABEL = {PASS: "PASS", WARN: "WARN", FAIL: "FAIL"}
 def render_text(result: CheckResult) -> str:
     dataset = result.dataset
     lines = [
-        f"Dataset check: {_LABEL.get(dataset.verdict, dataset.verdict.upper())} - {dataset.folder}",
+        f"Dataset check: {_LABEL.get(dataset.verdict, dataset.verdict.upper())} - {dataset.folder.name}",
         f"Faces measured with: {result.backend_name}",
     ]
     if result.backend_message:
@@ -37,7 +37,7 @@ def render_text(result: CheckResult) -> str:
         lines.extend("  " + _image_line(image) for image in result.regularization_images)
     if dataset.report_path:
         lines.append("")
-        lines.append(f"JSON report: {dataset.report_path}")
+        lines.append(f"JSON report: {dataset.report_path.name}")
     return "\n".join(lines)
 
 
@@ -73,7 +73,7 @@ def result_to_dict(result: CheckResult) -> dict[str, Any]:
     dataset = result.dataset
     return {
         "verdict": dataset.verdict,
-        "folder": str(dataset.folder),
+        "folder": dataset.folder.name,  # no server path: the report may be served to any client
         "face_backend": result.backend_name,
         "face_backend_message": result.backend_message,
         "face_backend_sees": result.backend_sees,
@@ -82,7 +82,7 @@ def result_to_dict(result: CheckResult) -> dict[str, Any]:
         "findings": [finding.to_dict() for finding in result.findings],
         "images": [_image_dict(image) for image in result.images],
         "regularization": {
-            "folder": str(dataset.regularization.folder) if dataset.regularization else None,
+            "folder": dataset.regularization.folder.name if dataset.regularization else None,
             "images": [_image_dict(image) for image in result.regularization_images],
         },
     }

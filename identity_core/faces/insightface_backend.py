@@ -34,8 +34,26 @@ class PackSearch:
 
 
 def pack_folders(roots: Sequence[str | Path], pack: str = "auto") -> list[Path]:
+    """The folders a pack name means: a plain folder name under each ``<root>/models``."""
     names = KNOWN_PACKS if pack in ("", "auto") else (pack,)
+    for name in names:
+        if Path(name).name != name or name in (".", ".."):
+            raise FaceBackendError(
+                f"The insightface pack name {name!r} is not a folder name",
+                "choose a pack from the list (a folder under models/insightface/models)",
+                "insightface_pack",
+            )
     return [Path(root) / "models" / name for root in roots for name in names]
+
+
+def installed_packs(roots: Sequence[str | Path]) -> list[str]:
+    """Names of the folders under each ``<root>/models`` (the choices of a pack input)."""
+    found = []
+    for root in roots:
+        models = Path(root) / "models"
+        if models.is_dir():
+            found += [entry.name for entry in sorted(models.iterdir()) if entry.is_dir()]
+    return list(dict.fromkeys(found))
 
 
 def find_pack(roots: Sequence[str | Path], pack: str = "auto") -> PackSearch:

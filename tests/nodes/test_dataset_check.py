@@ -71,7 +71,8 @@ def test_check_then_captions(comfy_host, dataset_folder):
     reports = list((comfy_host.output_dir / "identity_lora" / "dataset_check").glob("dataset_check_*.json"))
     assert reports, "no JSON report in the output folder"
     payload = json.loads(max(reports, key=lambda p: p.stat().st_mtime).read_text(encoding="utf-8"))
-    assert payload["folder"] == str(dataset_folder) and payload["verdict"] == "fail"
+    assert payload["folder"] == dataset_folder.name and payload["verdict"] == "fail"
+    assert str(comfy_host.input_dir) not in json.dumps(payload)  # the photos' server path is not served
     captions = run.outputs["2"]["text"][0]
     assert "photo 00.jpg: zyqux, a woman in uniform" in captions
     assert "photo 01.jpg: zyqux, a woman" in captions

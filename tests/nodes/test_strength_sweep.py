@@ -111,7 +111,8 @@ def test_sweep_on_tiny_flux_with_a_kohya_lora(start_comfy_host, tiny_flux_dit_fi
     assert f"LoRA {LORA_NAME}: text encoder frozen, rank 4" in text
     report = score["identity_report"][0]
     assert report["passed"] is False and isinstance(report["strength"], float)
-    with open(report["path"], encoding="utf-8") as json_file:
+    assert report["path"].startswith("identity_lora/") and str(host.base_dir) not in json.dumps(score)
+    with open(host.output_dir / report["path"], encoding="utf-8") as json_file:
         data = json.load(json_file)
     assert len(data["images"]) == 8 and {c["strength"] for c in data["cells"]} == {0.0, 1.0}
     assert {c["role"] for c in data["cells"]} == {"identity", "control"}

@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from .process_tree import descendants, stop_processes
+
 TERMINATE_GRACE_S = 5.0
 KILL_WAIT_S = 3.0
 _READ_SIZE = 65536
@@ -77,10 +79,12 @@ class EngineProcess:
         return self.process.poll()
 
     def stop_tree(self) -> None:
-        """SIGTERM the process group, SIGKILL what is left after the grace period, reap the child."""
+        """SIGTERM the process group, SIGKILL what is left after the grace period, reap the child;
+        then the same for any descendant outside the group (process_tree.py)."""
         if _IS_WINDOWS:
             _stop_tree_windows(self.process)
             return
+        below = descendants(self.pid)
         _signal_group(self.pid, signal.SIGTERM)
         if not _wait_group_gone(self.process, TERMINATE_GRACE_S):
             _signal_group(self.pid, signal.SIGKILL)
@@ -90,6 +94,7 @@ class EngineProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        stop_processes(below, TERMINATE_GRACE_S, KILL_WAIT_S)
 
 
 def group_members(pgid: int) -> list[int]:

@@ -4,11 +4,14 @@
 
 1. the request key (settings, model files, dataset content: ``request_key.py``);
 2. reuse: a LoRA already published for exactly this key is returned without training;
-3. the plan (``build_plan``), with the key added to the LoRA metadata;
-4. resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
-5. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
-   capture, NaN/OOM/crash/cancel, checks, atomic publish);
-6. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
+3. the host (ComfyUI) unloads its models from VRAM and reports the free VRAM (``host_memory.py``);
+4. the plan (``build_plan``: the ``auto`` tier from that free VRAM), with the key in the metadata;
+5. resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
+6. the RAM preflight (``ram_preflight.py``: the host drops its models from RAM too when needed);
+7. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
+   capture, NaN/OOM/crash/cancel, checks, atomic publish), restarted on the next smaller tier
+   after running out of GPU memory (``oom_recovery.py``);
+8. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
 
 Front ends only turn their inputs into a :class:`PlanRequest`, relay the progress events and
 show the :class:`JobResult`.
@@ -23,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import locate_engine
+from .host_memory import MemoryHost
 from .model import Checkpoint, Engine, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
+from .oom_recovery import Recovery, train_with_recovery
 from .plan import build_plan, engine_output_dir
 from .publish import refuse_existing
+from .ram_preflight import RamCheck, check_ram
 from .request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
 from .run_folder import RunStart, choose_start
 from .run_report import read_report, report_record, reused_summary, summary_text, write_report
-from .runner import publish_destination, run_training
+from .runner import publish_destination
 from .samples import SAMPLE_FOLDER, images_in
 
 EventCallback = Callable[[ProgressEvent], None]
@@ -41,6 +47,7 @@ class JobOptions:
     resume: bool = True  # continue a saved state of the same request; off: set the old run aside
     overwrite: bool = False  # replace a published LoRA of the same name trained from other inputs
     resume_from: Path | None = None  # this ``*-state`` folder instead of the newest one
+    recover_from_oom: bool = True  # out of GPU memory: continue on the next smaller tier
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class JobResult:
     plan: TrainingPlan | None = None
     set_aside: Path | None = None
     report_path: Path | None = None
+    recoveries: tuple[Recovery, ...] = ()  # out-of-memory fallbacks, oldest first
+    ram: RamCheck | None = None
 
 
 def place_run(request: PlanRequest, runs_root: Path) -> PlanRequest:
@@ -71,13 +80,13 @@ def run_job(
     on_event: EventCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     options: JobOptions | None = None,
-    before_training: Callable[[], str] | None = None,
+    host: MemoryHost | None = None,
 ) -> JobResult:
     """Reuse, or plan, resume and train; raise a ``BridgeError`` subclass on any failure.
 
     ``engine`` None: the installed engine is located only when training is needed (a reused LoRA
-    needs none). ``before_training`` runs right before the engine starts (the node frees
-    ComfyUI's VRAM there) and returns a sentence for the summary.
+    needs none). ``host`` (the node's ComfyUI) frees its models' VRAM before the plan is built, so
+    the tier is chosen from the VRAM that is then free, and its RAM when the preflight needs it.
     """
     started = time.monotonic()
     options = options or JobOptions()
@@ -91,24 +100,43 @@ def run_job(
         return JobResult(key, destination, Path(request.run_dir), summary, True, tuple(samples))
     refuse_existing(destination, options.overwrite)
     engine = engine or locate_engine()
+    freed = ""
+    if host is not None:
+        release = host.release_vram()
+        freed = release.message
+        emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=freed))
+        request = dataclasses.replace(request, device=release.device or request.device)
+
+    def plan_on(tier: str) -> TrainingPlan:
+        """The same request on a smaller tier, after running out of GPU memory (RAM checked again)."""
+        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), engine, key)
+        check_ram(smaller, host)
+        return smaller
+
     plan = _plan_with_key(request, engine, key)
     run_start = choose_start(plan, options.resume, options.resume_from)
     _say_where_it_starts(run_start, emit)
-    freed = before_training() if before_training is not None else ""
-    if freed:
-        emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=freed))
+    ram = check_ram(plan, host)
+    emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=ram.sentence()))
     speed = _EngineSpeed(emit)
-    training = run_training(
+    run = train_with_recovery(
         plan,
         engine,
+        replan=plan_on,
+        start=run_start.start,
         on_event=speed,
         should_cancel=should_cancel,
         overwrite=options.overwrite,
-        start=run_start.start,
+        enabled=options.recover_from_oom,
     )
+    plan, training = run.plan, run.result
     wall = time.monotonic() - started
-    summary = summary_text(plan, training, wall, speed.sec_per_step, freed)
-    report = write_report(plan.run_dir, report_record(plan, training, key, summary, wall))
+    notes = [ram.sentence(), *(recovery.sentence() for recovery in run.recoveries)]
+    summary = summary_text(plan, training, wall, speed.sec_per_step, freed, notes)
+    record = report_record(plan, training, key, summary, wall)
+    record["ram"] = {"sentence": ram.sentence(), "estimated_peak_bytes": ram.estimate.peak_bytes}
+    record["oom_recoveries"] = [recovery.record() for recovery in run.recoveries]
+    report = write_report(plan.run_dir, record)
     return JobResult(
         key=key,
         lora_path=training.lora_path,
@@ -120,6 +148,8 @@ def run_job(
         plan=plan,
         set_aside=run_start.set_aside,
         report_path=report,
+        recoveries=run.recoveries,
+        ram=ram,
     )
 
 

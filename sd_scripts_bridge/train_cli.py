@@ -34,6 +34,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="start again from step 0; an earlier run folder with saved states is renamed, not deleted",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing published LoRA")
+    parser.add_argument(
+        "--no-oom-fallback",
+        dest="oom_fallback",
+        action="store_false",
+        help="stop at an out-of-memory error instead of continuing on the next smaller VRAM tier",
+    )
 
 
 def print_event(event: ProgressEvent) -> None:
@@ -51,7 +57,12 @@ def run_train(args: argparse.Namespace) -> int:
         engine,
         on_event=print_event,
         should_cancel=cancel.is_set,
-        options=JobOptions(resume=args.resume, overwrite=args.overwrite, resume_from=args.resume_from),
+        options=JobOptions(
+            resume=args.resume,
+            overwrite=args.overwrite,
+            resume_from=args.resume_from,
+            recover_from_oom=args.oom_fallback,
+        ),
     )
     print(json.dumps(result_record(result), indent=2) if args.json else result.summary)
     if not args.json:
@@ -70,6 +81,8 @@ def result_record(result: JobResult) -> dict:
         "final_loss": training.final_loss if training else None,
         "checkpoints": [{"step": c.step, "path": str(c.path)} for c in result.checkpoints],
         "report": str(result.report_path) if result.report_path else None,
+        "vram_tier": result.plan.tier.name if result.plan else None,
+        "oom_recoveries": [recovery.record() for recovery in result.recoveries],
     }
 
 

@@ -147,16 +147,23 @@ def _loaders(x: int, y: int) -> list[Node]:
     ]
 
 
-MODELS_NOTE = """### Models (used by training and by the sweep)
-Put the FLUX.1-dev files in ComfyUI's model folders and pick them here **and** in the training node:
-
-| file | folder |
+MODEL_TABLE = """| file | folder |
 |---|---|
 | `flux1-dev.safetensors` | `models/diffusion_models` |
 | `clip_l.safetensors` | `models/text_encoders` |
 | `t5xxl_fp16.safetensors` (or fp8) | `models/text_encoders` |
 | `ae.safetensors` | `models/vae` |
 """
+MODELS_NOTE = f"""### Models (used by training and by the sweep)
+Put the FLUX.1-dev files in ComfyUI's model folders and pick them in the training node: these
+loaders take the same file names from it, so they load FLUX only after training has finished
+(never two copies in memory at once):
+
+{MODEL_TABLE}"""
+EVALUATE_MODELS_NOTE = f"""### Models (used by training and by the sweep)
+Put the FLUX.1-dev files in ComfyUI's model folders and pick them here:
+
+{MODEL_TABLE}"""
 
 
 def _start_note(profile: str) -> str:
@@ -179,7 +186,7 @@ def _start_note(profile: str) -> str:
 **Set these (yellow nodes):**
 1. **folder** (Dataset Check): 15-30 photos of one person; optional `.txt` captions beside them.
 2. **Trigger token**: a rare made-up word such as `zyqux`, and the **class word** (man, woman, person).{reg}
-{4 if profile == "final" else 3}. The **FLUX files** in the loaders and in the training node.
+{4 if profile == "final" else 3}. The **FLUX files** in the training node (the loaders take them from it).
 
 Then press **Run**. Read the dataset report first: *if identity realism degrades, fix the dataset
 first, not the optimizer.* Your photo folder is never written to (captions are staged in memory).
@@ -292,6 +299,11 @@ def training_graph(profile: str) -> Graph:
         Link("clip", "CLIP", "sweep", "clip"),
         Link("vae", "VAE", "sweep", "vae"),
         Link("train", ("lora_path", "lora_file", "path", "lora_name"), "sweep", "lora_file"),
+        # the loaders take their file names from the training node, so they load after training
+        Link("train", "diffusion_model_name", "unet", "unet_name"),
+        Link("train", "clip_l_name", "clip", "clip_name1"),
+        Link("train", "t5xxl_name", "clip", "clip_name2"),
+        Link("train", "ae_name", "vae", "vae_name"),
         Link("token", "STRING", "sweep", "trigger_token"),
         Link("class_word", "STRING", "sweep", "class_word"),
         Link("sweep", "grid", "grid", "images"),
@@ -340,7 +352,7 @@ def evaluate_graph() -> Graph:
         *_loaders(0, 960),
         Note(
             "models",
-            MODELS_NOTE.replace(" **and** in the training node", ""),
+            EVALUATE_MODELS_NOTE,
             (480, 930),
             (420, 400),
             "Models",
@@ -446,6 +458,11 @@ class InputSpec:
     @property
     def has_upload_widget(self) -> bool:
         return any(self.options.get(key) for key in UPLOAD_KEYS)
+
+
+def socket_type(output_type: Any) -> str:
+    """An output's type as the frontend draws it: a list of combo choices is a COMBO socket."""
+    return "COMBO" if isinstance(output_type, list) else str(output_type)
 
 
 def input_specs(info: dict[str, Any]) -> list[InputSpec]:
@@ -569,7 +586,7 @@ class _Builder:
             slot,
             self.ids[target.key],
             inputs.index(link.input),
-            info["output"][slot],
+            socket_type(info["output"][slot]),
             link.input,
         )
 
@@ -637,7 +654,9 @@ class _Builder:
         outputs = []
         for slot, (name, type_name) in enumerate(zip(output_names, info["output"], strict=True)):
             links = [x.link_id for x in self.links if x.source_id == node_id and x.source_slot == slot]
-            outputs.append({"localized_name": name, "name": name, "type": type_name, "links": links})
+            outputs.append(
+                {"localized_name": name, "name": name, "type": socket_type(type_name), "links": links}
+            )
         widgets = self.widgets_values(node)
         ui: dict[str, Any] = {
             "id": node_id,

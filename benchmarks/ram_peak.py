@@ -3,7 +3,7 @@
 For each tier (default ``24gb``: fp8 base, the setting of every tier up to 24gb on a CPU, where no
 block is swapped; and ``80gb``: bf16 base) the node trains the tiny random FLUX set
 (demo/tiny_flux.py: 1 + 1 block DiT, full-size fp8 T5-XXL, CLIP-L, AE; 6.4 GB of files) on CPU
-with the REAL engine, twice in one run folder:
+with the REAL engine, in node_overhead.py's host (3 demo images at 64 px), twice in one run folder:
 
 * first queue: a fresh run, so the engine caches the caption's text-encoder outputs (the T5-XXL
   is read and run), then trains step 1 and saves a state; the prompt is interrupted there;
@@ -23,9 +23,7 @@ Usage: python benchmarks/ram_peak.py [--tiers 24gb,80gb]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -37,10 +35,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine  # noqa: E402
+from benchmarks import node_overhead  # noqa: E402  (its host with the real engine and the tiny FLUX)
+from sd_scripts_bridge.engine import ENGINE_ENV_VAR  # noqa: E402
 from sd_scripts_bridge.process_memory import PeakSampler, tree_memory  # noqa: E402
 from tests.harness.host import Host  # noqa: E402
-from tests.nodes import test_train_identity_lora as node_test  # noqa: E402  (host helpers, test nodes)
+from tests.nodes import test_train_identity_lora as node_test  # noqa: E402  (the node's prompt)
 
 SAMPLE_S = 0.5
 
@@ -91,32 +90,11 @@ class Sampling:
         return self.sampler.peak_pss
 
 
-def start_host(work: Path) -> tuple[Host, dict, float]:
-    from demo.dataset import ensure_demo_dataset
+def model_files_gb() -> float:
     from demo.tiny_flux import ensure_tiny_flux
-    from tests.engine.tiny_run import TINY_OVERRIDES
 
-    engine = locate_engine(os.environ[ENGINE_ENV_VAR])
     models = ensure_tiny_flux()
-    data = ensure_demo_dataset()
-    files_gb = sum(p.stat().st_size for p in (models.dit, models.clip_l, models.t5xxl, models.ae)) / 1e9
-    advanced = {k: v for k, v in TINY_OVERRIDES.items() if k not in ("network_dim", "network_alpha")}
-    fixed = {
-        "items": [[str(i.path), i.caption] for i in data.subject[:1]],
-        "token": data.trigger,
-        "diffusion_model": models.dit.name,
-        "clip_l": models.clip_l.name,
-        "t5xxl": models.t5xxl.name,
-        "ae": models.ae.name,
-        "advanced_settings": json.dumps(advanced),
-    }
-    env = {"IDENTITY_LORA_FORCE_CPU": "1", ENGINE_ENV_VAR: str(engine.root)}
-    extra = ("--whitelist-custom-nodes", node_test.DEFAULT_PACK_NAME, node_test.TEST_NODES)
-    host = Host(env=env, extra_args=extra, base_dir=work / "host")
-    node_test._prepare(host.base_dir)
-    models.link_into_comfy_models(host.models_dir)
-    host.start()
-    return host, fixed, files_gb
+    return sum(path.stat().st_size for path in (models.dit, models.clip_l, models.t5xxl, models.ae)) / 1e9
 
 
 def measure_tier(host: Host, fixed: dict, files_gb: float, tier: str) -> list[Peak]:
@@ -172,16 +150,16 @@ def main() -> int:
     if not os.environ.get(ENGINE_ENV_VAR) or not Path("/proc/meminfo").is_file():
         print(f"ram_peak.py needs the real engine ({ENGINE_ENV_VAR}) and Linux /proc", file=sys.stderr)
         return 2
-    work = Path(tempfile.mkdtemp(prefix="ram-peak-"))
-    host, fixed, files_gb = start_host(work)
-    try:
-        peaks = []
-        for tier in [t.strip() for t in args.tiers.split(",") if t.strip()]:
-            peaks += measure_tier(host, fixed, files_gb, tier)
-            print(table(peaks), flush=True)
-    finally:
-        host.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
+    files_gb = model_files_gb()
+    with tempfile.TemporaryDirectory(prefix="ram-peak-") as folder:
+        host, fixed, _source = node_overhead.start_host(Path(folder), real=True, sec_per_step=0.0)
+        peaks: list[Peak] = []
+        try:
+            for tier in [t.strip() for t in args.tiers.split(",") if t.strip()]:
+                peaks += measure_tier(host, fixed, files_gb, tier)
+                print(table(peaks), flush=True)
+        finally:
+            host.cleanup()
     return 0
 
 

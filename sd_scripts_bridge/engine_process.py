@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .process_tree import descendants, stop_processes
+from .process_tree import PROC, descendants, process_table, stop_processes
 
 TERMINATE_GRACE_S = 5.0
 KILL_WAIT_S = 3.0
@@ -99,26 +99,13 @@ class EngineProcess:
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group, from /proc (Linux) or a signal probe."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not PROC.is_dir():
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return []
         return [pgid]
-    members: list[int] = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name (which may hold spaces): state ppid pgrp ...
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, (_parent, group) in process_table().items() if group == pgid]
 
 
 def _pump(name: str, stream, chunks: queue.Queue) -> None:

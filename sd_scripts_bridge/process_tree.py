@@ -21,11 +21,11 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-def parent_links() -> dict[int, int]:
-    """pid -> parent pid of every live (non-zombie) process."""
-    links: dict[int, int] = {}
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every live (non-zombie) process."""
+    table: dict[int, tuple[int, int]] = {}
     if not PROC.is_dir():
-        return links
+        return table
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -34,9 +34,14 @@ def parent_links() -> dict[int, int]:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp ... after the command name
-        if len(fields) >= 2 and fields[0] not in ("Z", "X"):
-            links[int(entry.name)] = int(fields[1])
-    return links
+        if len(fields) >= 3 and fields[0] not in ("Z", "X"):
+            table[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    return table
+
+
+def parent_links() -> dict[int, int]:
+    """pid -> parent pid of every live (non-zombie) process."""
+    return {pid: parent for pid, (parent, _group) in process_table().items()}
 
 
 def descendants(root: int) -> list[int]:

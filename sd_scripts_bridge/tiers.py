@@ -37,6 +37,7 @@ MEASURED_GPU = "one H100 80GB"
 MEASURED_ON = f"{MEASURED_GPU}, full-size FLUX.1-dev, 512 px, rank 32, batch 1"
 PEAK_WITHOUT_SWAP_GB = 15.1  # measured, fp8 base + checkpointing
 GB_SAVED_PER_SWAPPED_BLOCK = 0.3  # measured: 16 swapped blocks saved 4.8 GB
+FP8_CHECKPOINTING_SEC_PER_STEP = 1.22  # measured: fp8 base + checkpointing, with or without 16 swapped
 
 
 def swap_peak_estimate(blocks: int) -> float:
@@ -67,67 +68,49 @@ SWAP_SPEED_NOTE = (
     "over a consumer PCIe link are slower, by an amount not measured"
 )
 
+
+def _estimated_swap_tier(name: str, min_free_vram_gib: float, blocks: int, source: str) -> Tier:
+    """A design-settings tier with a swap that was not measured: peak and speed are estimates."""
+    return Tier(
+        name,
+        min_free_vram_gib,
+        fp8_base=True,
+        gradient_checkpointing=True,
+        blocks_to_swap=blocks,
+        sec_per_step=FP8_CHECKPOINTING_SEC_PER_STEP,
+        sec_per_step_measured=False,
+        peak_vram_gb=swap_peak_estimate(blocks),
+        peak_measured=False,
+        source=source,
+        speed_note=SWAP_SPEED_NOTE,
+    )
+
+
 TIERS: dict[str, Tier] = {
     tier.name: tier
     for tier in (
-        Tier(
-            "8gb",
-            min_free_vram_gib=6.8,
-            fp8_base=True,
-            gradient_checkpointing=True,
-            blocks_to_swap=28,
-            sec_per_step=1.22,
-            sec_per_step_measured=False,
-            peak_vram_gb=swap_peak_estimate(28),
-            peak_measured=False,
-            source="engine VRAM table (8 GB: --blocks_to_swap 28, fp8 T5-XXL)",
-            speed_note=SWAP_SPEED_NOTE,
-        ),
-        Tier(
-            "10gb",
-            min_free_vram_gib=8.5,
-            fp8_base=True,
-            gradient_checkpointing=True,
-            blocks_to_swap=22,
-            sec_per_step=1.22,
-            sec_per_step_measured=False,
-            peak_vram_gb=swap_peak_estimate(22),
-            peak_measured=False,
-            source="engine VRAM table (10 GB: --blocks_to_swap 22, fp8 T5-XXL)",
-            speed_note=SWAP_SPEED_NOTE,
-        ),
+        _estimated_swap_tier("8gb", 6.8, 28, "engine VRAM table (8 GB: --blocks_to_swap 28, fp8 T5-XXL)"),
+        _estimated_swap_tier("10gb", 8.5, 22, "engine VRAM table (10 GB: --blocks_to_swap 22, fp8 T5-XXL)"),
         Tier(
             "12gb",
             min_free_vram_gib=10.0,
             fp8_base=True,
             gradient_checkpointing=True,
             blocks_to_swap=16,
-            sec_per_step=1.22,
+            sec_per_step=FP8_CHECKPOINTING_SEC_PER_STEP,
             sec_per_step_measured=True,
             peak_vram_gb=10.3,
             peak_measured=True,
             source="engine VRAM table (12 GB: --blocks_to_swap 16)",
         ),
-        Tier(
-            "16gb",
-            min_free_vram_gib=14.0,
-            fp8_base=True,
-            gradient_checkpointing=True,
-            blocks_to_swap=8,
-            sec_per_step=1.22,
-            sec_per_step_measured=False,
-            peak_vram_gb=swap_peak_estimate(8),
-            peak_measured=False,
-            source="engine VRAM table (16 GB: use --blocks_to_swap); 8 blocks",
-            speed_note=SWAP_SPEED_NOTE,
-        ),
+        _estimated_swap_tier("16gb", 14.0, 8, "engine VRAM table (16 GB: use --blocks_to_swap); 8 blocks"),
         Tier(
             "24gb",
             min_free_vram_gib=20.0,
             fp8_base=True,
             gradient_checkpointing=True,
             blocks_to_swap=0,
-            sec_per_step=1.22,
+            sec_per_step=FP8_CHECKPOINTING_SEC_PER_STEP,
             sec_per_step_measured=True,
             peak_vram_gb=PEAK_WITHOUT_SWAP_GB,
             peak_measured=True,
@@ -164,7 +147,6 @@ TIERS: dict[str, Tier] = {
 }
 TIER_ORDER = ("8gb", "10gb", "12gb", "16gb", "24gb", "48gb", "80gb")
 CPU_TIER = "24gb"  # CPU runs: the design document's settings, no block swap (nothing to swap to)
-FP8_CHECKPOINTING_SEC_PER_STEP = 1.22  # measured, used when a large tier turns checkpointing back on
 
 
 class UnknownTierError(BridgeError):

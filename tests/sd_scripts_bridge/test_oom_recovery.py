@@ -9,14 +9,15 @@ import json
 import pytest
 
 from sd_scripts_bridge.errors import OutOfMemoryError
-from sd_scripts_bridge.job import JobOptions, place_run, run_job
+from sd_scripts_bridge.job import JobOptions, run_job
 from sd_scripts_bridge.lora_file import read_metadata
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.oom_recovery import RECOVERIES_METADATA, RECOVERY_PHASE
 from sd_scripts_bridge.request_key import request_key
 from sd_scripts_bridge.runner import COMMAND_FILE
-from tests.sd_scripts_bridge.plan_builders import make_images, make_request, option
+from tests.sd_scripts_bridge.plan_builders import option
 from tests.sd_scripts_bridge.stand_in_engine import stand_in
+from tests.sd_scripts_bridge.test_job import job_request
 
 
 @pytest.fixture(autouse=True)
@@ -34,16 +35,9 @@ def engine(tmp_path):
 
 
 def gpu_request(tmp_path, **changes):
-    """A GPU request (block swap is in the plan) for the auto tier, GPU memory unknown: tier 24gb."""
-    values = dict(
-        images=make_images(tmp_path / "photos", 8),
-        vram_tier="auto",
-        save_every_n_steps=2,
-        publish_dir=tmp_path / "loras",
-        overrides={"max_train_steps": 6, "network_dim": 4, "network_alpha": 4.0, "lr_warmup_steps": 1},
-    )
-    values.update(changes)
-    return place_run(make_request(tmp_path, **values), tmp_path / "runs")
+    """The job tests' request on a GPU (block swap is in the plan), auto tier with the GPU memory
+    unknown: tier 24gb."""
+    return job_request(tmp_path, cpu=False, vram_tier="auto", **changes)
 
 
 def launches(run_dir):

@@ -16,9 +16,8 @@ import pytest
 
 from demo.dataset import ensure_demo_dataset
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
-from tests.harness.host import Host
-from tests.nodes.test_train_identity_lora import STAND_IN_MODELS, _start_host
-from tests.sd_scripts_bridge.stand_in_engine import stand_in
+from tests.nodes.test_train_identity_lora import STAND_IN_MODELS
+from tests.workflows.test_client_trains_with_the_fast_workflow import training_host  # noqa: F401  (fixture)
 from workflows.queue import apply_settings
 
 pytestmark = pytest.mark.host
@@ -26,16 +25,8 @@ FAST_WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "api" / "ide
 LOADERS = {"UNETLoader", "DualCLIPLoader", "VAELoader"}
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory, tiny_flux_dit_files) -> Host:  # noqa: F811
-    engine_root = tmp_path_factory.mktemp("stand_in") / "engine"
-    stand_in.build_engine(engine_root)
-    started = _start_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit)
-    yield started
-    started.cleanup()
-
-
-def test_the_flux_loaders_wait_for_the_training(host, tiny_flux_dit_files):  # noqa: F811
+def test_the_flux_loaders_wait_for_the_training(training_host, tiny_flux_dit_files):  # noqa: F811
+    host = training_host
     workflow = json.loads(FAST_WORKFLOW.read_text(encoding="utf-8"))
     settings = [
         f"dataset={ensure_demo_dataset().subject_dir}", "token=zyqux", "class_word=woman", "steps=2",

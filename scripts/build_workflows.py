@@ -132,18 +132,19 @@ class Graph:
 COLORS = {"yellow": ("#432", "#653"), "green": ("#232", "#353"), "blue": ("#223", "#335")}
 
 
-def _loaders(x: int, y: int) -> list[Node]:
+def _loaders(x: int, y: int, color: str | None = "yellow") -> list[Node]:
+    """The core FLUX loaders; yellow where the user picks the files in them."""
     return [
-        Node("unet", "UNETLoader", (x, y), {"unet_name": FLUX_DIT}, "FLUX model", color="yellow"),
+        Node("unet", "UNETLoader", (x, y), {"unet_name": FLUX_DIT}, "FLUX model", color=color),
         Node(
             "clip",
             "DualCLIPLoader",
             (x, y + 140),
             {"clip_name1": CLIP_L, "clip_name2": T5XXL, "type": "flux"},
             "FLUX text encoders (CLIP-L + T5-XXL)",
-            color="yellow",
+            color=color,
         ),
-        Node("vae", "VAELoader", (x, y + 330), {"vae_name": FLUX_AE}, "FLUX VAE (ae)", color="yellow"),
+        Node("vae", "VAELoader", (x, y + 330), {"vae_name": FLUX_AE}, "FLUX VAE (ae)", color=color),
     ]
 
 
@@ -237,7 +238,7 @@ def training_graph(profile: str) -> Graph:
         Node("check", "DatasetCheck", (0, 380), dataset_values, size=(440, 360), color="yellow"),
         Node("captions", "CaptionTokenizer", (480, 210), {}, size=(320, 180)),
         Node("sheet", "PreviewImage", (480, 440), {}, "Dataset contact sheet", (320, 300)),
-        *_loaders(960, 0),
+        *_loaders(960, 0, color=None),  # their file names come from the training node
         Note("models", MODELS_NOTE, (1320, 0), (480, 420), "Models"),
         Node(
             "train",
@@ -318,7 +319,7 @@ def training_graph(profile: str) -> Graph:
             ("start", "token", "class_word", "check", "captions", "sheet"),
             "#8A8",
         ),
-        Group("2. Models: pick your FLUX.1-dev files", ("unet", "clip", "vae", "models"), "#88A"),
+        Group("2. Models: FLUX.1-dev, loaded after training", ("unet", "clip", "vae", "models"), "#88A"),
         Group(f"3. Train (profile {profile})", ("train", "train_note", "loss"), "#A88"),
         Group(
             "4. Evaluate: strength sweep and identity score",

@@ -9,8 +9,9 @@ with the ratio measured (``RAM_RATIOS``) for the tier's base precision and for w
 text-encoder outputs still have to be cached (the first run of a request: the T5-XXL is read and
 run) or are already on disk (a resumed run: the T5 is mapped but hardly touched). Several
 processes each load their own copy; shared file pages make the real peak lower, so that term is an
-upper bound. On a GPU the models move to VRAM after loading, so the CPU-measured ratios are an upper
-bound there as well: everything here is an estimate, and says so.
+upper bound on GPUs; on the CPU each worker copies the weights (``CPU_WORKER_RATIO``, measured). On
+a GPU the models move to VRAM after loading, so the CPU-measured ratios are an upper bound there as
+well: everything here is an estimate, and says so.
 
 It is compared with ``MemAvailable``. When the estimate does not fit, the host (ComfyUI) is asked
 to drop its models from RAM as well; when it still does not fit, the run is refused with the
@@ -36,20 +37,30 @@ class RamRatio:
     source: str
 
 
-# Peak PSS of ComfyUI plus the engine over the model files' size, tiny FLUX set on CPU
-# (benchmarks/ram_peak.py; README "Measured figures"). Estimates until measured there.
+# The engine's part of the peak PSS of ComfyUI plus the engine (the peak less ComfyUI's own, which
+# MemAvailable already leaves out) over the model files' size: tiny FLUX set (6.43 GB of files, 74%
+# of it the fp8 T5-XXL) through TrainIdentityLoRA on CPU, benchmarks/ram_peak.py, README "Measured
+# figures". Full-size sets are mostly DiT, so applied to them these are estimates.
 RAM_RATIOS = {
     "fp8": RamRatio(
-        caching=1.02,
-        training=0.46,
-        source="engine alone on the tiny FLUX set on CPU: 6.54 / 2.96 GB peak RSS over 6.4 GB of files",
+        caching=1.17,
+        training=0.48,
+        source="measured on the tiny FLUX set on CPU: (8.22 - 0.67) / 6.43 and (3.82 - 0.74) / 6.43 GB",
     ),
     "bf16": RamRatio(
-        caching=1.8,
-        training=0.9,
-        source="estimate: the fp8 figures plus the T5-XXL converted to bf16 (twice its fp8 file)",
+        caching=2.43,
+        training=2.35,
+        source="measured on the tiny FLUX set on CPU: (16.67 - 1.07) / 6.43 and (16.18 - 1.07) / 6.43 GB; "
+        "without fp8 base the engine converts the T5-XXL to bf16",
     ),
 }
+
+
+# CPU runs with several processes: each worker moves every model from "cpu" to its own "cpu:0"
+# device, which copies the memory-mapped weights into its own memory. Measured with two workers of
+# the tiny set, text-encoder outputs cached: 17.4 GB PSS for the engine over 6.43 GB of files, 1.31
+# per process (tests/engine/test_real_multi_process.py's run folder).
+CPU_WORKER_RATIO = 1.31
 
 
 @dataclass(frozen=True)
@@ -137,14 +148,17 @@ def estimate_engine_ram(plan: TrainingPlan) -> RamEstimate:
     caching = not text_encoder_outputs_cached(plan)
     ratio = ratios.caching if caching else ratios.training
     processes = max(1, plan.request.num_processes)
+    source = ratios.source
+    if plan.request.cpu and processes > 1 and ratio < CPU_WORKER_RATIO:
+        ratio, source = CPU_WORKER_RATIO, "measured per CPU worker: each copies the weights to its device"
     return RamEstimate(
-        peak_bytes=int(ratio * files * processes),
+        peak_bytes=int(ratio * files) * processes,
         files_bytes=files,
         ratio=ratio,
         processes=processes,
         caching=caching,
         precision=precision,
-        source=ratios.source,
+        source=source,
     )
 
 

@@ -13,6 +13,7 @@ from sd_scripts_bridge.job import place_run, run_job
 from sd_scripts_bridge.model import DeviceReport
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.ram_preflight import (
+    CPU_WORKER_RATIO,
     RAM_RATIOS,
     RamPreflightError,
     check_ram,
@@ -70,7 +71,7 @@ def test_the_estimate_follows_the_files_the_precision_and_the_caches(tmp_path):
     plan = build_plan(sized_request(tmp_path), engine)
     first = estimate_engine_ram(plan)
     assert first.files_bytes == files_total() and first.caching and first.precision == "fp8"
-    assert first.peak_bytes == int(RAM_RATIOS["fp8"].caching * files_total())
+    assert first.peak_bytes == int(RAM_RATIOS["fp8"].caching * files_total())  # one GPU process
     assert (
         "estimate" in first.sentence() and f"{files_total() / GB:.1f} GB of model files" in first.sentence()
     )
@@ -84,6 +85,12 @@ def test_the_estimate_follows_the_files_the_precision_and_the_caches(tmp_path):
     bf16 = estimate_engine_ram(build_plan(dataclasses.replace(plan.request, vram_tier="80gb"), engine))
     assert bf16.precision == "bf16" and bf16.peak_bytes > cached.peak_bytes  # caches on disk too
     two = estimate_engine_ram(build_plan(dataclasses.replace(plan.request, num_processes=2), engine))
+    cpu_two = estimate_engine_ram(
+        build_plan(dataclasses.replace(plan.request, num_processes=2, cpu=True), engine)
+    )
+    assert cpu_two.ratio == CPU_WORKER_RATIO and cpu_two.peak_bytes == 2 * int(
+        CPU_WORKER_RATIO * files_total()
+    )
     assert two.peak_bytes == 2 * cached.peak_bytes and "x 2 processes" in two.sentence()
 
 

@@ -48,6 +48,7 @@ NOT_SETTINGS = {
     "resume",
     "overwrite",
     "oom_fallback",
+    "ram_check",
     "unique_id",
     *MODEL_FOLDERS,
 }
@@ -111,6 +112,8 @@ TOOLTIPS = {
     '"t5xxl_max_token_length": 256}; applied last.',
     "oom_fallback": "Out of GPU memory: continue on the next smaller VRAM tier by itself, from the last "
     "saved state (the summary and the LoRA's metadata say so). Off: stop with the error.",
+    "ram_check": "Before training, refuse a run whose estimated RAM peak (from the model files' size) "
+    "exceeds the RAM available after ComfyUI released its models. Off: start anyway (still reported).",
     "num_processes": "Processes, one per GPU of this machine (data parallel through accelerate). Several "
     "machines: see the README, 'More than one GPU or machine'.",
 }
@@ -200,6 +203,7 @@ class TrainIdentityLoRA:
             "validation_split": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 0.5, "step": 0.05}),
             "advanced_settings": ("STRING", {"default": "", "multiline": True}),
             "oom_fallback": ("BOOLEAN", {"default": True}),
+            "ram_check": ("BOOLEAN", {"default": True}),
             "num_processes": ("INT", {"default": 1, "min": 1, "max": 16}),
         }
         return {
@@ -237,6 +241,7 @@ class TrainIdentityLoRA:
             resume=bool(inputs.get("resume")),
             overwrite=bool(inputs.get("overwrite")),
             recover_from_oom=bool(inputs.get("oom_fallback", True)),
+            check_ram=bool(inputs.get("ram_check", True)),
         )
         try:
             result = run_job(

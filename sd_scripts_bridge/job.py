@@ -48,6 +48,7 @@ class JobOptions:
     overwrite: bool = False  # replace a published LoRA of the same name trained from other inputs
     resume_from: Path | None = None  # this ``*-state`` folder instead of the newest one
     recover_from_oom: bool = True  # out of GPU memory: continue on the next smaller tier
+    check_ram: bool = True  # refuse a run whose estimated RAM peak does not fit (off: only report it)
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,13 @@ def run_job(
     def plan_on(tier: str) -> TrainingPlan:
         """The same request on a smaller tier, after running out of GPU memory (RAM checked again)."""
         smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), engine, key)
-        check_ram(smaller, host)
+        check_ram(smaller, host, enforce=options.check_ram)
         return smaller
 
     plan = _plan_with_key(request, engine, key)
     run_start = choose_start(plan, options.resume, options.resume_from)
     _say_where_it_starts(run_start, emit)
-    ram = check_ram(plan, host)
+    ram = check_ram(plan, host, enforce=options.check_ram)
     emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=ram.sentence()))
     speed = _EngineSpeed(emit)
     run = train_with_recovery(

@@ -35,6 +35,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing published LoRA")
     parser.add_argument(
+        "--no-ram-check",
+        dest="ram_check",
+        action="store_false",
+        help="start even when the engine's estimated RAM peak exceeds the available RAM (still reported)",
+    )
+    parser.add_argument(
         "--no-oom-fallback",
         dest="oom_fallback",
         action="store_false",
@@ -62,6 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             resume_from=args.resume_from,
             recover_from_oom=args.oom_fallback,
+            check_ram=args.ram_check,
         ),
     )
     print(json.dumps(result_record(result), indent=2) if args.json else result.summary)

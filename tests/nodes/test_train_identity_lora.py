@@ -217,7 +217,7 @@ def test_node_is_registered_with_all_inputs(host):
     assert set(optional) == {
         "regularization", "steps", "learning_rate", "rank", "alpha", "resolution",
         "preview_every_n_steps", "preview_prompt", "validation_split", "advanced_settings",
-        "oom_fallback", "num_processes",
+        "oom_fallback", "ram_check", "num_processes",
     }  # fmt: skip
     assert (
         required["dataset"][0] == "IDENTITY_DATASET" and optional["regularization"][0] == "IDENTITY_DATASET"

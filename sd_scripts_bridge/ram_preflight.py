@@ -154,15 +154,8 @@ def estimate_engine_ram(plan: TrainingPlan) -> RamEstimate:
     extra = 0 if fp8_base else bf16_conversion_bytes(plan.request.models, caching)
     if extra:
         source += "; plus the T5-XXL converted to bf16, less the DiT's fp8 copy"
-    return RamEstimate(
-        peak_bytes=(int(ratio * files) + extra) * processes,
-        files_bytes=files,
-        ratio=ratio,
-        processes=processes,
-        caching=caching,
-        precision=precision,
-        source=source,
-    )
+    peak = (int(ratio * files) + extra) * processes
+    return RamEstimate(peak, files, ratio, processes, caching, precision, source)
 
 
 def bf16_conversion_bytes(models, caching: bool) -> int:

@@ -71,18 +71,10 @@ SWAP_SPEED_NOTE = (
 
 def _estimated_swap_tier(name: str, min_free_vram_gib: float, blocks: int, source: str) -> Tier:
     """A design-settings tier with a swap that was not measured: peak and speed are estimates."""
+    speed, peak = FP8_CHECKPOINTING_SEC_PER_STEP, swap_peak_estimate(blocks)
+    # fp8 base and checkpointing on; speed and peak estimated (measured False)
     return Tier(
-        name,
-        min_free_vram_gib,
-        fp8_base=True,
-        gradient_checkpointing=True,
-        blocks_to_swap=blocks,
-        sec_per_step=FP8_CHECKPOINTING_SEC_PER_STEP,
-        sec_per_step_measured=False,
-        peak_vram_gb=swap_peak_estimate(blocks),
-        peak_measured=False,
-        source=source,
-        speed_note=SWAP_SPEED_NOTE,
+        name, min_free_vram_gib, True, True, blocks, speed, False, peak, False, source, None, SWAP_SPEED_NOTE
     )
 
 

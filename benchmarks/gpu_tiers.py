@@ -1,6 +1,6 @@
 """VRAM tiers on a real NVIDIA GPU: s/step and peak VRAM per tier, bare engine versus the bridge.
 
-For each tier of the Fast profile (12gb, 16gb, 24gb, 48gb, 80gb by default) the same plan runs
+For each tier of the Fast profile (every tier from 8gb to 80gb by default) the same plan runs
 twice, a few dozen steps each: once as the bare engine command (``subprocess.run`` of the plan's
 argv, output to a file) and once through ``run_training`` (the bridge the node uses). The model is
 the full-size FLUX.1-dev layout (19 double + 38 single blocks) with random weights from
@@ -13,10 +13,20 @@ resolution: with 40 steps that is about 0.03 s/step). Peak VRAM: ``nvidia-smi`` 
 200 ms during the run, minus what was used before it. The first run of a tier also fills the
 latent and text-encoder caches of its run folder (start-up only, not s/step).
 
+Any card works, 8 GB to 80 GB: a tier that needs more free VRAM than the card has before the
+run (``tiers.py`` ``min_free_vram_gib``) is skipped unless ``--force``, and a tier that runs out of
+memory is a row that says so, not the end of the benchmark. The bridge run also reports the engine
+process tree's peak RAM (PSS), the figure ``ram_preflight.py`` estimates.
+
 Needs an NVIDIA GPU (``nvidia-smi``) and the engine (``IDENTITY_LORA_ENGINE``); without them it
 stops at once with the reason. Prints a markdown table for the README (with the GPU named).
+``--dry-run DIR`` prints the table from canned files instead (no GPU, no engine): ``gpu.txt`` (one
+``nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader`` line) and, per
+tier, ``<tier>.bare.log`` / ``<tier>.bridge.log`` (engine output) and ``<tier>.bare.smi`` /
+``<tier>.bridge.smi`` (``nvidia-smi`` memory samples, the first one the baseline).
 
-Usage: python benchmarks/gpu_tiers.py [--steps 40] [--tiers 12gb,24gb,80gb] [--workdir DIR]
+Usage: python benchmarks/gpu_tiers.py [--steps 40] [--tiers 12gb,24gb,80gb] [--workdir DIR] [--force]
+       python benchmarks/gpu_tiers.py --dry-run DIR
 """
 
 from __future__ import annotations
@@ -37,7 +47,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-ALL_TIERS = ("12gb", "16gb", "24gb", "48gb", "80gb")
+from sd_scripts_bridge.tiers import TIER_ORDER  # noqa: E402  (pure Python, no GPU needed)
+
+ALL_TIERS = TIER_ORDER
+GPU_QUERY = "--query-gpu=name,memory.total,memory.free"
 SAMPLE_MS = 200
 BAR_RE = re.compile(
     r"(?<!validation )steps:\s+\d+%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<elapsed>[\d:]+)<"
@@ -102,10 +115,36 @@ class TierRow:
     bare_peak_gib: float | None
     bridge_peak_gib: float | None
     table_sec: float | None  # the bridge's measured table (tiers.py)
+    note: str = ""  # "out of memory", "skipped: ...": why a row has no figures
+    engine_ram_gb: float | None = None  # the engine's peak PSS during the bridge run
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    total_gib: float | None
+    free_gib: float | None
+
+
+def parse_gpu(line: str) -> Gpu:
+    """``name, 24564 MiB, 23012 MiB`` (``nvidia-smi GPU_QUERY --format=csv,noheader``) -> Gpu."""
+    parts = [part.strip() for part in line.strip().split(",")]
+
+    def mib(index: int) -> float | None:
+        if index >= len(parts):
+            return None
+        number = parts[index].split()[0] if parts[index] else ""
+        return float(number) / 1024 if number.replace(".", "", 1).isdigit() else None
+
+    return Gpu(parts[0], mib(1), mib(2))
 
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _gb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} GB"
 
 
 def markdown_table(rows: Sequence[TierRow], gpu_name: str, steps: int) -> str:
@@ -113,8 +152,8 @@ def markdown_table(rows: Sequence[TierRow], gpu_name: str, steps: int) -> str:
         f"GPU: {gpu_name}; Fast profile, full-size FLUX.1-dev random weights, {steps} steps per run",
         "",
         "| tier | memory settings | bare s/step | bridge s/step | overhead | bare peak VRAM | "
-        "bridge peak VRAM | tiers.py s/step |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "bridge peak VRAM | engine peak RAM | tiers.py s/step | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         overhead = "n/a"
@@ -122,16 +161,59 @@ def markdown_table(rows: Sequence[TierRow], gpu_name: str, steps: int) -> str:
             overhead = f"{100 * (row.bridge_sec / row.bare_sec - 1):+.1f}%"
         lines.append(
             f"| {row.tier} | {row.settings} | {_num(row.bare_sec)} | {_num(row.bridge_sec)} | {overhead} | "
-            f"{_num(row.bare_peak_gib, 1)} GB | {_num(row.bridge_peak_gib, 1)} GB | {_num(row.table_sec)} |"
+            f"{_gb(row.bare_peak_gib)} | {_gb(row.bridge_peak_gib)} | {_gb(row.engine_ram_gb)} | "
+            f"{_num(row.table_sec)} | {row.note} |"
         )
     return "\n".join(lines)
+
+
+def canned_row(folder: Path, tier: str, warmup: int) -> TierRow:
+    """A table row from the canned files of one tier (``--dry-run``)."""
+    from sd_scripts_bridge.tiers import describe, expected_sec_per_step, get_tier, memory_settings
+
+    def text(suffix: str) -> str:
+        path = folder / f"{tier}.{suffix}"
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+    def peak(suffix: str) -> float | None:
+        samples = parse_memory_samples(text(suffix))
+        return peak_gib(samples[1:], samples[0]) if samples else None
+
+    bare, bridge = text("bare.log"), text("bridge.log")
+    note = "out of memory" if "out of memory" in (bare + bridge).lower() else ""
+    return TierRow(
+        tier=tier,
+        settings=describe(memory_settings(get_tier(tier), 512)),
+        bare_sec=steady_sec_per_step(bare, warmup),
+        bridge_sec=steady_sec_per_step(bridge, warmup),
+        bare_peak_gib=peak("bare.smi"),
+        bridge_peak_gib=peak("bridge.smi"),
+        table_sec=expected_sec_per_step(get_tier(tier), 512),
+        note=note,
+    )
+
+
+def dry_run(folder: Path, tiers: Sequence[str], steps: int, warmup: int) -> str:
+    gpu = parse_gpu((folder / "gpu.txt").read_text(encoding="utf-8"))
+    rows = [canned_row(folder, tier, warmup) for tier in tiers if (folder / f"{tier}.bridge.log").is_file()]
+    return markdown_table(rows, f"{gpu.name} (canned input, --dry-run)", steps)
+
+
+def skip_reason(tier: str, gpu: Gpu, force: bool) -> str:
+    """Why a tier is not run on this card ("" when it is)."""
+    from sd_scripts_bridge.tiers import get_tier
+
+    needed = get_tier(tier).min_free_vram_gib
+    if force or gpu.free_gib is None or gpu.free_gib >= needed:
+        return ""
+    return f"skipped: needs {needed:g} GiB free, {gpu.free_gib:.1f} GiB free (--force runs it)"
 
 
 # ---------------------------------------------------------------------- the GPU side
 
 
-def require_gpu() -> str:
-    """The GPU's name, or NoGpuError before anything heavy runs."""
+def require_gpu() -> Gpu:
+    """GPU 0 (name, total and free memory), or NoGpuError before anything heavy runs."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         raise NoGpuError(
@@ -139,7 +221,7 @@ def require_gpu() -> str:
             "Run it on a machine with an NVIDIA GPU and the engine installed (IDENTITY_LORA_ENGINE)."
         )
     done = subprocess.run(
-        [smi, "--query-gpu=name,memory.total", "--format=csv,noheader"],
+        [smi, GPU_QUERY, "--format=csv,noheader"],
         capture_output=True,
         text=True,
         check=False,
@@ -147,7 +229,7 @@ def require_gpu() -> str:
     )
     if done.returncode != 0 or not done.stdout.strip():
         raise NoGpuError(f"gpu_tiers.py needs an NVIDIA GPU: nvidia-smi failed ({done.stderr.strip()}).")
-    return done.stdout.strip().splitlines()[0]
+    return parse_gpu(done.stdout.strip().splitlines()[0])
 
 
 class MemorySampler:
@@ -197,13 +279,19 @@ def measure(run) -> tuple[float, list[float], float]:
 
 
 def run_tier(tier: str, args, engine, inputs) -> TierRow:
-    from sd_scripts_bridge.model import DatasetImage, PlanRequest
+    from sd_scripts_bridge.errors import OutOfMemoryError
+    from sd_scripts_bridge.model import DatasetImage, DeviceReport, PlanRequest
     from sd_scripts_bridge.plan import build_plan
     from sd_scripts_bridge.runner import engine_environment, run_training
     from sd_scripts_bridge.staging import prepare_run_dir
     from sd_scripts_bridge.tiers import describe, get_tier, memory_settings
 
-    models, tokenizers, dataset, vram = inputs
+    models, tokenizers, dataset, gpu = inputs
+    settings = describe(memory_settings(get_tier(tier), 512))
+    skipped = skip_reason(tier, gpu, args.force)
+    if skipped:
+        return TierRow(tier, settings, None, None, None, None, None, note=skipped)
+    device = DeviceReport(gpu.free_gib, gpu.total_gib, gpu.name, 1, "nvidia-smi before the run")
     run_dir = args.workdir / tier
 
     def plan_for(name: str):
@@ -216,7 +304,7 @@ def run_tier(tier: str, args, engine, inputs) -> TierRow:
             trigger_token=dataset.trigger,
             class_word=dataset.class_word,
             vram_tier=tier,
-            detected_vram_gb=vram,
+            device=device,
             overrides={"max_train_steps": args.steps, "lr_warmup_steps": 1},
             tokenizer_cache_dir=tokenizers,
             publish_dir=args.workdir / "published",
@@ -240,13 +328,22 @@ def run_tier(tier: str, args, engine, inputs) -> TierRow:
             )
 
     print(f"[{tier}] bare engine, {args.steps} steps ...", flush=True)
-    bare_base, bare_samples, bare_wall = measure(bare)
+    try:
+        bare_base, bare_samples, bare_wall = measure(bare)
+    except subprocess.CalledProcessError:
+        return TierRow(tier, settings, None, None, None, None, None, note=oom_or_crash(bare_log))
     bridge_plan = plan_for("bridge")
     print(f"[{tier}] bridge (run_training) ... (bare took {bare_wall:.0f} s)", flush=True)
-    bridge_base, bridge_samples, _ = measure(lambda: run_training(bridge_plan, engine, overwrite=True))
+    results = []
+    try:
+        bridge_base, bridge_samples, _ = measure(
+            lambda: results.append(run_training(bridge_plan, engine, overwrite=True))
+        )
+    except OutOfMemoryError:
+        return TierRow(tier, settings, None, None, None, None, None, note="out of memory (bridge run)")
     bridge_log = (run_dir / "engine.log").read_text(encoding="utf-8", errors="replace")
     bridge_log = bridge_log.rsplit("===== ", 1)[-1]  # this run's launch only
-    settings = describe(memory_settings(get_tier(tier), 512))
+    ram = results[0].engine_peak_ram_bytes if results else None
     return TierRow(
         tier=tier,
         settings=settings,
@@ -255,7 +352,13 @@ def run_tier(tier: str, args, engine, inputs) -> TierRow:
         bare_peak_gib=peak_gib(bare_samples, bare_base),
         bridge_peak_gib=peak_gib(bridge_samples, bridge_base),
         table_sec=bridge_plan.tier.expected_sec_per_step,
+        engine_ram_gb=ram / 1e9 if ram else None,
     )
+
+
+def oom_or_crash(log: Path) -> str:
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    return "out of memory" if "out of memory" in text.lower() else f"engine failed, see {log}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -267,11 +370,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=10, help="demo images to train on (default 10)")
     parser.add_argument("--tiers", default=",".join(ALL_TIERS), help="comma-separated tiers")
     parser.add_argument("--workdir", type=Path, default=Path("gpu_tiers_runs"), help="run folders")
+    parser.add_argument("--force", action="store_true", help="also run tiers the free VRAM is short of")
+    parser.add_argument("--dry-run", type=Path, metavar="DIR", help="print the table from canned files")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    if args.dry_run is not None:
+        print(dry_run(args.dry_run, tiers, args.steps, args.warmup))
+        return 0
     try:
         gpu = require_gpu()
     except NoGpuError as error:
@@ -283,16 +392,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sd_scripts_bridge.engine import locate_engine
 
     engine = locate_engine()  # IDENTITY_LORA_ENGINE or the pack's engine/ folder
-    vram = float(gpu.split(",")[1].strip().split()[0]) / 1024 if "," in gpu else None
-    print(f"GPU: {gpu}; engine {engine.root} at {engine.commit}", flush=True)
+    print(f"GPU: {gpu.name}, {gpu.free_gib} GiB free; engine {engine.root} at {engine.commit}", flush=True)
     print("full-size random FLUX.1-dev weights (made once, then reused) ...", flush=True)
     models = ensure_tiny_flux(full_size=True)
-    inputs = (models, ensure_tokenizers(), ensure_demo_dataset(), vram)
+    inputs = (models, ensure_tokenizers(), ensure_demo_dataset(), gpu)
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for tier in [t.strip() for t in args.tiers.split(",") if t.strip()]:
+    for tier in tiers:
         rows.append(run_tier(tier, args, engine, inputs))
-        print(markdown_table(rows, gpu.split(",")[0], args.steps), flush=True)
+        print(markdown_table(rows, gpu.name, args.steps), flush=True)
     overheads = [r.bridge_sec / r.bare_sec - 1 for r in rows if r.bare_sec and r.bridge_sec]
     if overheads:
         print(f"median bridge overhead per step: {100 * statistics.median(overheads):+.1f}%")

@@ -62,31 +62,46 @@ class Section:
         return [by_key[key] for key in keys]
 
 
-def _loaders(x: int, y: int) -> list[Node]:
+def _loaders(x: int, y: int, color: str | None = "yellow") -> list[Node]:
+    """The core FLUX loaders; yellow where the user picks the files in them."""
     return [
-        Node("unet", "UNETLoader", (x, y), {"unet_name": FLUX_DIT}, "FLUX model", color="yellow"),
+        Node("unet", "UNETLoader", (x, y), {"unet_name": FLUX_DIT}, "FLUX model", color=color),
         Node(
             "clip",
             "DualCLIPLoader",
             (x, y + 140),
             {"clip_name1": CLIP_L, "clip_name2": T5XXL, "type": "flux"},
             "FLUX text encoders (CLIP-L + T5-XXL)",
-            color="yellow",
+            color=color,
         ),
-        Node("vae", "VAELoader", (x, y + 330), {"vae_name": FLUX_AE}, "FLUX VAE (ae)", color="yellow"),
+        Node("vae", "VAELoader", (x, y + 330), {"vae_name": FLUX_AE}, "FLUX VAE (ae)", color=color),
     ]
 
 
-MODELS_NOTE = """### Models (used by training and by the sweep)
-Put the FLUX.1-dev files in ComfyUI's model folders and pick them here **and** in the training node:
-
-| file | folder |
+MODEL_TABLE = """| file | folder |
 |---|---|
 | `flux1-dev.safetensors` | `models/diffusion_models` |
 | `clip_l.safetensors` | `models/text_encoders` |
 | `t5xxl_fp16.safetensors` (or fp8) | `models/text_encoders` |
 | `ae.safetensors` | `models/vae` |
 """
+MODELS_NOTE = f"""### Models (used by training and by the sweep)
+Put the FLUX.1-dev files in ComfyUI's model folders and pick them in the training node: these
+loaders take the same file names from it, so they load FLUX only after training has finished
+(never two copies in memory at once):
+
+{MODEL_TABLE}"""
+EVALUATE_MODELS_NOTE = f"""### Models (used by training and by the sweep)
+Put the FLUX.1-dev files in ComfyUI's model folders and pick them here:
+
+{MODEL_TABLE}"""
+# the loaders take their file names from the training node, so they load after training
+LOADER_NAME_LINKS = (
+    Link("train", "diffusion_model_name", "unet", "unet_name"),
+    Link("train", "clip_l_name", "clip", "clip_name1"),
+    Link("train", "t5xxl_name", "clip", "clip_name2"),
+    Link("train", "ae_name", "vae", "vae_name"),
+)
 
 
 def _start_note(profile: str) -> str:
@@ -109,7 +124,7 @@ def _start_note(profile: str) -> str:
 **Set these (yellow nodes):**
 1. **folder** (Dataset Check): 15-30 photos of one person; optional `.txt` captions beside them.
 2. **Trigger token**: a rare made-up word such as `zyqux`, and the **class word** (man, woman, person).{reg}
-{4 if profile == "final" else 3}. The **FLUX files** in the loaders and in the training node.
+{4 if profile == "final" else 3}. The **FLUX files** in the training node (the loaders take them from it).
 
 Then press **Run**. Read the dataset report first: *if identity realism degrades, fix the dataset
 first, not the optimizer.* Your photo folder is never written to (captions are staged in memory).
@@ -137,10 +152,16 @@ def models_section(
     loaders_at: tuple[int, int], note_at: tuple[int, int], note_size: tuple[int, int], training: bool
 ) -> Section:
     """The FLUX loaders (keys ``unet``, ``clip``, ``vae``) and the note on where their files go."""
-    note = MODELS_NOTE if training else MODELS_NOTE.replace(" **and** in the training node", "")
-    nodes = [*_loaders(*loaders_at), Note("models", note, note_at, note_size, "Models")]
-    group = Group("2. Models: pick your FLUX.1-dev files", ("unet", "clip", "vae", "models"), "#88A")
-    return Section(nodes, [], group)
+    note = MODELS_NOTE if training else EVALUATE_MODELS_NOTE
+    color = None if training else "yellow"  # after training, their file names come from the training node
+    nodes = [*_loaders(*loaders_at, color=color), Note("models", note, note_at, note_size, "Models")]
+    title = (
+        "2. Models: FLUX.1-dev, loaded after training"
+        if training
+        else "2. Models: pick your FLUX.1-dev files"
+    )
+    group = Group(title, ("unet", "clip", "vae", "models"), "#88A")
+    return Section(nodes, list(LOADER_NAME_LINKS) if training else [], group)
 
 
 def evaluation_section(
@@ -266,6 +287,7 @@ def training_graph(profile: str) -> Graph:
         Link("check", "contact_sheet", "sheet", "images"),
         Link("captions", "dataset", "train", "dataset"),
         Link("train", ("loss_curve", "loss", "loss_image"), "loss", "images"),
+        *models.links,
         *evaluation.links,
     ]
     groups = [

@@ -29,8 +29,10 @@ STAND_IN_MODELS = {
 
 # Test-only custom nodes, written into the host's custom_nodes folder:
 # TestIdentityDataset builds the pack's own IDENTITY_DATASET value (identity_core.dataset.model)
-# from a JSON list of [image path, caption]; TestModelSink is an output node that makes
-# LoraLoaderModelOnly run and reports how many weight patches the LoRA put on the model.
+# from a JSON list of [image path, caption] (after a model is loaded, when after_model is linked:
+# the model is then held by the running workflow while training runs); TestModelSink is an output
+# node that makes LoraLoaderModelOnly run and reports how many weight patches the LoRA put on the
+# model.
 TEST_NODES_SOURCE = """
 import importlib
 import json
@@ -51,9 +53,10 @@ class TestIdentityDataset:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {"items": ("STRING", {"default": "[]"}), "token": ("STRING", {"default": ""}),
-                             "verdict": ("STRING", {"default": "pass"})}}
+                             "verdict": ("STRING", {"default": "pass"})},
+                "optional": {"after_model": ("MODEL",)}}
 
-    def make(self, items, token, verdict):
+    def make(self, items, token, verdict, after_model=None):
         model = _dataset_model()
         entries = tuple(model.DatasetItem(Path(p), c, model.CAPTION_TEMPLATE) for p, c in json.loads(items))
         findings = ()

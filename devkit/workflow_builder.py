@@ -80,6 +80,11 @@ class Graph:
 COLORS = {"yellow": ("#432", "#653"), "green": ("#232", "#353"), "blue": ("#223", "#335")}
 
 
+def socket_type(output_type: Any) -> str:
+    """An output's type as the frontend draws it: a list of combo choices is a COMBO socket."""
+    return "COMBO" if isinstance(output_type, list) else str(output_type)
+
+
 def default_value(spec: InputSpec) -> Any:
     if "default" in spec.options:
         return spec.options["default"]
@@ -178,7 +183,7 @@ class _Builder:
             slot,
             self.ids[target.key],
             inputs.index(link.input),
-            info["output"][slot],
+            socket_type(info["output"][slot]),
             link.input,
         )
 
@@ -245,7 +250,9 @@ class _Builder:
         outputs = []
         for slot, (name, type_name) in enumerate(zip(output_names(info), info["output"], strict=True)):
             links = [x.link_id for x in self.links if x.source_id == node_id and x.source_slot == slot]
-            outputs.append({"localized_name": name, "name": name, "type": type_name, "links": links})
+            outputs.append(
+                {"localized_name": name, "name": name, "type": socket_type(type_name), "links": links}
+            )
         widgets = self.widgets_values(node)
         ui: dict[str, Any] = {
             "id": node_id,

@@ -3,8 +3,14 @@
 The whole job (request key, reuse of a published LoRA, resume or set-aside, the supervised engine
 run, validation and loss capture, checkpoints, publishing, the run report) is
 ``sd_scripts_bridge.job.run_job``, the same call ``python -m sd_scripts_bridge train`` makes. This
-node maps its inputs to a ``PlanRequest``, frees ComfyUI's VRAM right before the engine starts,
-relays progress (``train_progress.py``), honours Cancel and returns the outputs.
+node maps its inputs to a ``PlanRequest``, lends the job ComfyUI's memory management
+(``comfy_glue.ComfyMemory``: VRAM freed before the tier is chosen, RAM when the preflight needs
+it), relays progress (``train_progress.py``), honours Cancel and returns the outputs.
+
+The last four outputs are the FLUX file names the LoRA was trained with, typed as the core
+loaders' combos (UNETLoader, DualCLIPLoader, VAELoader): linked to those loaders they make them
+wait for the training by structure, so ComfyUI never holds a second copy of FLUX while the engine
+loads its own. ``RETURN_TYPES`` is read when ComfyUI asks, so the lists follow the model folders.
 
 Re-queueing: ``IS_CHANGED`` only sees widget values (ComfyUI passes no linked inputs to it), so it
 hashes the settings and the chosen model files (name, size, mtime); the dataset is covered by
@@ -37,7 +43,23 @@ TOKENIZERS_SUBFOLDER = "tokenizers"
 SAMPLE_PROMPT = "{token}, a portrait photo of a {class_word}"
 MODEL_FOLDERS = {"diffusion_model": "diffusion_models", "clip_l": "text_encoders", "t5xxl": "text_encoders"}
 MODEL_FOLDERS["ae"] = "vae"
-NOT_SETTINGS = {"dataset", "regularization", "resume", "overwrite", "unique_id", *MODEL_FOLDERS}
+NOT_SETTINGS = {
+    "dataset",
+    "regularization",
+    "resume",
+    "overwrite",
+    "oom_fallback",
+    "ram_check",
+    "unique_id",
+    *MODEL_FOLDERS,
+}
+# Outputs for the core loaders: (output name, loader class, loader input, this node's input).
+LOADER_OUTPUTS = (
+    ("diffusion_model_name", "UNETLoader", "unet_name", "diffusion_model"),
+    ("clip_l_name", "DualCLIPLoader", "clip_name1", "clip_l"),
+    ("t5xxl_name", "DualCLIPLoader", "clip_name2", "t5xxl"),
+    ("ae_name", "VAELoader", "vae_name", "ae"),
+)
 PREVIEW_COST = (
     "Each preview costs the engine's sampler 20 denoising steps plus a VAE decode, about the time of "
     "7 training steps (a 1500-step Fast run with a preview every 100 steps takes ~7% longer)."
@@ -56,9 +78,10 @@ TOOLTIPS = {
     "dataset": "The checked dataset from CaptionTokenizer or DatasetCheck.",
     "profile": "fast: 512 px, 1500 steps, rank 32 (dataset validation, < 1 h). final: 768 px, 2500 steps, "
     "rank 64, dropout 0.1, cosine (best realism).",
-    "vram_tier": "Memory settings for your GPU. auto picks from the GPU's memory. 12/16/24gb: fp8 base + "
-    "checkpointing (+ block swap at 12/16); 48/80gb: bf16 base, no checkpointing, ~2.2x faster (changes "
-    "numerics slightly).",
+    "vram_tier": "Memory settings for your GPU. auto picks from the VRAM that is free after ComfyUI unloads "
+    "its models (and refuses below 6.8 GiB). 8/10/12/16/24gb: fp8 base + checkpointing (+ block swap up to "
+    "24gb: 28/22/16/8 blocks); 48/80gb: bf16 base, no checkpointing, ~2.2x faster (changes numerics "
+    "slightly).",
     "text_encoder": "auto = frozen (design document Section 5). two_phase trains the CLIP-L LoRA for the "
     "first half of the steps; it needs regularization images, 15+ photos and a token that is not unique.",
     "diffusion_model": "FLUX.1-dev single-file model from models/diffusion_models.",
@@ -90,7 +113,28 @@ TOOLTIPS = {
     "curve (needs checkpoint_every > 0). " + VALIDATION_COST,
     "advanced_settings": 'Optional JSON of further profile values, e.g. {"lr_warmup_steps": 50, '
     '"t5xxl_max_token_length": 256}; applied last.',
+    "oom_fallback": "Out of GPU memory: continue on the next smaller VRAM tier by itself, from the last "
+    "saved state (the summary and the LoRA's metadata say so). Off: stop with the error.",
+    "ram_check": "Before training, refuse a run whose estimated RAM peak (from the model files' size) "
+    "exceeds the RAM available after ComfyUI released its models. Off: start anyway (still reported).",
+    "num_processes": "Processes, one per GPU of this machine (data parallel through accelerate). Several "
+    "machines: see the README, 'More than one GPU or machine'.",
 }
+
+
+class _ClassProperty:
+    """A class attribute computed when read (ComfyUI reads RETURN_TYPES from the class)."""
+
+    def __init__(self, compute) -> None:
+        self.compute = compute
+
+    def __get__(self, _instance, owner):
+        return self.compute(owner)
+
+
+def _return_types(_cls) -> tuple:
+    loaders = tuple(comfy_glue.loader_combo(loader, name) for _, loader, name, _ in LOADER_OUTPUTS)
+    return ("STRING", "STRING", "IMAGE", "STRING", "IMAGE", *loaders)
 
 
 def _with_tips(inputs: dict) -> dict:
@@ -104,14 +148,21 @@ def _with_tips(inputs: dict) -> dict:
 class TrainIdentityLoRA:
     DISPLAY_NAME = "Train Identity LoRA (FLUX, sd-scripts)"
     CATEGORY = f"{CATEGORY_ROOT}/training"
-    RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING", "IMAGE")
-    RETURN_NAMES = ("lora_name", "lora_path", "loss_curve", "summary", "previews")
+    RETURN_TYPES = _ClassProperty(_return_types)
+    RETURN_NAMES = (
+        *("lora_name", "lora_path", "loss_curve", "summary", "previews"),
+        *(name for name, *_ in LOADER_OUTPUTS),
+    )
     OUTPUT_TOOLTIPS = (
         "The LoRA as LoraLoader lists it (identity/<name>.safetensors).",
         "Full path of the published LoRA file.",
         "Training loss per step (validation loss on top when a validation split was used).",
-        "What was trained, how long it took, the VRAM tier and its reason, warnings.",
+        "What was trained, how long it took, the VRAM tier and its reason, RAM, warnings.",
         "Preview images the engine sampled during training (one black 64 px image when off).",
+        *(
+            f"The {role} file trained with, for {loader}'s {name}: linked, the loader waits for the training."
+            for _, loader, name, role in LOADER_OUTPUTS
+        ),
     )
     FUNCTION = "run"
     OUTPUT_NODE = True
@@ -154,6 +205,9 @@ class TrainIdentityLoRA:
             "preview_prompt": ("STRING", {}),
             "validation_split": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 0.5, "step": 0.05}),
             "advanced_settings": ("STRING", {"default": "", "multiline": True}),
+            "oom_fallback": ("BOOLEAN", {"default": True}),
+            "ram_check": ("BOOLEAN", {"default": True}),
+            "num_processes": ("INT", {"default": 1, "min": 1, "max": 16}),
         }
         return {
             "required": _with_tips(required),
@@ -190,6 +244,8 @@ class TrainIdentityLoRA:
         options = JobOptions(
             resume=bool(inputs.get("resume")),
             overwrite=bool(inputs.get("overwrite")),
+            recover_from_oom=bool(inputs.get("oom_fallback", True)),
+            check_ram=bool(inputs.get("ram_check", True)),
             holder=f"ComfyUI, TrainIdentityLoRA node {unique_id}",
         )
         with hide_private_paths(work):
@@ -199,12 +255,12 @@ class TrainIdentityLoRA:
                     on_event=TrainingProgress(unique_id),
                     should_cancel=comfy_glue.is_interrupted,
                     options=options,
-                    before_training=comfy_glue.free_comfy_vram,
+                    host=comfy_glue.ComfyMemory(),
                 )
             except TrainingCancelledError:
                 comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
                 raise
-        return _outputs(result)
+        return _outputs(result, inputs)
 
 
 def _request(dataset, output_name: str, inputs: dict, work: Path):
@@ -216,8 +272,7 @@ def _request(dataset, output_name: str, inputs: dict, work: Path):
     from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
 
     cpu = os.environ.get(FORCE_CPU_ENV, "") == "1"
-    vram = None if cpu else comfy_glue.cuda_total_vram_gib()
-    if not cpu and vram is None:
+    if not cpu and not comfy_glue.cuda_available():
         raise GpuRequiredError(FORCE_CPU_ENV)
     token = require_trigger_token(dataset)
     class_word = dataset.class_word or "person"
@@ -238,7 +293,6 @@ def _request(dataset, output_name: str, inputs: dict, work: Path):
         trigger_token=token,
         class_word=class_word,
         vram_tier=inputs["vram_tier"],
-        detected_vram_gb=vram,
         te_policy=inputs["text_encoder"],
         token_is_unique=uniqueness.is_unique if uniqueness is not None else None,
         overrides=_overrides(inputs),
@@ -248,6 +302,7 @@ def _request(dataset, output_name: str, inputs: dict, work: Path):
         sample_every_n_steps=preview_every or None,
         validation_split=float(inputs.get("validation_split") or 0.0),
         tokenizer_cache_dir=_comfy_tokenizers(work),
+        num_processes=int(inputs.get("num_processes") or 1),
         cpu=cpu,
         allow_unpinned_engine=os.environ.get(ALLOW_UNPINNED_ENV, "") == "1",
         publish_dir=Path(comfy_glue.lora_root()) / LORA_SUBFOLDER,
@@ -293,7 +348,7 @@ def _comfy_tokenizers(work: Path) -> Path:
     return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
 
 
-def _outputs(result) -> dict:
+def _outputs(result, inputs: dict) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
 
     lora_name = f"{LORA_SUBFOLDER}/{result.lora_path.name}"
@@ -315,6 +370,7 @@ def _outputs(result) -> dict:
             comfy_glue.arrays_to_images([chart]),
             summary,
             _preview_batch(result.samples),
+            *(inputs[role] for *_, role in LOADER_OUTPUTS),
         ),
     }
 

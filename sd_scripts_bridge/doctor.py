@@ -17,7 +17,7 @@ from typing import Any
 
 from .engine import fingerprint_mismatches, locate_engine, read_engine_info
 from .errors import INSTALL_COMMAND, BridgeError
-from .model import Engine
+from .model import DeviceReport, Engine
 from .pins import ENGINE_COMMIT
 
 PROBE_TIMEOUT_S = 300
@@ -34,6 +34,7 @@ try:
         out["device_count"] = torch.cuda.device_count()
         out["device_name"] = props.name
         out["vram_gib"] = round(props.total_memory / 2**30, 2)
+        out["free_vram_gib"] = round(torch.cuda.mem_get_info(0)[0] / 2**30, 2)
 except Exception as error:
     out["torch_error"] = f"{type(error).__name__}: {error}"
 try:
@@ -178,7 +179,10 @@ def check_environment(report: DoctorReport, engine: Engine) -> None:
         f"{reinstall} with a torchvision that matches torch (--torch-spec 'torch==X torchvision==Y')",
     )
     if probe.get("cuda_available"):
-        gpu = f"{probe.get('device_name')}, {probe.get('vram_gib')} GiB (CUDA {probe.get('cuda_version')})"
+        gpu = (
+            f"{probe.get('device_count')} x {probe.get('device_name')}, {probe.get('vram_gib')} GiB, "
+            f"{probe.get('free_vram_gib')} GiB free now (CUDA {probe.get('cuda_version')})"
+        )
         report.add("cuda", True, gpu)
     else:
         # Not a failure: CPU runs (tests, the tiny demo) work; GPU training needs CUDA.
@@ -191,19 +195,36 @@ def check_environment(report: DoctorReport, engine: Engine) -> None:
     )
 
 
-VRAM_PROBE = (
-    "import torch\n"
-    "print(round(torch.cuda.get_device_properties(0).total_memory / 2**30, 2) "
-    "if torch.cuda.is_available() else '')\n"
-)
+DEVICE_PROBE = r"""
+import json, torch
+out = {}
+if torch.cuda.is_available():
+    free, total = torch.cuda.mem_get_info(0)
+    out = {"free": free, "total": total, "name": torch.cuda.get_device_name(0),
+           "count": torch.cuda.device_count()}
+print("DEVICE_PROBE " + json.dumps(out))
+"""
 
 
-def detect_vram_gib(engine: Engine) -> float | None:
-    """GPU memory of device 0 as the engine's torch sees it (None: no CUDA or no answer)."""
+def detect_device(engine: Engine) -> DeviceReport | None:
+    """GPU 0 as the engine's torch sees it: free VRAM now (``mem_get_info``), total, name, count.
+
+    None without CUDA or without an answer. Free VRAM counts every other process on the GPU.
+    """
     try:
         completed = subprocess.run(
-            [str(engine.python), "-c", VRAM_PROBE], capture_output=True, text=True, timeout=120, check=False
+            [str(engine.python), "-c", DEVICE_PROBE], capture_output=True, text=True, timeout=120, check=False
         )
-        return float(completed.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        line = next(ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith("DEVICE_PROBE "))
+        found = json.loads(line[len("DEVICE_PROBE ") :])
+    except (OSError, subprocess.TimeoutExpired, ValueError, StopIteration):
         return None
+    if not found:
+        return None
+    return DeviceReport(
+        free_vram_gib=round(found["free"] / 2**30, 2),
+        total_vram_gib=round(found["total"] / 2**30, 2),
+        gpu_name=found["name"],
+        gpu_count=int(found["count"]),
+        measured_by="free now, as the engine's torch sees it",
+    )

@@ -8,6 +8,8 @@ period, as the runner's own Cancel does. It runs with the standard library only 
 nothing, so the engine's output reaches the runner unchanged. Its exit code is the engine's.
 
 Run as a script (never imported by the engine): ``python engine_guard.py PARENT_PID -- ARGV...``.
+The workers of a several-process run (torchrun) sit in sessions of their own, so the guard also
+stops every process below it, found by parent links (``process_tree.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 POLL_S = 0.5
 GRACE_S = 5.0
 _PR_SET_PDEATHSIG = 1
+
+if __package__:
+    from .process_tree import descendants, stop_processes
+else:  # run as a script by path: its folder is first on sys.path, and process_tree is stdlib-only
+    from process_tree import descendants, stop_processes
 
 
 def main(argv: list[str]) -> int:
@@ -71,10 +77,11 @@ def _stop_engine(engine: subprocess.Popen) -> None:
         subprocess.run(["taskkill", "/T", "/F", "/PID", str(engine.pid)], check=False, capture_output=True)
         os._exit(1)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the group signal reaches this process too
+    below = descendants(os.getpid())  # torchrun's workers run in sessions of their own
     group = os.getpgrp()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, signal.SIGTERM)
-    time.sleep(GRACE_S)
+    stop_processes(below, GRACE_S, GRACE_S)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, signal.SIGKILL)  # this process included: nothing is left to do
 

@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from .process_tree import PROC, descendants, process_table, stop_processes
+
 GUARD_SCRIPT = Path(__file__).with_name("engine_guard.py")
 TERMINATE_GRACE_S = 5.0
 KILL_WAIT_S = 3.0
@@ -80,10 +82,12 @@ class EngineProcess:
         return self.process.poll()
 
     def stop_tree(self) -> None:
-        """SIGTERM the process group, SIGKILL what is left after the grace period, reap the child."""
+        """SIGTERM the process group, SIGKILL what is left after the grace period, reap the child;
+        then the same for any descendant outside the group (process_tree.py)."""
         if _IS_WINDOWS:
             _stop_tree_windows(self.process)
             return
+        below = descendants(self.pid)
         _signal_group(self.pid, signal.SIGTERM)
         if not _wait_group_gone(self.process, TERMINATE_GRACE_S):
             _signal_group(self.pid, signal.SIGKILL)
@@ -93,6 +97,7 @@ class EngineProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        stop_processes(below, TERMINATE_GRACE_S, KILL_WAIT_S)
 
 
 def guarded(argv: Sequence[str]) -> list[str]:
@@ -102,26 +107,13 @@ def guarded(argv: Sequence[str]) -> list[str]:
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group, from /proc (Linux) or a signal probe."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not PROC.is_dir():
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return []
         return [pgid]
-    members: list[int] = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name (which may hold spaces): state ppid pgrp ...
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, (_parent, group) in process_table().items() if group == pgid]
 
 
 def _pump(name: str, stream, chunks: queue.Queue) -> None:

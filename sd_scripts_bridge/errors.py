@@ -238,6 +238,6 @@ class GpuRequiredError(BridgeError):
 
     def __init__(self, cpu_switch: str) -> None:
         super().__init__(
-            what="No CUDA GPU is visible, and FLUX LoRA training needs an NVIDIA GPU (12 GB or more)",
+            what="No CUDA GPU is visible, and FLUX LoRA training needs an NVIDIA GPU (8 GB or more)",
             fix=f"run ComfyUI on a machine with one; for tests with tiny models only, set {cpu_switch}=1",
         )

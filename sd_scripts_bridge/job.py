@@ -4,11 +4,15 @@
 
 1. the request key (settings, model files, dataset content: ``request_key.py``);
 2. reuse: a LoRA already published for exactly this key is returned without training;
-3. the plan (``build_plan``), with the key added to the LoRA metadata;
-4. resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
-5. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
-   capture, NaN/OOM/crash/cancel, checks, atomic publish);
-6. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
+3. the run folder's lock, held to the end, so two servers never share a run (``run_lock.py``);
+4. the host (ComfyUI) unloads its models from VRAM and reports the free VRAM (``host_memory.py``);
+5. the plan (``build_plan``: the ``auto`` tier from that free VRAM), with the key in the metadata;
+   resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
+6. the RAM preflight (``ram_preflight.py``: the host drops its models from RAM too when needed);
+7. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
+   capture, NaN/OOM/crash/cancel, checks, atomic publish), restarted on the next smaller tier
+   after running out of GPU memory (``oom_recovery.py``);
+8. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
 
 Front ends only turn their inputs into a :class:`PlanRequest`, relay the progress events and
 show the :class:`JobResult`.
@@ -23,14 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import locate_engine
+from .host_memory import MemoryHost
 from .model import Checkpoint, Engine, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
+from .oom_recovery import Recovery, train_with_recovery
 from .plan import build_plan, engine_output_dir
 from .publish import refuse_existing
+from .ram_preflight import RamCheck, check_ram
 from .request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
-from .run_folder import RunStart, choose_start
+from .run_folder import choose_start
 from .run_lock import RunLock
 from .run_report import read_report, report_record, reused_summary, summary_text, write_report
-from .runner import publish_destination, run_training
+from .runner import publish_destination
 from .samples import SAMPLE_FOLDER, images_in
 
 EventCallback = Callable[[ProgressEvent], None]
@@ -42,6 +49,8 @@ class JobOptions:
     resume: bool = True  # continue a saved state of the same request; off: set the old run aside
     overwrite: bool = False  # replace a published LoRA of the same name trained from other inputs
     resume_from: Path | None = None  # this ``*-state`` folder instead of the newest one
+    recover_from_oom: bool = True  # out of GPU memory: continue on the next smaller tier
+    check_ram: bool = True  # refuse a run whose estimated RAM peak does not fit (off: only report it)
     holder: str = ""  # who runs the job, named to a second run that finds the run folder busy
 
 
@@ -58,6 +67,8 @@ class JobResult:
     plan: TrainingPlan | None = None
     set_aside: Path | None = None
     report_path: Path | None = None
+    recoveries: tuple[Recovery, ...] = ()  # out-of-memory fallbacks, oldest first
+    ram: RamCheck | None = None
 
 
 def place_run(request: PlanRequest, runs_root: Path) -> PlanRequest:
@@ -73,32 +84,31 @@ def run_job(
     on_event: EventCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     options: JobOptions | None = None,
-    before_training: Callable[[], str] | None = None,
+    host: MemoryHost | None = None,
 ) -> JobResult:
     """Reuse, or plan, resume and train; raise a ``BridgeError`` subclass on any failure.
 
     ``engine`` None: the installed engine is located only when training is needed (a reused LoRA
-    needs none). ``before_training`` runs right before the engine starts (the node frees
-    ComfyUI's VRAM there) and returns a sentence for the summary.
+    needs none). ``host`` (the node's ComfyUI) frees its models' VRAM before the plan is built, so
+    the tier is chosen from the VRAM that is then free, and its RAM when the preflight needs it.
     """
-    job = _Job(on_event, should_cancel, options or JobOptions(), before_training)
-    return job.run(request, engine)
+    return _Job(on_event, should_cancel, options or JobOptions(), host).run(request, engine)
 
 
 class _Job:
-    """One call of :func:`run_job`: its callbacks, options and clock."""
+    """One call of :func:`run_job`: its callbacks, options, host and clock."""
 
     def __init__(
         self,
         on_event: EventCallback | None,
         should_cancel: Callable[[], bool] | None,
         options: JobOptions,
-        before_training: Callable[[], str] | None,
+        host: MemoryHost | None,
     ) -> None:
         self.emit = on_event or (lambda _event: None)
         self.should_cancel = should_cancel
         self.options = options
-        self.before_training = before_training
+        self.host = host
         self.started = time.monotonic()
 
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
@@ -108,9 +118,9 @@ class _Job:
             return self._reused(request, destination, key)
         refuse_existing(destination, self.options.overwrite)
         engine = engine or locate_engine()
-        plan = _plan_with_key(request, engine, key)
-        with RunLock(plan.run_dir, self.options.holder):
-            return self._train(plan, engine, key)
+        with RunLock(Path(request.run_dir), self.options.holder):
+            request, freed = self._free_vram(request)
+            return self._train(request, engine, key, freed)
 
     def _reused(self, request: PlanRequest, destination: Path, key: str) -> JobResult:
         run_dir = Path(request.run_dir)
@@ -119,25 +129,40 @@ class _Job:
         samples = images_in([engine_output_dir(run_dir) / SAMPLE_FOLDER])
         return JobResult(key, destination, run_dir, summary, reused=True, samples=tuple(samples))
 
-    def _train(self, plan: TrainingPlan, engine: Engine, key: str) -> JobResult:
-        """Resume or set aside, run, report: the part of the job that holds the run folder's lock."""
+    def _free_vram(self, request: PlanRequest) -> tuple[PlanRequest, str]:
+        """The host unloads its models; the request then names the device that was freed."""
+        if self.host is None:
+            return request, ""
+        release = self.host.release_vram()
+        self._log(release.message)
+        return dataclasses.replace(request, device=release.device or request.device), release.message
+
+    def _train(self, request: PlanRequest, engine: Engine, key: str, freed: str) -> JobResult:
+        """Resume or set aside, check RAM, run (smaller tiers after OOM), report."""
+        plan = _plan_with_key(request, engine, key)
         run_start = choose_start(plan, self.options.resume, self.options.resume_from)
-        self._say_where_it_starts(run_start)
-        freed = self.before_training() if self.before_training is not None else ""
-        if freed:
-            self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=freed))
+        if run_start.set_aside is not None:
+            self._log(f"set the earlier run aside: {run_start.set_aside.name}")
+        ram = check_ram(plan, self.host, enforce=self.options.check_ram)
+        self._log(ram.sentence())
         speed = _EngineSpeed(self.emit)
-        training = run_training(
+        run = train_with_recovery(
             plan,
             engine,
+            replan=lambda tier: self._plan_on(request, engine, key, tier),
+            start=run_start.start,
             on_event=speed,
             should_cancel=self.should_cancel,
             overwrite=self.options.overwrite,
-            start=run_start.start,
+            enabled=self.options.recover_from_oom,
         )
+        plan, training = run.plan, run.result
         wall = time.monotonic() - self.started
-        summary = summary_text(plan, training, wall, speed.sec_per_step, freed)
-        report = write_report(plan.run_dir, report_record(plan, training, key, summary, wall))
+        notes = [ram.sentence(), *(recovery.sentence() for recovery in run.recoveries)]
+        summary = summary_text(plan, training, wall, speed.sec_per_step, freed, notes)
+        record = report_record(plan, training, key, summary, wall)
+        record["ram"] = {"sentence": ram.sentence(), "estimated_peak_bytes": ram.estimate.peak_bytes}
+        record["oom_recoveries"] = [recovery.record() for recovery in run.recoveries]
         return JobResult(
             key=key,
             lora_path=training.lora_path,
@@ -148,12 +173,19 @@ class _Job:
             training=training,
             plan=plan,
             set_aside=run_start.set_aside,
-            report_path=report,
+            report_path=write_report(plan.run_dir, record),
+            recoveries=run.recoveries,
+            ram=ram,
         )
 
-    def _say_where_it_starts(self, run_start: RunStart) -> None:
-        if run_start.set_aside is not None:
-            message = f"set the earlier run aside: {run_start.set_aside.name}"
+    def _plan_on(self, request: PlanRequest, engine: Engine, key: str, tier: str) -> TrainingPlan:
+        """The same request on a smaller tier, after running out of GPU memory (RAM checked again)."""
+        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), engine, key)
+        check_ram(smaller, self.host, enforce=self.options.check_ram)
+        return smaller
+
+    def _log(self, message: str) -> None:
+        if message:
             self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=message))
 
 

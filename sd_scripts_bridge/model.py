@@ -53,6 +53,22 @@ class ModelFiles:
 
 
 @dataclass(frozen=True)
+class DeviceReport:
+    """The GPU the engine will train on, measured right before the plan is built.
+
+    ``free_vram_gib`` is what the ``auto`` tier is chosen from: the memory that is free once the
+    host (ComfyUI) has unloaded its own models, so another program on the GPU, or the host's CUDA
+    context, is already counted. ``measured_by`` says where the figures come from.
+    """
+
+    free_vram_gib: float | None = None
+    total_vram_gib: float | None = None
+    gpu_name: str | None = None
+    gpu_count: int = 0
+    measured_by: str = ""
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     """What the user asked for; ``overrides`` replaces profile values by name (e.g. max_train_steps)."""
 
@@ -64,8 +80,8 @@ class PlanRequest:
     trigger_token: str
     class_word: str = "person"
     regularization: tuple[DatasetImage, ...] = ()
-    vram_tier: str = "auto"  # "auto" | "12gb" | "16gb" | "24gb" | "48gb" | "80gb"
-    detected_vram_gb: float | None = None  # from doctor; used by "auto"
+    vram_tier: str = "auto"  # "auto" or a name in tiers.TIER_ORDER
+    device: DeviceReport | None = None  # free VRAM for "auto" (None: unknown)
     te_policy: str = "auto"  # "auto" | "frozen" | "two_phase"
     token_is_unique: bool | None = None  # from CaptionTokenizer; None = unknown
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +109,7 @@ class Phase:
     output_name: str
     network_weights: Path | None = None  # phase 2 starts from phase 1's file
     engine_log: Path | None = None  # the engine's --console_log_file for this phase
+    environment: tuple[tuple[str, str], ...] = ()  # set in the engine's environment (command.py)
 
     @property
     def output_file(self) -> Path:
@@ -133,6 +150,9 @@ class TierChoice:
     reason: str
     expected_sec_per_step: float | None
     changes_numerics: tuple[str, ...] = ()
+    speed_basis: str = ""  # the GPU the expected s/step was measured on, or "estimate: ..."
+    peak_vram_gb: float | None = None  # the tier's peak at 512 px (measured or estimated)
+    peak_basis: str = ""  # "measured on ..." or "estimate: ..."
 
 
 @dataclass(frozen=True)
@@ -194,6 +214,7 @@ class TrainingResult:
     metadata: dict[str, str] = field(default_factory=dict)
     resumed_at: int | None = None  # the global step this call resumed from (None: from the start)
     validation_csv: Path | None = None  # validation.csv when the run measured validation loss
+    engine_peak_ram_bytes: int | None = None  # the engine processes' peak PSS (None: not measured)
 
 
 def _jsonable(value: Any) -> Any:

@@ -27,10 +27,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .command import launch_prefix, model_flags, training_flags
+from .command import launch_environment, launch_prefix, model_flags, training_flags
 from .dataset_toml import build_dataset_toml, engine_steps, subject_steps_of
 from .engine import require_pinned
 from .flag_manifest import check_command
+from .lora_file import read_header
 from .model import Engine, Phase, PlanRequest, TrainingPlan
 from .pins import ENGINE_COMMIT
 from .profiles import get_profile, inert_settings, resolve_settings
@@ -55,7 +56,7 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
         resolve_settings(profile, request.overrides), bool(request.regularization)
     )
     tier, tier_choice = choose_tier(
-        request.vram_tier, request.detected_vram_gb, settings["resolution"], cpu=request.cpu
+        request.vram_tier, request.device, settings["resolution"], cpu=request.cpu
     )
     memory = memory_settings(tier, settings["resolution"], cpu=request.cpu)
     settings.update(
@@ -169,7 +170,8 @@ def build_phases(
             "--console_log_file", str(log),
             *specific,
         ]  # fmt: skip
-        return Phase(name, tuple(argv), steps, output_dir, output_name, weights, log)
+        environment = launch_environment(request)
+        return Phase(name, tuple(argv), steps, output_dir, output_name, weights, log, environment)
 
     scheduler = ["--lr_scheduler", settings["lr_scheduler"]]
     warmup = settings["lr_warmup_steps"]
@@ -261,8 +263,15 @@ def plan_warnings(
             f"two_phase: phase 1 uses constant_with_warmup and phase 2 {settings['lr_scheduler']} without "
             "warmup (the engine cannot run one schedule across two runs; the optimizer state restarts)"
         )
-    if request.detected_vram_gb is None and request.vram_tier == "auto" and not request.cpu:
+    free_vram = request.device.free_vram_gib if request.device is not None else None
+    if free_vram is None and request.vram_tier == "auto" and not request.cpu:
         warnings.append("GPU memory unknown: " + tier_choice.reason.split(";")[0])
+    if settings["blocks_to_swap"] >= FP8_T5_BLOCKS and not is_fp8_file(request.models.t5xxl):
+        warnings.append(
+            f"tier {tier_choice.name}: the engine's VRAM table recommends an fp8 T5-XXL file below 12 GB "
+            f"(t5xxl_fp8_e4m3fn.safetensors); {request.models.t5xxl.name} is not fp8, so caching the "
+            "captions' text-encoder outputs may run out of GPU memory"
+        )
     return warnings
 
 
@@ -278,6 +287,19 @@ def budget_warning(steps: int, subject: int, kept: bool) -> str:
             + "; the steps were doubled so the subject keeps the profile's step count (keep_subject_steps)"
         )
     return text + "; keep_subject_steps is off, so the subject gets half of the steps asked for"
+
+
+FP8_T5_BLOCKS = 22  # the engine's 10 GB and 8 GB rows (22 and 28 swapped blocks) ask for an fp8 T5-XXL
+
+
+def is_fp8_file(path: Path) -> bool:
+    """Whether a safetensors file stores its weights in fp8 (True when unreadable: no false alarm)."""
+    try:
+        header, _ = read_header(Path(path))
+    except (OSError, ValueError):
+        return True
+    dtypes = {entry.get("dtype") for name, entry in header.items() if name != "__metadata__"}
+    return any(str(dtype).startswith("F8") for dtype in dtypes)
 
 
 def plan_metadata(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .doctor import detect_vram_gib
+from .doctor import detect_device
 from .engine import engine_at, engine_root_from, locate_engine, tokenizer_cache_dir
 from .errors import BridgeError
 from .job import place_run
-from .model import DatasetImage, Engine, ModelFiles, PlanRequest, TrainingPlan
+from .model import DatasetImage, DeviceReport, Engine, ModelFiles, PlanRequest, TrainingPlan
 from .overrides import parse_key_values
 from .plan import build_plan
 from .profiles import PROFILES
@@ -38,7 +38,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ae", type=Path, required=True)
     parser.add_argument("--tier", default="auto", choices=("auto", *TIER_ORDER))
     parser.add_argument(
-        "--vram-gib", type=float, help="GPU memory for the auto tier (default: ask the engine)"
+        "--vram-gib",
+        type=float,
+        help="free GPU memory (GiB) for the auto tier (default: ask the engine's torch what is free now)",
     )
     parser.add_argument("--te-policy", default="auto", choices=POLICIES)
     unique = parser.add_mutually_exclusive_group()
@@ -58,7 +60,12 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-every", type=int)
     parser.add_argument("--validation-split", type=float, default=0.0)
     parser.add_argument("--tokenizer-cache-dir", type=Path, help="default: the engine's tokenizers folder")
-    parser.add_argument("--num-processes", type=int, default=1, help="GPUs on this machine (DDP)")
+    parser.add_argument(
+        "--num-processes",
+        type=int,
+        default=1,
+        help="processes, one per GPU of this machine (DDP through accelerate); with --cpu, CPU workers",
+    )
     parser.add_argument(
         "--accelerate-arg", action="append", default=[], help="extra accelerate launch option"
     )
@@ -92,9 +99,10 @@ def request_from_args(args: argparse.Namespace) -> tuple[PlanRequest, Engine]:
     """The request the arguments describe, and the engine it is planned for."""
     root = engine_root_from(args.engine)
     engine = engine_at(root) if args.no_engine_check else locate_engine(root)
-    vram = args.vram_gib
-    if vram is None and args.tier == "auto" and not args.cpu and not args.no_engine_check:
-        vram = detect_vram_gib(engine)
+    given = args.vram_gib is not None
+    device = DeviceReport(free_vram_gib=args.vram_gib, measured_by="--vram-gib") if given else None
+    if device is None and args.tier == "auto" and not args.cpu and not args.no_engine_check:
+        device = detect_device(engine)
     request = PlanRequest(
         profile=args.profile,
         images=read_folder(args.images, "dataset"),
@@ -105,7 +113,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[PlanRequest, Engine]:
         trigger_token=args.trigger_token,
         class_word=args.class_word,
         vram_tier=args.tier,
-        detected_vram_gb=vram,
+        device=device,
         te_policy=args.te_policy,
         token_is_unique=args.token_is_unique,
         overrides=parse_key_values(args.overrides),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ def summary_text(
     wall_seconds: float,
     sec_per_step: float | None,
     before_training: str = "",
+    notes: Sequence[str] = (),
 ) -> str:
     """Lines a person reads after a run: what was trained, how, how fast, and every warning.
 
@@ -33,8 +34,11 @@ def summary_text(
     ]
     if before_training:
         lines.append(f"Before training: {before_training}.")
+    lines += list(notes)
     if sec_per_step is not None:
         lines.append(f"Speed: {sec_per_step:.2f} s/step (engine's average over the run).")
+    if result.engine_peak_ram_bytes:
+        lines.append(f"Engine peak RAM: {result.engine_peak_ram_bytes / 1e9:.1f} GB (measured, PSS).")
     if result.resumed_at is not None:
         lines.append(f"Resumed at step {result.resumed_at}.")
     if plan.request.allow_unpinned_engine:
@@ -65,6 +69,7 @@ def report_record(
         "final_loss": result.final_loss,
         "wall_seconds": round(wall_seconds, 1),
         "resumed_at_step": result.resumed_at,
+        "engine_peak_ram_bytes": result.engine_peak_ram_bytes,
         "log_path": str(result.log_path),
         "loss_csv": str(result.loss_csv),
         "validation_csv": str(result.validation_csv) if result.validation_csv else None,

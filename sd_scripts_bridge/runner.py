@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoints import saved_checkpoints
-from .command import flag_value, flag_values
+from .command import flag_value, flag_values, with_rendezvous_port
 from .engine_log import EngineLog, log_tail
 from .engine_process import EngineProcess
 from .errors import (
@@ -39,6 +39,7 @@ from .errors import (
 from .lora_file import check_lora, differing_tensors, expectation_for_argv
 from .loss_log import LossLog
 from .model import Engine, Phase, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
+from .process_memory import PeakSampler
 from .progress import ProgressTracker, StreamParser
 from .publish import publish_lora, refuse_existing
 from .samples import SampleWatcher, sample_images
@@ -50,7 +51,7 @@ from .validation_log import ValidationLog
 POLL_S = 0.1  # how often the loop checks should_cancel (the brief asks for <= 0.25 s)
 EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pipes to close
 OUT_OF_MEMORY_GRACE_S = 15.0  # an engine that printed OOM but keeps running is stopped after this
-SAMPLE_CHECK_S = 1.0  # how often the sample folders are looked at while the engine runs
+SAMPLE_CHECK_S = 1.0  # how often sample folders and the engine's RAM are looked at while it runs
 LOG_FILE = "engine.log"
 HF_HOME_DIR = "hf_home"
 LOSS_FILE = "loss.csv"
@@ -251,6 +252,7 @@ class _Session:
         self.last_loss: float | None = None
         self.last_tracker: ProgressTracker | None = None
         self.checked: set[Path] = set()  # output files whose values were already checked
+        self.peak_ram_bytes = 0  # the engine process tree's peak PSS over the phases run here
 
     def close(self) -> None:
         self.loss_log.close()
@@ -299,7 +301,7 @@ class _Session:
         if phase.network_weights is not None:
             checked = phase.network_weights in self.checked
             check_lora(phase.network_weights, log_path=self.log.path, check_values=not checked)
-        argv = list(phase.argv)
+        argv = with_rendezvous_port(phase.argv)
         if state is not None:
             argv += ["--resume", str(state.path), "--skip_until_initial_step"]
         _record_command(self.plan.run_dir / COMMAND_FILE, phase, argv)
@@ -315,9 +317,10 @@ class _Session:
         self.emit(_phase_event(phase, tracker, f"phase {phase.name} started{resumed}"))
         self.log.header(phase.name, argv)
         fresh_hf_home(self.plan.run_dir)
-        process = EngineProcess(argv, engine_environment(self.plan.run_dir), cwd=self.engine.source_dir)
+        environment = {**engine_environment(self.plan.run_dir), **dict(phase.environment)}
+        process = EngineProcess(argv, environment, cwd=self.engine.source_dir)
         try:
-            returncode = self._supervise(process, phase, tracker)
+            returncode = self._supervise(process, phase, tracker, PeakSampler([process.pid]))
         finally:
             if process.poll() is None or not process.output_closed:
                 process.stop_tree()
@@ -329,10 +332,13 @@ class _Session:
                 self.last_loss = tracker.last_loss
         self._check_phase_result(phase, tracker, returncode)
 
-    def _supervise(self, process: EngineProcess, phase: Phase, tracker: ProgressTracker) -> int:
+    def _supervise(
+        self, process: EngineProcess, phase: Phase, tracker: ProgressTracker, memory: PeakSampler
+    ) -> int:
         parsers = {"stdout": StreamParser(), "stderr": StreamParser()}
         exited_at: float | None = None
         out_of_memory_at: float | None = None
+        memory_checked_at = 0.0
         while True:
             for stream, text in process.chunks(POLL_S):
                 self.log.write(text)
@@ -350,6 +356,10 @@ class _Session:
                 self._stop(process, "stopped the engine: cancelled by the user")
                 raise TrainingCancelledError(self._resume_state(), self.plan.run_dir)
             now = time.monotonic()
+            if now - memory_checked_at >= SAMPLE_CHECK_S:
+                memory_checked_at = now
+                memory.sample()
+                self.peak_ram_bytes = max(self.peak_ram_bytes, memory.peak_pss)
             if tracker.out_of_memory_line is not None:
                 out_of_memory_at = out_of_memory_at or now
                 if now - out_of_memory_at > OUT_OF_MEMORY_GRACE_S and process.poll() is None:
@@ -452,6 +462,7 @@ class _Session:
             metadata=metadata,
             resumed_at=self.resumed_at,
             validation_csv=self.validation_log.path if self.validation_log.path.is_file() else None,
+            engine_peak_ram_bytes=self.peak_ram_bytes or None,
         )
 
     def _steps_done(self, engine_metadata: dict[str, str]) -> int:

@@ -34,6 +34,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="start again from step 0; an earlier run folder with saved states is renamed, not deleted",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing published LoRA")
+    parser.add_argument(
+        "--no-ram-check",
+        dest="ram_check",
+        action="store_false",
+        help="start even when the engine's estimated RAM peak exceeds the available RAM (still reported)",
+    )
+    parser.add_argument(
+        "--no-oom-fallback",
+        dest="oom_fallback",
+        action="store_false",
+        help="stop at an out-of-memory error instead of continuing on the next smaller VRAM tier",
+    )
 
 
 def print_event(event: ProgressEvent) -> None:
@@ -56,6 +68,8 @@ def run_train(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             resume_from=args.resume_from,
             holder="python -m sd_scripts_bridge train",
+            recover_from_oom=args.oom_fallback,
+            check_ram=args.ram_check,
         ),
     )
     if args.json:
@@ -80,6 +94,8 @@ def result_record(result: JobResult) -> dict:
         "final_loss": training.final_loss if training else None,
         "checkpoints": [{"step": c.step, "path": str(c.path)} for c in result.checkpoints],
         "report": str(result.report_path) if result.report_path else None,
+        "vram_tier": result.plan.tier.name if result.plan else None,
+        "oom_recoveries": [recovery.record() for recovery in result.recoveries],
     }
 
 

@@ -24,6 +24,8 @@ Behaviour switches (environment variables):
                           (the real engine keeps going and exits 0)
   STAND_IN_CRASH_AT_STEP  raise a RuntimeError at this step (exit code 1, traceback on stderr)
   STAND_IN_OOM_AT_STEP    die at this step with a CUDA out-of-memory traceback
+  STAND_IN_OOM_BELOW_SWAP with OOM_AT_STEP: only while --blocks_to_swap is below this (a card that
+                          the larger VRAM tiers do not fit)
   STAND_IN_NO_OUTPUT      exit 0 without writing the final file
   STAND_IN_MISSING_KEYS   leave one module out of the final file
   STAND_IN_IGNORE_SIGTERM ignore SIGTERM (only SIGKILL stops it)
@@ -104,6 +106,7 @@ def parse_args():
     add("--sample_every_n_steps", type=int)
     add("--validate_every_n_steps", type=int)
     add("--seed", type=int, default=42)
+    add("--blocks_to_swap", type=int, default=0)
     args, _unknown = parser.parse_known_args()
     return args
 
@@ -243,6 +246,9 @@ def main():
     sec_per_step = float(os.environ.get("STAND_IN_SEC_PER_STEP", "0.05"))
     blocks = tuple(int(n) for n in os.environ.get("STAND_IN_BLOCKS", "1,1").split(","))
     nan_at, crash_at, oom_at = (env_int(f"STAND_IN_{k}_AT_STEP") for k in ("NAN", "CRASH", "OOM"))
+    fits_from = env_int("STAND_IN_OOM_BELOW_SWAP")
+    if fits_from is not None and args.blocks_to_swap >= fits_from:
+        oom_at = None
 
     if args.dataset_config:
         log.info(f"Loading dataset config from {args.dataset_config}")

@@ -77,7 +77,8 @@ def assert_input_types_well_formed(node_id: str, input_types: dict) -> None:
 def assert_return_types_well_formed(node_id: str, node: dict) -> None:
     return_types = node["RETURN_TYPES"]
     assert isinstance(return_types, list), f"{node_id}.RETURN_TYPES {return_types!r}"
-    assert all(isinstance(t, str) and t for t in return_types), f"{node_id}.RETURN_TYPES {return_types!r}"
+    # a type name, or a list of combo choices (an output a core loader's combo input can take)
+    assert all((isinstance(t, str) and t) or isinstance(t, list) for t in return_types), return_types
     if "RETURN_NAMES" in node:
         assert len(node["RETURN_NAMES"]) == len(return_types), f"{node_id}.RETURN_NAMES length"
 

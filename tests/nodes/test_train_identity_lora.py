@@ -80,11 +80,13 @@ def test_node_is_registered_with_all_inputs(host):
     assert set(optional) == {
         "regularization", "steps", "learning_rate", "rank", "alpha", "resolution",
         "preview_every_n_steps", "preview_prompt", "validation_split", "advanced_settings",
+        "oom_fallback", "ram_check", "num_processes",
     }  # fmt: skip
     assert (
         required["dataset"][0] == "IDENTITY_DATASET" and optional["regularization"][0] == "IDENTITY_DATASET"
     )
-    assert required["vram_tier"][0] == ["auto", "12gb", "16gb", "24gb", "48gb", "80gb"]
+    assert required["vram_tier"][0] == ["auto", "8gb", "10gb", "12gb", "16gb", "24gb", "48gb", "80gb"]
+    assert optional["oom_fallback"][1]["default"] is True and optional["num_processes"][1]["default"] == 1
     assert required["text_encoder"][0] == ["auto", "frozen", "two_phase"]
     assert STAND_IN_MODELS["diffusion_models"] in required["diffusion_model"][0]
     assert set(STAND_IN_MODELS["text_encoders"]) <= set(required["clip_l"][0])
@@ -94,7 +96,21 @@ def test_node_is_registered_with_all_inputs(host):
     assert "Fast 1500" in optional["steps"][1]["tooltip"] and "Final 2500" in optional["steps"][1]["tooltip"]
     assert "7 training steps" in optional["preview_every_n_steps"][1]["tooltip"]
     assert "forward passes" in optional["validation_split"][1]["tooltip"]
-    assert info["output_name"] == ["lora_name", "lora_path", "loss_curve", "summary", "previews"]
+    assert info["output_name"] == [
+        *("lora_name", "lora_path", "loss_curve", "summary", "previews"),
+        *("diffusion_model_name", "clip_l_name", "t5xxl_name", "ae_name"),
+    ]
+    # the FLUX file names typed as the core loaders' combos, so the loaders can wait for training
+    loaders = {
+        name: host.object_info(name)[name]["input"]["required"]
+        for name in ("UNETLoader", "DualCLIPLoader", "VAELoader")
+    }
+    assert info["output"][5:] == [
+        loaders["UNETLoader"]["unet_name"][0],
+        loaders["DualCLIPLoader"]["clip_name1"][0],
+        loaders["DualCLIPLoader"]["clip_name2"][0],
+        loaders["VAELoader"]["vae_name"][0],
+    ]
 
 
 def test_training_progress_publish_reuse_and_lora_load(host, tmp_path, tiny_flux_dit_files):  # noqa: F811
@@ -206,6 +222,39 @@ def test_cancel_leaves_no_process_and_resume_continues(host, stand_in_engine, tm
     assert steps and min(steps) > saved and steps[-1] == 30, steps
     assert f"Resumed at step {saved}" in resumed.outputs["2"]["text"][0]
     assert _engine_processes(stand_in_engine) == []
+
+
+def test_ram_preflight_frees_comfyuis_models_then_refuses_with_the_figures(
+    host,
+    tmp_path,
+    tiny_flux_dit_files,  # noqa: F811
+):
+    """The engine's estimated RAM peak cannot fit (a 2 TB sparse T5-XXL file): ComfyUI is asked to
+    release its models from RAM first; the tiny FLUX the workflow's own UNETLoader holds cannot be
+    let go of mid-prompt, so the refusal counts and names it, with the figures and the fix."""
+    huge = host.models_dir / "text_encoders" / "t5xxl_huge_standin.safetensors"
+    huge.touch()
+    os.truncate(huge, 2 * 10**12)
+    try:
+        prompt = _train_prompt(_photos(tmp_path / "photos", 4), "standin_ram", t5xxl=huge.name)
+        prompt["3"] = {
+            "class_type": "UNETLoader",
+            "inputs": {"unet_name": tiny_flux_dit_files.dit.name, "weight_dtype": "default"},
+        }
+        prompt["1"]["inputs"]["after_model"] = ["3", 0]
+        prompt["4"] = {"class_type": "SaveImage", "inputs": {"images": ["2", 4], "filename_prefix": "x"}}
+        run = host.run_prompt(prompt, timeout=600)
+    finally:
+        huge.unlink()
+    assert run.status == "error" and run.error["exception_type"].endswith("RamPreflightError"), run.error
+    message = run.error["exception_message"]
+    assert "Not enough RAM to start the training engine: engine peak RAM about" in message
+    assert "after ComfyUI released its models from RAM" in message
+    assert "ComfyUI still holds" in message and "(Flux " in message, message
+    assert "make the loaders wait for the training result" in message and str(huge) in message
+    events = _training_events(run)
+    assert any("unloaded" in (e.get("message") or "") for e in events)
+    assert not [e for e in events if e.get("kind") == "step"], "the engine never started"
 
 
 def test_failed_dataset_and_missing_token_are_refused(host, tmp_path):

@@ -16,6 +16,7 @@ import pytest
 
 from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
 from sd_scripts_bridge.flag_manifest import UnknownFlagError, check_command, load_manifest, split_command
+from sd_scripts_bridge.model import DeviceReport
 from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import build_plan
 from sd_scripts_bridge.tiers import TIER_ORDER
@@ -47,15 +48,15 @@ def all_plans(tmp_path, engine=None):
             images=images,
             regularization=reg if with_reg else (),
             vram_tier=tier,
-            detected_vram_gb=23.6 if tier == "auto" else None,
+            device=DeviceReport(free_vram_gib=23.6) if tier == "auto" else None,
             te_policy=policy,
             token_is_unique=False,
             save_every_n_steps=250 if extras else None,
             sample_prompts=("ohwx person, portrait",) if extras else (),
             validation_split=0.1 if extras else 0.0,
             tokenizer_cache_dir=tmp_path if extras else None,
-            cpu=extras and tier == "auto",
-            num_processes=2 if extras and tier == "80gb" else 1,
+            cpu=extras and tier in ("auto", "12gb"),  # 12gb: CPU with two processes
+            num_processes=2 if extras and tier in ("80gb", "12gb") else 1,
             overrides={"t5xxl_max_token_length": 64} if extras else {},
             allow_unpinned_engine=not real_engine,
         )
@@ -77,7 +78,7 @@ def test_manifest_is_from_the_pinned_commit():
 
 def test_every_flag_of_every_plan_is_accepted(tmp_path):
     plans = all_plans(tmp_path)
-    assert len(plans) == 2 * 6 * 5 * 2  # two_phase only with regularization
+    assert len(plans) == 2 * (1 + len(TIER_ORDER)) * 5 * 2  # two_phase only with regularization
     seen = set()
     for plan in plans:
         for phase in plan.phases:
@@ -94,6 +95,7 @@ def test_every_flag_of_every_plan_is_accepted(tmp_path):
         "--tokenizer_cache_dir",
         "--cpu",
         "--multi_gpu",
+        "--num_cpu_threads_per_process",
         "--prior_loss_weight",
     ):
         assert flag in seen, flag  # the combinations really cover these

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
+from sd_scripts_bridge.command import with_rendezvous_port
 from sd_scripts_bridge.errors import BridgeError, WrongEngineCommitError
+from sd_scripts_bridge.model import DeviceReport
 from sd_scripts_bridge.pins import ENGINE_COMMIT
 from sd_scripts_bridge.plan import METADATA_PREFIX, build_plan
 from tests.sd_scripts_bridge import plan_builders as builders
@@ -190,8 +195,39 @@ def test_accelerate_prefix(tmp_path):
     assert "--no_half_vae" in cpu and option(cpu, "--text_encoder_batch_size") == "16"
     gpu = build_plan(make_request(tmp_path), engine).phases[0].argv
     assert "--no_half_vae" not in gpu and "--text_encoder_batch_size" not in gpu
+    multi = build_plan(make_request(tmp_path, num_processes=2), engine).phases[0]
+    assert option(multi.argv, "--num_processes") == "2" and "--multi_gpu" in multi.argv
+    assert multi.environment == ()
+
+
+def test_several_cpu_processes_use_the_multi_process_launcher(tmp_path):
+    """accelerate 1.6 starts one process with --cpu whatever the count: several CPU processes go
+    through --multi_gpu (torch.distributed.run) with CUDA hidden and accelerate told to use the CPU."""
+    engine = make_engine(tmp_path)
+    phase = build_plan(make_request(tmp_path, cpu=True, num_processes=2), engine).phases[0]
+    launcher = phase.argv[: phase.argv.index(str(engine.train_script))]
+    assert (
+        "--cpu" not in launcher and "--multi_gpu" in launcher and option(launcher, "--num_processes") == "2"
+    )
+    environment = dict(phase.environment)
+    assert environment.pop("PYTHONPATH").endswith("engine_shims/multi_cpu")
+    assert environment == {"ACCELERATE_USE_CPU": "true", "CUDA_VISIBLE_DEVICES": ""}
+    assert "--no_half_vae" in phase.argv  # still a CPU run for the engine's own settings
+
+
+def test_a_free_rendezvous_port_is_added_at_launch(tmp_path):
+    engine = make_engine(tmp_path)
     multi = build_plan(make_request(tmp_path, num_processes=2), engine).phases[0].argv
-    assert option(multi, "--num_processes") == "2" and "--multi_gpu" in multi
+    launched = with_rendezvous_port(multi)
+    port = int(option(launched, "--main_process_port"))
+    assert 0 < port < 65536 and launched.index("--main_process_port") < launched.index(
+        str(engine.train_script)
+    )
+    assert [item for item in launched if item not in ("--main_process_port", str(port))] == list(multi)
+    single = build_plan(make_request(tmp_path), engine).phases[0].argv
+    assert with_rendezvous_port(single) == list(single)
+    chosen = (*multi[:3], "--main_process_port", "29555", *multi[3:])
+    assert with_rendezvous_port(chosen) == list(chosen)
 
 
 def test_save_state_samples_and_validation(tmp_path):
@@ -218,7 +254,7 @@ def test_save_state_samples_and_validation(tmp_path):
 
 
 def test_tier_choice_is_reported_and_bf16_is_a_numerics_change(tmp_path):
-    request = make_request(tmp_path, vram_tier="auto", detected_vram_gb=79.2)
+    request = make_request(tmp_path, vram_tier="auto", device=DeviceReport(free_vram_gib=79.2))
     plan = build_plan(request, make_engine(tmp_path))
     argv = plan.phases[0].argv
     assert plan.tier.name == "80gb"
@@ -232,12 +268,22 @@ def test_tier_choice_is_reported_and_bf16_is_a_numerics_change(tmp_path):
 
 
 def test_explicit_tier_overrides_auto(tmp_path):
-    request = make_request(tmp_path, vram_tier="12gb", detected_vram_gb=79.2)
+    request = make_request(tmp_path, vram_tier="12gb", device=DeviceReport(free_vram_gib=79.2))
     plan = build_plan(request, make_engine(tmp_path))
     assert plan.tier.name == "12gb"
     assert option(plan.phases[0].argv, "--blocks_to_swap") == "16"
     assert plan.metadata[METADATA_PREFIX + "base_precision"] == "fp8"
     assert not any(w.startswith("numerics:") for w in plan.warnings)
+
+
+def test_smallest_tiers_warn_about_a_t5_that_is_not_fp8(tmp_path):
+    request = make_request(tmp_path, vram_tier="10gb")
+    save_file({"shared.weight": np.zeros((2, 2), np.float16)}, str(request.models.t5xxl))
+    plan = build_plan(request, make_engine(tmp_path))
+    assert option(plan.phases[0].argv, "--blocks_to_swap") == "22"
+    assert any("fp8 T5-XXL" in w and "t5xxl.safetensors is not fp8" in w for w in plan.warnings)
+    on_12gb = build_plan(dataclasses.replace(request, vram_tier="12gb"), make_engine(tmp_path))
+    assert not any("fp8 T5-XXL" in w for w in on_12gb.warnings)
 
 
 def test_unknown_vram_falls_back_to_design_settings_with_warning(tmp_path):

@@ -91,7 +91,7 @@ def test_empty_trigger_token(tmp_path):
 
 
 def test_unknown_tier(tmp_path):
-    assert "12gb" in refused(tmp_path, vram_tier="8gb").fix
+    assert "8gb" in refused(tmp_path, vram_tier="6gb").fix
 
 
 def test_missing_tokenizer_folder(tmp_path):

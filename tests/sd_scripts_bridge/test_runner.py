@@ -189,7 +189,7 @@ def test_out_of_memory_names_the_next_smaller_tier(tmp_path, engine, monkeypatch
 
 def test_out_of_memory_on_the_smallest_tier_says_so(tmp_path, engine, monkeypatch):
     monkeypatch.setenv("STAND_IN_OOM_AT_STEP", "1")
-    plan = stand_in.make_plan(tmp_path, engine, steps=2, tier="12gb")
+    plan = stand_in.make_plan(tmp_path, engine, steps=2, tier="8gb")
     with pytest.raises(OutOfMemoryError) as caught:
         run_training(plan, engine)
     assert caught.value.smaller_tier is None and "smallest VRAM tier" in caught.value.fix

@@ -42,7 +42,10 @@ def links_by_id(workflow: dict[str, Any]) -> dict[int, tuple[int, int, int, int,
 
 
 def types_compatible(output_type: Any, input_type: Any) -> bool:
-    """The server's rule (comfy_execution.validation): equal, '*', or overlapping unions."""
+    """The server's rule (comfy_execution.validation): equal, '*', or overlapping unions; a combo
+    input takes an output typed with the same list of choices."""
+    if isinstance(output_type, list):
+        return output_type == input_type
     if isinstance(input_type, list):
         input_type = "COMBO"
     if output_type == input_type or "*" in (output_type, input_type):

@@ -16,6 +16,7 @@ INSIGHTFACE_FOLDER = "insightface"
 # Custom socket types passed between this pack's nodes.
 DATASET_TYPE = "IDENTITY_DATASET"
 SWEEP_TYPE = "IDENTITY_SWEEP"
+CHECKPOINTS_TYPE = "IDENTITY_CHECKPOINTS"  # identity_core.evaluation.checkpoints.CheckpointSet
 
 
 def register_model_folders() -> None:

@@ -27,11 +27,27 @@ class CheckpointFile:
 
 
 @dataclass(frozen=True)
+class EarlyStop:
+    """Training stopped at ``at_step`` because likeness saturated; ``kept_step`` was published."""
+
+    at_step: int
+    kept_step: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class CheckpointSet:
+    """Every checkpoint of one run. Only the pack makes this value (never from a workflow's text),
+    so its paths are files the pack chose: the run's own checkpoints or LoRA files from ComfyUI's
+    loras folders."""
+
     files: tuple[CheckpointFile, ...]  # oldest step first; the final LoRA is the last step
     run_name: str = ""
     lora_name: str = ""  # the published LoRA (LoraLoader's name), which the recommendation replaces
+    publish_to: Path | None = None  # the published file the recommended checkpoint is copied to
     likeness: LikenessCurve | None = field(default=None, compare=False)  # measured while training
+    losses: tuple[tuple[int, float], ...] = field(default=(), compare=False)  # (step, loss) of the run
+    early_stop: EarlyStop | None = None
 
     def at(self, step: int) -> CheckpointFile | None:
         return next((f for f in self.files if f.step == step), None)

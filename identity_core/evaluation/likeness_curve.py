@@ -98,6 +98,9 @@ class LikenessCurve:
         self.points.sort(key=lambda p: p.step)
         return point
 
+    def get(self, step: int) -> LikenessPoint | None:
+        return next((point for point in self.points if point.step == step), None)
+
     def measured(self) -> list[LikenessPoint]:
         return [p for p in self.points if p.likeness is not None]
 
@@ -126,3 +129,23 @@ class LikenessCurve:
             {**asdict(p), "likeness": p.likeness, "face_rate": p.face_rate}
             for p in sorted(self.points, key=lambda p: p.step)
         ]
+
+    @classmethod
+    def from_dict(cls, entries: Sequence[dict[str, Any]]) -> LikenessCurve:
+        """The curve :meth:`to_dict` wrote (unknown keys ignored, bad entries skipped)."""
+        curve = cls()
+        for entry in entries:
+            try:
+                point = curve.point(int(entry["step"]))
+                point.similarities = [float(v) for v in entry.get("similarities", [])]
+                point.samples = int(entry.get("samples", 0))
+                point.pose_probe_followed = _optional(entry.get("pose_probe_followed"), bool)
+                point.pose_probe_yaw = _optional(entry.get("pose_probe_yaw"), float)
+                point.loss = _optional(entry.get("loss"), float)
+            except (KeyError, TypeError, ValueError):
+                continue
+        return curve
+
+
+def _optional(value: Any, kind: type) -> Any:
+    return None if value is None else kind(value)

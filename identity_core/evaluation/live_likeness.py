@@ -15,7 +15,7 @@ import numpy as np
 
 from ..faces.model import FaceBackend
 from .likeness_curve import LikenessCurve, LikenessPoint
-from .measure import measure_image
+from .measure import ImageMeasure, measure_image
 from .pose_probe import PROBE_PROMPT_ID, PoseProbe
 from .prompts import DEFAULT_PROMPTS_TEXT, ROLE_IDENTITY, parse_prompts
 from .reference import ReferenceIdentity
@@ -56,7 +56,11 @@ def likeness_prompts(
 
 
 class LiveLikeness:
-    """Scores sample images into a :class:`LikenessCurve`, one point per checkpoint step."""
+    """Scores sample images into a :class:`LikenessCurve`, one point per checkpoint step.
+
+    A sample is kept per (step, prompt index): a resumed run samples the steps after its state
+    again, and the newer image replaces the older one instead of counting twice.
+    """
 
     def __init__(
         self,
@@ -70,19 +74,37 @@ class LiveLikeness:
         self.prompts = {prompt.index: prompt for prompt in prompts}
         self.probe = probe
         self.curve = LikenessCurve()
+        self._scored: dict[tuple[int, int], ImageMeasure] = {}
+
+    @property
+    def identity_samples_per_step(self) -> int:
+        return sum(prompt.role == ROLE_IDENTITY for prompt in self.prompts.values())
 
     def add_sample(self, step: int, index: int, image: np.ndarray) -> LikenessPoint | None:
         """Score one sample; None when it is the user's preview (not part of the curve)."""
         prompt = self.prompts.get(index)
         if prompt is None or prompt.role == ROLE_PREVIEW:
             return None
-        measure = measure_image(image, self.backend, self.reference)
+        self._scored[(step, index)] = measure_image(image, self.backend, self.reference)
+        return self._rebuild(step)
+
+    def is_complete(self, step: int) -> bool:
+        """Every identity prompt of ``step`` was scored."""
+        point = self.curve.get(step)
+        return point is not None and point.samples >= self.identity_samples_per_step
+
+    def _rebuild(self, step: int) -> LikenessPoint:
         point = self.curve.point(step)
-        if prompt.role == ROLE_IDENTITY:
-            point.samples += 1
-            if measure.face_found and measure.similarity is not None:
-                point.similarities.append(float(measure.similarity))
-        elif prompt.role == ROLE_POSE_PROBE and self.probe is not None:
-            point.pose_probe_yaw = measure.yaw if measure.face_found else None
-            point.pose_probe_followed = self.probe.follows(point.pose_probe_yaw)
+        point.similarities, point.samples = [], 0
+        for (scored_step, index), measure in sorted(self._scored.items()):
+            if scored_step != step:
+                continue
+            role = self.prompts[index].role
+            if role == ROLE_IDENTITY:
+                point.samples += 1
+                if measure.face_found and measure.similarity is not None:
+                    point.similarities.append(float(measure.similarity))
+            elif role == ROLE_POSE_PROBE and self.probe is not None:
+                point.pose_probe_yaw = measure.yaw if measure.face_found else None
+                point.pose_probe_followed = self.probe.follows(point.pose_probe_yaw)
         return point

@@ -39,7 +39,7 @@ class EarlyStopPolicy:
 
 
 PROFILE_EARLY_STOP = {
-    "fast": EarlyStopPolicy(True, 2, "Fast profile default: on (validates the dataset, stops once saturated)"),
+    "fast": EarlyStopPolicy(True, 2, "Fast profile default: on (it validates the dataset)"),
     "final": EarlyStopPolicy(False, 3, "Final profile default: off (the cosine tail refines detail)"),
 }
 

@@ -33,14 +33,14 @@ from ..sd_scripts_bridge.profiles import PROFILES
 from ..sd_scripts_bridge.te_policy import POLICIES as TE_POLICIES
 from ..sd_scripts_bridge.tiers import TIER_ORDER
 from . import comfy_glue
-from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
+from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
+from .face_reference import BACKENDS
 
 FORCE_CPU_ENV = "IDENTITY_LORA_FORCE_CPU"
 ALLOW_UNPINNED_ENV = "IDENTITY_LORA_ALLOW_UNPINNED_ENGINE"
 LORA_SUBFOLDER = "identity"
 RUNS_SUBFOLDER = "train"  # inside the pack's private work folder
 TOKENIZERS_SUBFOLDER = "tokenizers"
-SAMPLE_PROMPT = "{token}, a portrait photo of a {class_word}"
 MODEL_FOLDERS = {"diffusion_model": "diffusion_models", "clip_l": "text_encoders", "t5xxl": "text_encoders"}
 MODEL_FOLDERS["ae"] = "vae"
 NOT_SETTINGS = {
@@ -104,11 +104,16 @@ TOOLTIPS = {
     f"({_profiles('network_alpha')}).",
     "resolution": f"Training resolution; 0 = profile value ({_profiles('resolution')}). Buckets widen to "
     "contain it.",
-    "preview_every_n_steps": "0 = off. Sample a preview with the engine's own sampler every N steps, shown "
-    "on the node and returned. " + PREVIEW_COST,
-    "preview_prompt": "Preview prompt; {token} and {class_word} are filled in, nothing else; empty = '"
-    + SAMPLE_PROMPT
-    + "'.",
+    "preview_every_n_steps": "0 = off. Every N steps the engine samples the likeness prompts (portrait and "
+    "new environment, 2 fixed seeds each) and a pose probe; each face is scored against your photos as it "
+    "appears (live likeness, the likeness curve, early stop). Use the checkpoint interval, so every "
+    "checkpoint gets its score. " + PREVIEW_COST,
+    "preview_prompt": "An extra preview prompt sampled with them ({token} and {class_word} are filled in, "
+    "nothing else); empty = none.",
+    "early_stop": "Stop when likeness has not improved for a few checkpoints while the loss still falls "
+    "(needs previews), keeping the best checkpoint; resumable. auto: Fast on (2 checkpoints), Final off "
+    "(its cosine tail refines detail).",
+    "face_backend": "Face backend for the live likeness (as in ArcFaceScore).",
     "validation_split": "0 = off. Share of the images held out to measure validation loss, drawn on the loss "
     "curve (needs checkpoint_every > 0). " + VALIDATION_COST,
     "advanced_settings": 'Optional JSON of further profile values, e.g. {"lr_warmup_steps": 50, '
@@ -134,7 +139,13 @@ class _ClassProperty:
 
 def _return_types(_cls) -> tuple:
     loaders = tuple(comfy_glue.loader_combo(loader, name) for _, loader, name, _ in LOADER_OUTPUTS)
-    return ("STRING", "STRING", "IMAGE", "STRING", "IMAGE", *loaders)
+    return ("STRING", "STRING", "IMAGE", "STRING", "IMAGE", *loaders, CHECKPOINTS_TYPE, "IMAGE")
+
+
+def _early_stop_choices() -> tuple[str, ...]:
+    from ..identity_core.evaluation.run_likeness import EARLY_STOP_CHOICES
+
+    return EARLY_STOP_CHOICES
 
 
 def _with_tips(inputs: dict) -> dict:
@@ -152,6 +163,7 @@ class TrainIdentityLoRA:
     RETURN_NAMES = (
         *("lora_name", "lora_path", "loss_curve", "summary", "previews"),
         *(name for name, *_ in LOADER_OUTPUTS),
+        *("checkpoints", "likeness_curve"),
     )
     OUTPUT_TOOLTIPS = (
         "The LoRA as LoraLoader lists it (identity/<name>.safetensors).",
@@ -163,6 +175,8 @@ class TrainIdentityLoRA:
             f"The {role} file trained with, for {loader}'s {name}: linked, the loader waits for the training."
             for _, loader, name, role in LOADER_OUTPUTS
         ),
+        "Every checkpoint of the run with its step and live likeness, for StrengthSweep and ArcFaceScore.",
+        "Likeness per checkpoint beside the loss (empty chart when previews were off).",
     )
     FUNCTION = "run"
     OUTPUT_NODE = True
@@ -208,6 +222,8 @@ class TrainIdentityLoRA:
             "oom_fallback": ("BOOLEAN", {"default": True}),
             "ram_check": ("BOOLEAN", {"default": True}),
             "num_processes": ("INT", {"default": 1, "min": 1, "max": 16}),
+            "early_stop": (list(_early_stop_choices()), {"default": "auto"}),
+            "face_backend": (BACKENDS, {"default": "auto"}),
         }
         return {
             "required": _with_tips(required),
@@ -234,42 +250,77 @@ class TrainIdentityLoRA:
         from ..identity_core.access import hide_private_paths
         from ..identity_core.dataset.gate import refuse_failed_dataset
         from ..sd_scripts_bridge.errors import TrainingCancelledError
-        from ..sd_scripts_bridge.job import JobOptions, run_job
+        from ..sd_scripts_bridge.job import run_job
         from .train_progress import TrainingProgress
 
         comfy_glue.raise_if_interrupted()
         refuse_failed_dataset(dataset)
         work = comfy_glue.work_folder()
-        request = _request(dataset, output_name, inputs, work)
-        options = JobOptions(
-            resume=bool(inputs.get("resume")),
-            overwrite=bool(inputs.get("overwrite")),
-            recover_from_oom=bool(inputs.get("oom_fallback", True)),
-            check_ram=bool(inputs.get("ram_check", True)),
-            holder=f"ComfyUI, TrainIdentityLoRA node {unique_id}",
-        )
+        prompts, probe = _likeness_prompts(dataset, inputs)
+        request = _request(dataset, output_name, inputs, work, prompts)
+        progress = TrainingProgress(unique_id)
+        relay = _relay(dataset, inputs, prompts, probe, progress, request)
         with hide_private_paths(work):
             try:
                 result = run_job(
                     request,
-                    on_event=TrainingProgress(unique_id),
+                    on_event=relay or progress,
                     should_cancel=comfy_glue.is_interrupted,
-                    options=options,
+                    options=_options(inputs, unique_id, relay),
                     host=comfy_glue.ComfyMemory(),
+                    should_stop=relay.should_stop if relay is not None else None,
                 )
             except TrainingCancelledError:
                 comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
                 raise
-        return _outputs(result, inputs)
+        return _outputs(result, inputs, relay)
 
 
-def _request(dataset, output_name: str, inputs: dict, work: Path):
+def _options(inputs: dict, unique_id, relay):
+    from ..identity_core.evaluation.run_likeness import early_stop_policy
+    from ..sd_scripts_bridge.job import JobOptions
+
+    policy = early_stop_policy(inputs["profile"], inputs.get("early_stop") or "auto")
+    return JobOptions(
+        resume=bool(inputs.get("resume")),
+        overwrite=bool(inputs.get("overwrite")),
+        recover_from_oom=bool(inputs.get("oom_fallback", True)),
+        check_ram=bool(inputs.get("ram_check", True)),
+        holder=f"ComfyUI, TrainIdentityLoRA node {unique_id}",
+        early_stop=relay is not None and policy.enabled,
+    )
+
+
+def _likeness_prompts(dataset, inputs: dict):
+    """The engine's sample prompts when previews are on (likeness, pose probe, the user's preview)."""
+    from ..identity_core.dataset.gate import require_trigger_token
+    from ..identity_core.evaluation.run_likeness import training_prompts
+    from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
+
+    if not int(inputs.get("preview_every_n_steps") or 0):
+        return [], None
+    token, class_word = require_trigger_token(dataset), dataset.class_word or "person"
+    preview = (inputs.get("preview_prompt") or "").strip()
+    preview = render_sample_prompt(preview, token, class_word) if preview else ""
+    notes = dataset.extra.get("image_notes") or {}
+    return training_prompts(notes, token, class_word, int(inputs["seed"]), preview)
+
+
+def _relay(dataset, inputs: dict, prompts, probe, progress, request):
+    from .train_likeness import LiveLikenessRelay
+
+    if not prompts:
+        return None
+    title = f"{LORA_SUBFOLDER}/{request.output_name}.safetensors"
+    return LiveLikenessRelay(dataset, inputs, prompts, probe, progress, Path(request.run_dir), title)
+
+
+def _request(dataset, output_name: str, inputs: dict, work: Path, prompts):
     """The node's inputs as the job's request, its run folder in the private work folder."""
     from ..identity_core.dataset.gate import require_trigger_token
     from ..sd_scripts_bridge.errors import GpuRequiredError
     from ..sd_scripts_bridge.job import place_run
-    from ..sd_scripts_bridge.model import DatasetImage, ModelFiles, PlanRequest
-    from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
+    from ..sd_scripts_bridge.model import DatasetImage, EngineSamplePrompt, ModelFiles, PlanRequest
 
     cpu = os.environ.get(FORCE_CPU_ENV, "") == "1"
     if not cpu and not comfy_glue.cuda_available():
@@ -278,7 +329,6 @@ def _request(dataset, output_name: str, inputs: dict, work: Path):
     class_word = dataset.class_word or "person"
     regularization = inputs.get("regularization") or dataset.regularization
     preview_every = int(inputs.get("preview_every_n_steps") or 0)
-    prompt = (inputs.get("preview_prompt") or "").strip() or SAMPLE_PROMPT
     uniqueness = dataset.token_uniqueness
     request = PlanRequest(
         profile=inputs["profile"],
@@ -298,7 +348,7 @@ def _request(dataset, output_name: str, inputs: dict, work: Path):
         overrides=_overrides(inputs),
         seed=int(inputs["seed"]),
         save_every_n_steps=int(inputs["checkpoint_every"]) or None,
-        sample_prompts=(render_sample_prompt(prompt, token, class_word),) if preview_every else (),
+        sample_prompts=tuple(EngineSamplePrompt(p.text, seed=p.seed) for p in prompts),
         sample_every_n_steps=preview_every or None,
         validation_split=float(inputs.get("validation_split") or 0.0),
         tokenizer_cache_dir=_comfy_tokenizers(work),
@@ -348,8 +398,9 @@ def _comfy_tokenizers(work: Path) -> Path:
     return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
 
 
-def _outputs(result, inputs: dict) -> dict:
+def _outputs(result, inputs: dict, relay) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
+    from .train_likeness import checkpoint_outputs
 
     lora_name = f"{LORA_SUBFOLDER}/{result.lora_path.name}"
     summary = result.summary + f"\nRun folder: {RUNS_SUBFOLDER}/{result.run_dir.name} in the work folder."
@@ -358,10 +409,14 @@ def _outputs(result, inputs: dict) -> dict:
         read_validation_points(result.run_dir / "validation.csv"),
         title=lora_name,
     )
+    checkpoints, likeness = checkpoint_outputs(result, relay, lora_name)
     return {
         "ui": {
             "text": [summary],
-            "images": [comfy_glue.save_preview_png(chart, "identity_loss")],
+            "images": [
+                comfy_glue.save_preview_png(chart, "identity_loss"),
+                comfy_glue.save_preview_png(likeness, "identity_likeness"),
+            ],
             "identity_lora": [{"lora_name": lora_name}],  # what the API client prints as "LoRA"
         },
         "result": (
@@ -371,6 +426,8 @@ def _outputs(result, inputs: dict) -> dict:
             summary,
             _preview_batch(result.samples),
             *(inputs[role] for *_, role in LOADER_OUTPUTS),
+            checkpoints,
+            comfy_glue.arrays_to_images([likeness]),
         ),
     }
 

@@ -3,7 +3,9 @@
 Every progress event of ``sd_scripts_bridge.job.run_job`` moves the progress bar (steps over all
 phases; a resumed run starts where it stopped), and each one worth a line goes out as an
 ``identity_lora.progress`` websocket event and as the node's live text (the same line the CLI
-prints). A ``sample`` event's image becomes the progress preview.
+prints). A ``sample`` event's image becomes the progress preview. Once the live likeness of a
+checkpoint is known (``train_likeness.py``), every later event carries it (the API client prints it
+beside step and loss), and the likeness chart becomes the preview.
 """
 
 from __future__ import annotations
@@ -24,23 +26,43 @@ class TrainingProgress:
     def __init__(self, node_id: str | None) -> None:
         self.node_id = node_id
         self.bar: Any = None
+        self.likeness: dict[str, Any] | None = None  # {"value", "step"} of the newest scored checkpoint
+        self.last_step = (0, 0)  # (step, total) of the bar
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.total:
             self._move_bar(event)
         if worth_showing(event):
             comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event))
-            comfy_glue.send_node_text(self.node_id, progress_line(event))
+            comfy_glue.send_node_text(self.node_id, progress_line(event) + self._likeness_text())
 
     def say(self, text: str) -> None:
         """A line of the node's own (not from the engine)."""
-        comfy_glue.send_event(PROGRESS_EVENT, {"node": self.node_id, "kind": "log", "message": text})
+        data = {"node": self.node_id, "kind": "log", "message": text, "likeness": self.likeness}
+        comfy_glue.send_event(PROGRESS_EVENT, data)
         comfy_glue.send_node_text(self.node_id, text)
+
+    def show_likeness(self, step: int, value: float | None, chart) -> None:
+        """A checkpoint's likeness: a line, a ws event with the value, the chart as the preview."""
+        self.likeness = {"value": value, "step": step} if value is not None else self.likeness
+        shown = f"{value:.3f}" if value is not None else "no face in its samples"
+        self.say(f"likeness at step {step}: {shown}")
+        if self.bar is not None and chart is not None:
+            from PIL import Image
+
+            step_now, total = self.last_step
+            self.bar.update_absolute(step_now, total, ("PNG", Image.fromarray(chart), PREVIEW_SIZE * 2))
+
+    def _likeness_text(self) -> str:
+        if self.likeness is None:
+            return ""
+        return f" | likeness {self.likeness['value']:.3f} at step {self.likeness['step']}"
 
     def _move_bar(self, event: ProgressEvent) -> None:
         if self.bar is None:
             self.bar = comfy_glue.progress_bar(event.total)
-        preview = _preview(event) if event.kind == "sample" else None
+        preview = _preview(event) if event.kind == "sample" and self.likeness is None else None
+        self.last_step = (event.step, event.total)
         self.bar.update_absolute(event.step, event.total, preview)
 
     def _event_data(self, event: ProgressEvent) -> dict[str, Any]:
@@ -54,6 +76,7 @@ class TrainingProgress:
             "sec_per_step": event.sec_per_step,
             "eta_s": event.eta_seconds,
             "message": event.message,
+            "likeness": self.likeness,
         }
 
 

@@ -75,6 +75,7 @@ class LikenessMonitor:
         self.complete: set[int] = set()
         self.stop: EarlyStop | None = None
         self.plateau: Plateau | None = None
+        self.about: dict[str, Any] = {}  # the backend and its thresholds, saved with the curve
 
     @property
     def curve(self) -> LikenessCurve:
@@ -141,6 +142,7 @@ class LikenessMonitor:
             "points": self.curve.to_dict(),
             "complete_steps": sorted(self.complete),
             "early_stop": None if self.stop is None else vars(self.stop),
+            "about": self.about,
         }
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         partial.write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -148,16 +150,23 @@ class LikenessMonitor:
         return path
 
 
-def read_likeness(run_dir: Path) -> LikenessCurve | None:
+@dataclass(frozen=True)
+class SavedLikeness:
+    curve: LikenessCurve
+    about: dict[str, Any]  # backend, same_person, likeness_target, margin
+
+
+def read_likeness(run_dir: Path) -> SavedLikeness | None:
     """The curve a monitor saved in ``run_dir`` (None: none saved, or unreadable)."""
     try:
         record = json.loads((Path(run_dir) / LIKENESS_FILE).read_text(encoding="utf-8"))
         complete = set(record.get("complete_steps", []))
         points = [p for p in record.get("points", []) if isinstance(p, dict) and p.get("step") in complete]
+        about = record.get("about") if isinstance(record.get("about"), dict) else {}
     except (OSError, ValueError, AttributeError, TypeError):
         return None
     curve = LikenessCurve.from_dict(points)
-    return curve if curve.points else None
+    return SavedLikeness(curve, about) if curve.points else None
 
 
 def _read_rgb(path: Path) -> np.ndarray | None:

@@ -74,7 +74,16 @@ def start_monitor(
     """The monitor for one run: the training photos as the reference identity."""
     reference = build_reference(load_reference_photos(dataset.image_paths), backend)
     live = LiveLikeness(backend, reference, prompts, probe)
-    margin = likeness_margin(Thresholds.from_scale(backend.scale))
+    thresholds = Thresholds.from_scale(backend.scale)
+    margin = likeness_margin(thresholds)
     patience = policy.patience if policy.enabled else None
-    return LikenessMonitor(live, checkpoint_every, sample_every, margin, patience)
+    monitor = LikenessMonitor(live, checkpoint_every, sample_every, margin, patience)
+    monitor.about = {
+        "backend": backend.name,
+        "same_person": thresholds.same_person,
+        "likeness_target": thresholds.identity_target,
+        "margin": margin,
+        "early_stop": policy.why,
+    }
+    return monitor
 

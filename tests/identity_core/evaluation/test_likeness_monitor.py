@@ -111,6 +111,6 @@ def test_a_resampled_step_replaces_its_samples_and_the_curve_is_saved(offline_ba
     assert monitor.curve.get(100).samples == 4 and again.likeness > first
     assert monitor.observe(Event("sample", 200, path=tmp_path / "missing.png", sample_index=0)) is None
     monitor.save(tmp_path)
-    saved = read_likeness(tmp_path)
+    saved = read_likeness(tmp_path).curve
     assert [p.step for p in saved.points] == [100]
     assert saved.points[0].likeness == pytest.approx(again.likeness)

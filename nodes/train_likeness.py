@@ -1,0 +1,152 @@
+"""TrainIdentityLoRA's live likeness: the engine's samples scored while it trains (wiring only).
+
+What is sampled, how it is scored and when to stop is ``identity_core.evaluation.run_likeness``
+and ``likeness_monitor``; this module loads the face backend, relays the job's events to the
+monitor after the progress display, shows each checkpoint's likeness and the live chart, saves the
+curve in the run folder, and answers the job's ``should_stop`` with a ``StopRequest``.
+
+A failure of the face tools never fails the training: the relay says what went wrong once and
+trains on without live likeness.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .face_reference import load_face_backend
+from .train_progress import TrainingProgress
+
+
+class LiveLikenessRelay:
+    """``on_event`` and ``should_stop`` for the job, when previews (and so samples) are on.
+
+    The face backend and the reference are loaded at the first sample image, so a reused LoRA
+    costs nothing and the engine is already running while they load.
+    """
+
+    def __init__(
+        self, dataset, inputs: dict, prompts, probe, progress: TrainingProgress, run_dir: Path, title
+    ):
+        self.dataset, self.inputs, self.prompts, self.probe = dataset, inputs, prompts, probe
+        self.progress = progress
+        self.run_dir = Path(run_dir)
+        self.title = title
+        self.monitor = None
+        self.broken = ""  # why live likeness stopped (a face-tool failure), "" while it works
+
+    def __call__(self, event) -> None:
+        self.progress(event)
+        if self.broken or (self.monitor is None and event.kind != "sample"):
+            return
+        try:
+            self.monitor = self.monitor or self._start()
+            update = self.monitor.observe(event)
+            if update is not None:
+                self.monitor.save(self.run_dir)
+                self.progress.show_likeness(update.step, update.likeness, self.chart())
+        except Exception as error:  # a limit of the face tools must not fail the training
+            self.broken = f"live likeness stopped ({type(error).__name__}: {error}); training goes on"
+            self.progress.say(self.broken)
+
+    def _start(self):
+        from ..identity_core.evaluation.run_likeness import early_stop_policy, start_monitor
+
+        inputs = self.inputs
+        backend = load_face_backend(inputs.get("face_backend") or "auto", "auto").backend
+        policy = early_stop_policy(inputs["profile"], inputs.get("early_stop") or "auto")
+        every = int(inputs.get("preview_every_n_steps") or 0)
+        checkpoint_every = int(inputs["checkpoint_every"])
+        monitor = start_monitor(
+            self.dataset, backend, self.prompts, self.probe, checkpoint_every, every, policy
+        )
+        self.progress.say(
+            f"live likeness: {backend.name}, {len(self.prompts)} sample prompts every {every} steps; "
+            f"early stop {policy.why}"
+        )
+        return monitor
+
+    def should_stop(self):
+        from ..sd_scripts_bridge.model import StopRequest
+
+        stop = self.monitor.stop if self.monitor is not None else None
+        if stop is None:
+            return None
+        return StopRequest(at_step=stop.at_step, keep_step=stop.kept_step, reason=stop.reason)
+
+    def chart(self) -> Any:
+        monitor = self.monitor
+        return likeness_chart_for(monitor.curve, monitor.about, self.run_dir, self.title, monitor.plateau)
+
+
+def likeness_chart_for(curve, about: dict, run_dir: Path, title: str, plateau=None, stopped_at=None):
+    """Likeness beside the run's loss, with the backend's lines when they are known."""
+    from ..identity_core.reports.likeness_chart import likeness_chart
+    from ..identity_core.reports.loss_chart import read_loss_points
+
+    return likeness_chart(
+        curve,
+        read_loss_points(Path(run_dir) / "loss.csv"),
+        same_person=about.get("same_person"),
+        target=about.get("likeness_target"),
+        plateau=plateau,
+        stopped_at=stopped_at,
+        title=title,
+    )
+
+
+def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
+    """The run's IDENTITY_CHECKPOINTS value and its likeness chart (also for a reused LoRA)."""
+    from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
+    from ..identity_core.evaluation.likeness_curve import LikenessCurve
+    from ..identity_core.evaluation.likeness_monitor import read_likeness
+    from ..identity_core.reports.loss_chart import read_loss_points
+    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+
+    monitor = relay.monitor if relay is not None else None
+    saved = read_likeness(result.run_dir) if monitor is None else None
+    curve = monitor.curve if monitor is not None else (saved.curve if saved else None)
+    about = monitor.about if monitor is not None else (saved.about if saved else {})
+    stop = _early_stop(result)
+    checkpoints = CheckpointSet(
+        files=tuple(CheckpointFile(c.step, c.path) for c in trusted_checkpoints(result.run_dir)),
+        run_name=result.run_dir.name,
+        lora_name=lora_name,
+        publish_to=result.lora_path,
+        likeness=curve,
+        losses=tuple((p.step, p.loss) for p in read_loss_points(result.run_dir / "loss.csv")),
+        early_stop=stop,
+    )
+    plateau = monitor.plateau if monitor is not None else None
+    stopped_at = stop.at_step if stop is not None else None
+    chart = likeness_chart_for(
+        curve or LikenessCurve(), about, result.run_dir, lora_name, plateau, stopped_at
+    )
+    return checkpoints, chart
+
+
+def _early_stop(result):
+    """The early stop of this run, from the job or, for a reused LoRA, from its metadata."""
+    from ..identity_core.evaluation.checkpoints import EarlyStop
+
+    stop = getattr(result, "stopped_early", None)
+    if stop is not None:
+        return EarlyStop(stop.at_step, stop.keep_step, stop.reason)
+    metadata = _our_metadata(result.lora_path)
+    at, kept = (
+        metadata.get("identity_lora_stopped_early_at", ""),
+        metadata.get("identity_lora_checkpoint_step", ""),
+    )
+    if at.isdigit() and kept.isdigit():
+        return EarlyStop(int(at), int(kept), metadata.get("identity_lora_stop_reason", ""))
+    return None
+
+
+def _our_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            return dict(handle.metadata() or {})
+    except (OSError, ValueError, RuntimeError):
+        return {}

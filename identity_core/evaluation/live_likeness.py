@@ -4,7 +4,8 @@ TrainIdentityLoRA asks the engine to sample fixed prompts at every checkpoint: t
 portrait and new-environment prompts of the evaluation protocol, two fixed seeds each (Section
 7's identity prompts at strength 1.0: the coarse pass over checkpoints), the pose probe, and the
 user's own preview prompt when one is set. Each sample is scored against the reference photos
-with the face backend, and its checkpoint's point on the likeness curve is updated.
+with the face backend, and its checkpoint's point on the likeness curve is updated (likeness,
+face rate, the seeds' diversity and copy signals: ``coarse_likeness``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..faces.model import FaceBackend
+from .coarse_likeness import COARSE_SEEDS, CoarseLikeness
 from .likeness_curve import LikenessCurve, LikenessPoint
 from .measure import measure_image
 from .pose_probe import PROBE_PROMPT_ID, PoseProbe
 from .prompts import DEFAULT_PROMPTS_TEXT, ROLE_IDENTITY, parse_prompts
 from .reference import ReferenceIdentity
+from .thresholds import Thresholds
 
 LIKENESS_PROMPT_IDS = ("portrait", "environment")
-LIKENESS_SEEDS = 2
+LIKENESS_SEEDS = COARSE_SEEDS
 ROLE_POSE_PROBE = "pose_probe"
 ROLE_PREVIEW = "preview"
 
@@ -69,7 +72,11 @@ class LiveLikeness:
         self.reference = reference
         self.prompts = {prompt.index: prompt for prompt in prompts}
         self.probe = probe
-        self.curve = LikenessCurve()
+        self._coarse = CoarseLikeness(reference.labels, Thresholds.from_scale(backend.scale), backend.name)
+
+    @property
+    def curve(self) -> LikenessCurve:
+        return self._coarse.curve
 
     def add_sample(self, step: int, index: int, image: np.ndarray) -> LikenessPoint | None:
         """Score one sample; None when it is the user's preview (not part of the curve)."""
@@ -77,12 +84,8 @@ class LiveLikeness:
         if prompt is None or prompt.role == ROLE_PREVIEW:
             return None
         measure = measure_image(image, self.backend, self.reference)
-        point = self.curve.point(step)
         if prompt.role == ROLE_IDENTITY:
-            point.samples += 1
-            if measure.face_found and measure.similarity is not None:
-                point.similarities.append(float(measure.similarity))
-        elif prompt.role == ROLE_POSE_PROBE and self.probe is not None:
-            point.pose_probe_yaw = measure.yaw if measure.face_found else None
-            point.pose_probe_followed = self.probe.follows(point.pose_probe_yaw)
-        return point
+            return self._coarse.add_identity(step, prompt.prompt_id, prompt.seed, measure)
+        if prompt.role == ROLE_POSE_PROBE and self.probe is not None:
+            return self._coarse.add_pose_probe(step, self.probe, measure)
+        return self.curve.point(step)

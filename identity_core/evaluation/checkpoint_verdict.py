@@ -16,7 +16,7 @@ from typing import Any
 
 from .checkpoint_sweep import CheckpointSweep
 from .evidence import SweepEvidence, identity_mean
-from .likeness_curve import LikenessPoint, PlateauRule
+from .likeness_curve import LikenessPoint, Plateau, PlateauRule
 from .recommend import Recommendation, recommend
 
 PLATEAU_ISSUE = "Loss still dropping, visuals not improving"
@@ -29,6 +29,7 @@ class CheckpointFinding:
 
     issue: str
     step: int  # where it began (plateau) or happened (early stop)
+    when: str  # the step in words: "from step 300", "at step 600"
     evidence: str
     fix: str
     measured_by: str
@@ -40,7 +41,7 @@ class CheckpointFinding:
     def to_text(self) -> str:
         fix = f" -> {self.fix}" if self.fix else ""
         return (
-            f"{self.issue} (from step {self.step}){fix}. {self.evidence}\n"
+            f"{self.issue} ({self.when}){fix}. {self.evidence}\n"
             f"    measured by: {self.measured_by}\n    source: {self.source}"
         )
 
@@ -97,6 +98,7 @@ class CheckpointVerdict:
     sweep: CheckpointSweep
     choices: list[CheckpointChoice]  # best first
     findings: list[CheckpointFinding]
+    plateau: Plateau | None = None  # where likeness stopped improving while the loss fell
     published: PublishedCheckpoint | None = None
     not_published: str = ""  # why nothing was published
 
@@ -164,7 +166,10 @@ class CheckpointVerdict:
             lines.append(
                 "  Loss over training: unknown (the run's losses did not come with the checkpoints)."
             )
-        lines.append(self.published.describe() if self.published else f"Not published: {self.not_published}")
+        if self.published is not None:
+            lines.append(self.published.describe())
+        elif self.not_published:
+            lines.append(f"Not published: {self.not_published}")
         return lines
 
 
@@ -187,8 +192,12 @@ def _row_text(row: dict[str, Any]) -> str:
 
 def judge_checkpoints(evidence: SweepEvidence, sweep: CheckpointSweep) -> CheckpointVerdict:
     """Per-checkpoint recommendations (best first) and the run's findings over its checkpoints."""
-    choices = [_choice(evidence, sweep, f.step, f.label) for f in sweep.swept]
-    return CheckpointVerdict(sweep, sorted(choices, key=CheckpointChoice.sort_key), _findings(sweep))
+    choices = sorted(
+        (_choice(evidence, sweep, f.step, f.label) for f in sweep.swept), key=CheckpointChoice.sort_key
+    )
+    rule = PlateauRule()
+    plateau = rule.find(sweep.curve.points)
+    return CheckpointVerdict(sweep, choices, _findings(sweep, rule, plateau), plateau)
 
 
 def _choice(evidence: SweepEvidence, sweep: CheckpointSweep, step: int, label: str) -> CheckpointChoice:
@@ -202,16 +211,15 @@ def _choice(evidence: SweepEvidence, sweep: CheckpointSweep, step: int, label: s
     return CheckpointChoice(step, sweep.file_name(step), recommendation, identity_mean(group))
 
 
-def _findings(sweep: CheckpointSweep) -> list[CheckpointFinding]:
+def _findings(sweep: CheckpointSweep, rule: PlateauRule, plateau: Plateau | None) -> list[CheckpointFinding]:
     findings = []
-    rule = PlateauRule()
-    plateau = rule.find(sweep.curve.points)
     measured_by = _measured_by(sweep)
     if plateau is not None:
         findings.append(
             CheckpointFinding(
                 PLATEAU_ISSUE,
                 plateau.began_at,
+                f"from step {plateau.began_at}",
                 plateau.describe(),
                 f"use step {plateau.best_step} or an earlier checkpoint; next time train fewer steps (about "
                 f"{plateau.best_step}) or let early stop end the run",
@@ -225,6 +233,7 @@ def _findings(sweep: CheckpointSweep) -> list[CheckpointFinding]:
             CheckpointFinding(
                 EARLY_STOP_ISSUE,
                 stop.at_step,
+                f"at step {stop.at_step}",
                 f"Training stopped at step {stop.at_step} ({stop.reason}) and kept step {stop.kept_step}.",
                 "",
                 _measured_while_training(sweep),

@@ -20,15 +20,17 @@ from devkit.photos import flipped
 from devkit.real_faces import FACES_ENV, shared_faces_dir
 from identity_core.evaluation.checkpoint_pick import pick_checkpoints
 from identity_core.evaluation.checkpoint_sweep import SOURCE_SWEEP, CheckpointSweep, attach_run_losses
-from identity_core.evaluation.checkpoint_verdict import EARLY_STOP_ISSUE, PLATEAU_ISSUE
+from identity_core.evaluation.checkpoint_verdict import EARLY_STOP_ISSUE, PLATEAU_ISSUE, CheckpointChoice
 from identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet, EarlyStop
 from identity_core.evaluation.coarse_likeness import CoarseLikeness
 from identity_core.evaluation.likeness_curve import LikenessCurve
 from identity_core.evaluation.measure import measure_image
 from identity_core.evaluation.model import Sweep, SweepEntry
 from identity_core.evaluation.pipeline import evaluate_sweep
+from identity_core.evaluation.recommend import Recommendation
 from identity_core.evaluation.reference import build_reference
 from identity_core.evaluation.thresholds import Thresholds
+from identity_core.reports.checkpoint_chart import checkpoint_chart
 from tests.fixtures.shared_faces import shared_photo
 
 RUN_FOLDER = Path("/private/work/runs/run-abc123")  # never read: the report must not name it
@@ -95,9 +97,7 @@ def _coarse_curve(measured, reference, backend) -> LikenessCurve:
     return coarse.curve
 
 
-def test_the_coarse_pass_picks_a_middle_checkpoint_and_the_copies_are_vetoed(
-    photos, measured, dlib_backend
-):
+def test_the_coarse_pass_picks_a_middle_checkpoint_and_the_copies_are_vetoed(photos, measured, dlib_backend):
     _, reference = photos
     curve = _coarse_curve(measured, reference, dlib_backend)
     points = {p.step: p for p in curve.points}
@@ -158,6 +158,12 @@ def test_the_plateau_and_the_recommended_checkpoint(photos, measured, dlib_backe
     assert "Also swept: step 300" in text and PLATEAU_ISSUE in text
     assert str(RUN_FOLDER) not in json.dumps(data) and str(RUN_FOLDER) not in text
 
+    chart = checkpoint_chart(report)  # the strength panel above the likeness-by-step panel
+    assert chart.shape == (520 + 420, 900, 3)
+    by_step = chart[520:].astype(int)
+    gold = (by_step[..., 0] > 235) & (abs(by_step[..., 1] - 215) < 15) & (by_step[..., 2] < 40)
+    assert gold.sum() > 20, "the recommended checkpoint is starred"
+
 
 def _entries(kinds, table) -> list[SweepEntry]:
     strangers = kinds[STRANGERS]["portrait"]
@@ -172,3 +178,19 @@ def _entries(kinds, table) -> list[SweepEntry]:
                     for seed, image in enumerate(images)
                 ]
     return entries
+
+
+def test_the_recommended_checkpoint_is_passed_first_then_higher_likeness_then_earlier():
+    def choice(step: int, passed: bool, likeness: float | None) -> CheckpointChoice:
+        return CheckpointChoice(
+            step, f"run-step{step:08d}.safetensors", Recommendation(0.8, "", passed, ""), likeness
+        )
+
+    choices = [
+        choice(300, True, 0.97),
+        choice(200, True, 0.97),
+        choice(100, False, 0.99),
+        choice(400, True, 0.98),
+    ]
+    choices += [choice(500, False, None)]
+    assert [c.step for c in sorted(choices, key=CheckpointChoice.sort_key)] == [400, 200, 300, 100, 500]

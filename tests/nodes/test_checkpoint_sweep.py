@@ -151,24 +151,37 @@ def test_checkpoint_sweep_and_the_recommended_checkpoint_published(host):
 
 REFUSED_CHECKPOINTS = {"files": [[1, "/etc/passwd"]], "publish_to": "/tmp/x"}
 REFUSED_SWEEP = {"entries": [], "checkpoints": {"publish_to": "/tmp/x"}}
+REFERENCE = {"14": {"class_type": "LoadImage", "inputs": {"image": "reference.png"}}}
+
+
+def _literal_checkpoints(files) -> dict:
+    return {**_sweep("4", REFUSED_CHECKPOINTS, files), **REFERENCE}
+
+
+def _no_reference(files) -> dict:
+    graph = {**_sweep("4", "20", files), "20": _checkpoint_set(SAMPLED)}
+    del graph["4"]["inputs"]["reference_images"]
+    return graph
+
+
+def _literal_sweep(_files) -> dict:
+    score = _score("4")
+    score["inputs"]["sweep"] = REFUSED_SWEEP
+    return {**REFERENCE, "30": score}
 
 
 @pytest.mark.parametrize(
-    ("node", "value", "expected"),
+    ("graph", "expected"),
     [
-        ("StrengthSweep", REFUSED_CHECKPOINTS, "The checkpoints input got a dict"),
-        ("ArcFaceScore", REFUSED_SWEEP, "The sweep input got a dict"),
+        (_literal_checkpoints, "The checkpoints input got a dict"),
+        (_no_reference, "The checkpoints carry no likeness measured while training, and no reference"),
+        (_literal_sweep, "The sweep input got a dict"),
     ],
 )
-def test_values_an_api_client_writes_for_checkpoints_or_a_sweep_are_refused(host, node, value, expected):
+def test_refused_inputs_say_what_to_do(host, graph, expected):
+    """JSON an API client writes for a checkpoint set or a sweep, and a coarse pass without a reference."""
     comfy, files = host
-    reference = {"14": {"class_type": "LoadImage", "inputs": {"image": "reference.png"}}}
-    if node == "StrengthSweep":
-        graph = {**_sweep("4", value, files), **reference}
-    else:
-        graph = {**reference, "30": _score("4")}
-        graph["30"]["inputs"]["sweep"] = value
-    run = comfy.run_prompt(graph, timeout=300)
+    run = comfy.run_prompt(graph(files), timeout=300)
     assert run.status == "error", run.outputs
     message = run.error["exception_message"]
     assert expected in message and "What to do" in message

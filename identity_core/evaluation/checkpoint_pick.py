@@ -48,7 +48,7 @@ def pick_checkpoints(curve: LikenessCurve, margin: float, steps: list[int]) -> C
     Without any measured likeness (no face in any sample) the last checkpoint, the run's final
     LoRA, is the one swept, and the reason says so.
     """
-    pose = curve.latest_following_pose()
+    pose = LikenessCurve([p for p in curve.points if p.step in steps]).latest_following_pose()
     measured = [p for p in curve.measured() if p.step in steps]
     set_aside = tuple(p.step for p in measured if p.copied)
     if not measured:

@@ -21,10 +21,29 @@ class ArcFaceScore:
         "photos), waxy skin and leakage on the control prompt, and recommends the lowest LoRA strength at "
         "which the identity prompts hold the identity. Diagnoses read the LoRA's training metadata and "
         "the reference dataset's findings (dataset first). 'passed' is False when the strength is only a "
-        "best effort."
+        "best effort. A sweep over a run's checkpoints also gets a report per checkpoint, and the "
+        "recommended checkpoint is published as the run's LoRA (recommended_lora, recommended_step)."
     )
-    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN")
-    RETURN_NAMES = ("recommended_strength", "report", "chart", "annotated_grid", "passed")
+    RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN", "STRING", "INT")
+    RETURN_NAMES = (
+        "recommended_strength",
+        "report",
+        "chart",
+        "annotated_grid",
+        "passed",
+        "recommended_lora",
+        "recommended_step",
+    )
+    OUTPUT_TOOLTIPS = (
+        "The recommended LoRA strength (a best effort when 'passed' is False).",
+        "The report as text.",
+        "Likeness by strength; with checkpoints, likeness by training step below it.",
+        "The sweep grid with each cell's verdict.",
+        "True when the recommendation met every criterion.",
+        "LoraLoader's name of the recommended LoRA: with checkpoints, the run's LoRA, which now holds the "
+        "recommended checkpoint (empty when nothing could be published).",
+        "The training step of the recommended checkpoint (0 when the sweep did not come from checkpoints).",
+    )
     FUNCTION = "run"
     OUTPUT_NODE = True
 
@@ -113,7 +132,16 @@ class ArcFaceScore:
         except EvaluationCancelled:
             glue.raise_if_interrupted()
             raise
-        return _outputs(report, sweep)
+        return _outputs(report, sweep, _recommended_lora(report))
+
+
+def _recommended_lora(report) -> tuple[str, int]:
+    """(LoraLoader name, step): the published checkpoint, or the recommended LoRA of a plain sweep."""
+    if report.checkpoints is not None:
+        from .checkpoint_publish import publish_recommended
+
+        return publish_recommended(report)
+    return report.recommendation.lora_name, 0
 
 
 def _sweep_to_score(sweep, images):
@@ -123,6 +151,13 @@ def _sweep_to_score(sweep, images):
     if sweep is None and images is None:
         raise EvaluationError(
             "Nothing to score", "connect StrengthSweep's sweep output or an image batch", "sweep / images"
+        )
+    if sweep is not None and not isinstance(sweep, Sweep):
+        raise EvaluationError(
+            f"The sweep input got a {type(sweep).__name__}, not a strength sweep",
+            "connect StrengthSweep's sweep output (a sweep cannot be written as a value in the workflow or "
+            "the API prompt)",
+            "sweep",
         )
     if images is None:
         return sweep
@@ -157,13 +192,13 @@ def _annotations(report):
     return captions, marks
 
 
-def _outputs(report, sweep):
-    from ..identity_core.reports.chart import similarity_chart
+def _outputs(report, sweep, recommended: tuple[str, int]):
+    from ..identity_core.reports.checkpoint_chart import checkpoint_chart
     from ..identity_core.reports.grid import sweep_grid
 
     captions, marks = _annotations(report)
     grid = sweep_grid(sweep, captions, None if sweep.plain_images else marks, title=report.backend_name)
-    chart = similarity_chart(report)
+    chart = checkpoint_chart(report)
     folder = Path(glue.output_directory()) / "identity_lora"
     json_path = report.write_json(
         folder / f"arcface_score_{time.strftime('%Y%m%d-%H%M%S')}_{id(report) % 10000}.json"
@@ -177,7 +212,16 @@ def _outputs(report, sweep):
             glue.save_preview_png(grid, "arcface_grid"),
         ],
         "identity_report": [
-            json.loads(json.dumps({"path": shown_path, **report.to_dict()["recommendation"]}))
+            json.loads(
+                json.dumps(
+                    {
+                        "path": shown_path,
+                        **report.to_dict()["recommendation"],
+                        "recommended_lora": recommended[0],
+                        "recommended_step": recommended[1],
+                    }
+                )
+            )
         ],
     }
     return {
@@ -188,5 +232,7 @@ def _outputs(report, sweep):
             glue.arrays_to_images([chart]),
             glue.arrays_to_images([grid]),
             bool(report.recommendation.passed),
+            recommended[0],
+            int(recommended[1]),
         ),
     }

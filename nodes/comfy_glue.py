@@ -142,6 +142,18 @@ def lora_full_path(name: str) -> str | None:
     return None
 
 
+def lies_in_lora_folders(path: str) -> bool:
+    """Whether ``path`` (present or not yet) lies inside one of ComfyUI's ``loras`` folders."""
+    import folder_paths
+
+    real = os.path.realpath(path)
+    for folder in folder_paths.get_folder_paths("loras"):
+        root = os.path.realpath(folder)
+        if real != root and os.path.commonpath([real, root]) == root:
+            return True
+    return False
+
+
 def lora_display_name(path: str) -> str:
     """A LoRA file's name as LoraLoader lists it (relative to its loras folder)."""
     import folder_paths

@@ -1,7 +1,7 @@
 """StrengthSweep: sample a fixed prompt set over LoRA strengths and seeds, for ArcFaceScore.
 
-Everything runs through ComfyUI's own functions (see ``comfy_glue``): the LoRA file is read
-once per checkpoint and re-applied per strength with the core LoRA loader function; each
+Everything runs through ComfyUI's own functions (``sweep_sampling``, ``comfy_glue``): the LoRA
+file is read once per file and re-applied per strength with the core LoRA loader function; each
 prompt is encoded once (per strength only when the LoRA also patches the text encoder); each
 image takes the core KSampler path with FLUX guidance set on the conditioning, then VAE decode.
 The MODEL the user connects is the one sampled, in its own weight dtype (an fp8 base can round
@@ -10,6 +10,11 @@ small LoRA deltas away), and the sweep records that dtype and each LoRA file's t
 With ``probe_beyond`` and a reference connected, the identity prompts' images at the two top
 strengths are scored with the face backend (``identity_core.evaluation.probe``); when likeness
 still rises there and misses the target, 1.5 and 2.0 are sampled too, in the same queue.
+
+With ``checkpoints`` (a training run's IDENTITY_CHECKPOINTS) the sweep first measures one
+likeness per checkpoint (the coarse pass, ``checkpoint_pass``), then runs the protocol above on
+the best checkpoint and a tie, labelled ``step N``; lora_name, lora_file and extra_loras are then
+ignored. The checkpoint files come from the checkpoint value only, never from a typed path.
 """
 
 from __future__ import annotations
@@ -17,11 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import comfy_glue as glue
-from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
+from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE, SWEEP_TYPE
 from .face_reference import BACKENDS, load_face_backend, reference_photos
-
-FLUX_CFG = 1.0  # FLUX.1-dev is guidance-distilled: cfg 1, strength of the prompt via FluxGuidance
-
+from .sweep_sampling import FLUX_CFG, SweepPlan, sample_lora
 
 USE_LORA_FILE = "(use lora_file)"
 
@@ -33,7 +36,8 @@ class StrengthSweep:
         "Samples the fixed evaluation prompts (portrait, environment, outfit, style, and a control "
         "prompt without the token) at each LoRA strength and seed, for ArcFaceScore, with the MODEL you "
         "connect (use the base precision you generate with). With a reference connected it probes 1.5 and "
-        "2.0 when likeness still rises at the top strength."
+        "2.0 when likeness still rises at the top strength. With a training run's checkpoints connected, "
+        "it first measures each checkpoint at strength 1.0 and sweeps the best one (and a tie)."
     )
     RETURN_TYPES = ("IMAGE", "IMAGE", SWEEP_TYPE)
     RETURN_NAMES = ("images", "grid", "sweep")
@@ -125,7 +129,21 @@ class StrengthSweep:
                 "reference_images": ("IMAGE", {"tooltip": "Reference photos, instead of the dataset."}),
                 "face_backend": (
                     BACKENDS,
-                    {"default": "auto", "tooltip": "For the probe decision; as in ArcFaceScore."},
+                    {
+                        "default": "auto",
+                        "tooltip": "For the probe decision and the checkpoints' coarse pass; as in "
+                        "ArcFaceScore.",
+                    },
+                ),
+                "checkpoints": (
+                    CHECKPOINTS_TYPE,
+                    {
+                        "tooltip": "A training run's checkpoints (TrainIdentityLoRA or the checkpoint "
+                        "loader). Each checkpoint's likeness at strength 1.0 comes from training's own "
+                        "samples, or is sampled here (identity prompts x 2 seeds; needs a reference); the "
+                        "full sweep then runs on the best checkpoint (and one within the margin of it). "
+                        "lora_name, lora_file and extra_loras are then ignored.",
+                    },
                 ),
             },
         }
@@ -154,10 +172,11 @@ class StrengthSweep:
         reference_dataset=None,
         reference_images=None,
         face_backend="auto",
+        checkpoints=None,
     ):
         from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.model import Sweep
-        from ..identity_core.evaluation.prompts import parse_name_list, parse_prompts, parse_strengths
+        from ..identity_core.evaluation.prompts import parse_prompts, parse_strengths
         from ..identity_core.reports.grid import sweep_grid
 
         if not trigger_token.strip():
@@ -166,19 +185,21 @@ class StrengthSweep:
             )
         specs = parse_prompts(prompts)
         strength_list = parse_strengths(strengths)
-        names = [_chosen_lora(lora_name, lora_file)]
-        names += [n for n in parse_name_list(extra_loras) if n not in names]
-        paths = [_resolve_lora(name) for name in names]
-        names = [glue.lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
         seed_list = [base_seed + i for i in range(seeds)]
         texts = {spec.prompt_id: spec.render(trigger_token.strip(), class_word.strip()) for spec in specs}
-        plan = _SweepPlan(
+        plan = SweepPlan(
             specs, texts, strength_list, seed_list, steps, guidance, sampler_name, scheduler, width, height
         )
-        progress = glue.progress_bar(len(paths) * plan.images_per_lora * steps)
+        if checkpoints is not None:
+            words = (trigger_token.strip(), class_word.strip())
+            references = (reference_dataset, reference_images)
+            files = _checkpoint_files(checkpoints, plan, (model, clip, vae), words, references, face_backend)
+        else:
+            files = _lora_files(lora_name, lora_file, extra_loras, plan)
+        progress, names, paths = files.progress, files.names, files.paths
         entries, tensors = [], []
         for name, path in zip(names, paths, strict=True):
-            _sweep_one_lora(plan, model, clip, vae, name, path, progress, entries, tensors, strength_list)
+            sample_lora(plan, model, clip, vae, name, path, progress, entries, tensors, strength_list)
         sweep = Sweep(
             entries=entries,
             trigger_token=trigger_token.strip(),
@@ -197,7 +218,11 @@ class StrengthSweep:
                 "loras": names,
                 "model_weight_dtype": glue.model_weight_dtype(model),
             },
-            training_runs={name: _training_run(name, path) for name, path in zip(names, paths, strict=True)},
+            training_runs={
+                name: _training_run(name, path, files.run_metadata)
+                for name, path in zip(names, paths, strict=True)
+            },
+            checkpoints=files.checkpoint_sweep,
         )
         probe_text = ""
         if probe_beyond:
@@ -207,12 +232,16 @@ class StrengthSweep:
             probe_text = _probe(sweep, sampler, reference_dataset, reference_images, face_backend)
         import torch
 
-        grid = sweep_grid(sweep, title=f"{', '.join(names)}  |  token '{sweep.trigger_token}'")
-        summary = (
-            f"{len(sweep.entries)} images: {len(names)} LoRA file(s) x {len(strength_list)} strengths x "
-            f"{len(specs)} prompts x {len(seed_list)} seeds (seeds {seed_list[0]}..{seed_list[-1]}), sampled "
-            f"with the connected MODEL ({sweep.settings['model_weight_dtype'] or 'weight dtype unknown'})."
-            + (f"\n{probe_text}" if probe_text else "")
+        grid = sweep_grid(sweep, title=f"{files.title}  |  token '{sweep.trigger_token}'")
+        summary = "\n".join(
+            [
+                *files.summary_lines,
+                f"{len(sweep.entries)} images: {len(names)} LoRA file(s) x {len(strength_list)} strengths x "
+                f"{len(specs)} prompts x {len(seed_list)} seeds (seeds {seed_list[0]}..{seed_list[-1]}), "
+                f"sampled with the connected MODEL "
+                f"({sweep.settings['model_weight_dtype'] or 'weight dtype unknown'}).",
+                *([probe_text] if probe_text else []),
+            ]
         )
         return {
             "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
@@ -220,14 +249,82 @@ class StrengthSweep:
         }
 
 
-def _training_run(name: str, path: str):
-    """How the LoRA file was trained, from its metadata and whether it holds text-encoder keys."""
+class _SweptFiles:
+    """The LoRA files of the full pass, their names in the sweep, and the progress bar sized for them."""
+
+    def __init__(
+        self, names, paths, progress, title, summary_lines=(), checkpoint_sweep=None, run_metadata=None
+    ):
+        self.names, self.paths, self.progress, self.title = names, paths, progress, title
+        self.summary_lines = list(summary_lines)
+        self.checkpoint_sweep = checkpoint_sweep
+        self.run_metadata = run_metadata or {}  # the run's identity_lora_* keys (checkpoints only)
+
+
+def _lora_files(lora_name, lora_file, extra_loras, plan) -> _SweptFiles:
+    """lora_name (or the connected lora_file) and extra_loras, from ComfyUI's loras folders."""
+    from ..identity_core.evaluation.prompts import parse_name_list
+
+    names = [_chosen_lora(lora_name, lora_file)]
+    names += [n for n in parse_name_list(extra_loras) if n not in names]
+    paths = [_resolve_lora(name) for name in names]
+    names = [glue.lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
+    progress = glue.progress_bar(len(paths) * plan.images_per_lora * plan.steps)
+    return _SweptFiles(names, paths, progress, ", ".join(names))
+
+
+def _checkpoint_files(value, plan, models, words, references, backend_name) -> _SweptFiles:
+    """The coarse pass over the run's checkpoints, then the best one (and a tie), labelled ``step N``."""
+    from .checkpoint_pass import checkpoint_set_of, coarse_image_count, run_coarse_pass
+
+    checkpoint_set = checkpoint_set_of(value)
+    coarse = coarse_image_count(checkpoint_set, plan, references[0])
+    progress = glue.progress_bar((coarse + plan.images_per_lora) * plan.steps)
+    checkpoint_sweep = run_coarse_pass(
+        checkpoint_set, plan, models, words, references, backend_name, progress
+    )
+    swept = checkpoint_sweep.swept
+    extra = (len(swept) - 1) * plan.images_per_lora * plan.steps
+    progress.update_absolute(progress.current, progress.total + extra)
+    lines = [
+        *checkpoint_sweep.summary_lines(),
+        "The checkpoints input decides the LoRA files: lora_name, lora_file and extra_loras are ignored.",
+    ]
+    title = f"{checkpoint_set.run_name or 'run'}: {', '.join(f.label for f in swept)}"
+    return _SweptFiles(
+        [f.label for f in swept], [str(f.path) for f in swept], progress, title, lines, checkpoint_sweep,
+        _run_metadata(checkpoint_set),
+    )  # fmt: skip
+
+
+def _run_metadata(checkpoint_set) -> dict[str, str]:
+    """The published LoRA's identity_lora_* keys: how the run was trained, true for every checkpoint."""
+    from ..sd_scripts_bridge.lora_file import read_metadata
+    from ..sd_scripts_bridge.publish import OUR_PREFIX
+
+    published = checkpoint_set.publish_to
+    if published is None or not Path(published).is_file():
+        return {}
+    try:
+        metadata = read_metadata(Path(published))
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in metadata.items() if key.startswith(OUR_PREFIX)}
+
+
+def _training_run(name: str, path: str, run_metadata: dict[str, str]):
+    """How the LoRA file was trained, from its metadata and whether it holds text-encoder keys.
+
+    ``run_metadata``: keys that hold for the whole run (a checkpoint lacks the identity_lora_* keys
+    that publishing adds); the file's own keys win.
+    """
     from ..identity_core.evaluation import TrainingRun
     from ..sd_scripts_bridge.lora_file import inspect_lora
 
     report = inspect_lora(Path(path), check_values=False)
     has_text_encoder = any(module.startswith(("lora_te", "text_encoder")) for module in report.modules)
-    return TrainingRun.from_file(name, report.metadata, has_text_encoder if report.modules else None)
+    metadata = {**run_metadata, **report.metadata}
+    return TrainingRun.from_file(name, metadata, has_text_encoder if report.modules else None)
 
 
 class _ProbeSampler:
@@ -244,7 +341,7 @@ class _ProbeSampler:
         extra = len(strengths) * self.plan.images_per_strength * self.plan.steps
         self.progress.update_absolute(self.progress.current, self.progress.total + extra)
         model, clip, vae = self.models
-        _sweep_one_lora(
+        sample_lora(
             self.plan, model, clip, vae, lora_name, self.paths[lora_name], self.progress, sweep.entries,
             self.tensors, strengths, beyond_design=True,
         )  # fmt: skip
@@ -269,77 +366,6 @@ def _probe(sweep, sampler: _ProbeSampler, dataset, images, backend_name: str) ->
         if decision.strengths:
             sampler.sample(sweep, decision.lora_name, list(decision.strengths))
     return "\n".join(f"Probe ({choice.backend.name}): {d.reason}." for d in decisions)
-
-
-class _SweepPlan:
-    """What to sample for each LoRA file: prompts x strengths x seeds, and how."""
-
-    def __init__(self, specs, texts, strengths, seeds, steps, guidance, sampler, scheduler, width, height):
-        self.specs, self.texts, self.strengths, self.seeds = specs, texts, strengths, seeds
-        self.steps, self.guidance, self.sampler, self.scheduler = steps, guidance, sampler, scheduler
-        self.width, self.height = width, height
-        self.images_per_strength = len(specs) * len(seeds)
-        self.images_per_lora = len(strengths) * self.images_per_strength
-
-
-def _encode_all(plan: _SweepPlan, clip) -> dict:
-    return {pid: glue.encode_flux_prompt(clip, text, plan.guidance) for pid, text in plan.texts.items()}
-
-
-def _sweep_one_lora(
-    plan: _SweepPlan, model, clip, vae, name, path, progress, entries, tensors, strengths, beyond_design=False
-) -> None:
-    """Read the LoRA file once; patch once per strength; sample every prompt and seed.
-
-    A LoRA that also carries text-encoder keys (kohya ``lora_te*``) patches CLIP too, so its
-    prompts are encoded per strength; otherwise each prompt is encoded once per file.
-    """
-    from ..identity_core.evaluation.model import SweepEntry
-
-    lora = glue.load_lora_file(path)
-    patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
-    shared_conditioning = None if patches_text_encoder else _encode_all(plan, clip)
-    first = len(entries)
-    total = progress.total
-    done = progress.current
-    for strength in strengths:
-        patched_model, patched_clip = glue.apply_lora(
-            model, clip if patches_text_encoder else None, lora, strength
-        )
-        conditioning = shared_conditioning or _encode_all(plan, patched_clip)
-        for spec in plan.specs:
-            positive, negative = conditioning[spec.prompt_id]
-            for seed in plan.seeds:
-                glue.raise_if_interrupted()
-                offset = done + (len(entries) - first) * plan.steps
-                latent = glue.sample_latent(
-                    patched_model,
-                    positive,
-                    negative,
-                    seed,
-                    plan.steps,
-                    FLUX_CFG,
-                    plan.sampler,
-                    plan.scheduler,
-                    plan.width,
-                    plan.height,
-                    on_step=lambda step, o=offset: progress.update_absolute(o + step, total),
-                )
-                image = glue.decode_latent(vae, latent)
-                tensors.append(image)
-                entries.append(
-                    SweepEntry(
-                        glue.images_to_arrays(image)[0],
-                        spec.prompt_id,
-                        plan.texts[spec.prompt_id],
-                        strength,
-                        seed,
-                        name,
-                        role=spec.role,
-                        beyond_design=beyond_design,
-                    )
-                )
-                progress.update_absolute(done + (len(entries) - first) * plan.steps, total)
 
 
 def _resolve_lora(name: str) -> str:

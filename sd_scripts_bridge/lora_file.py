@@ -326,3 +326,22 @@ def write_with_metadata(source: Path, target: BinaryIO, metadata: dict[str, str]
         handle.seek(data_start)
         while chunk := handle.read(16 * 1024 * 1024):
             target.write(chunk)
+
+
+def same_tensors(first: Path, second: Path) -> bool:
+    """Whether two safetensors files hold the same tensors byte for byte (metadata aside)."""
+    header_a, start_a = read_header(first)
+    header_b, start_b = read_header(second)
+    header_a.pop("__metadata__", None)
+    header_b.pop("__metadata__", None)
+    if header_a != header_b:
+        return False
+    with first.open("rb") as a, second.open("rb") as b:
+        a.seek(start_a)
+        b.seek(start_b)
+        while True:
+            chunk_a, chunk_b = a.read(16 * 1024 * 1024), b.read(16 * 1024 * 1024)
+            if chunk_a != chunk_b:
+                return False
+            if not chunk_a:
+                return True

@@ -4,6 +4,9 @@ The file is written under a temporary name in the destination folder (same files
 then moved into place: ``os.link`` when overwriting is not allowed (it fails if the name exists,
 so a file that appeared meanwhile is never replaced), ``os.replace`` when it is. A reader never
 sees a half-written LoRA, and an existing file is never replaced without ``overwrite=True``.
+
+After evaluation, ArcFaceScore publishes the recommended checkpoint of a run over that run's
+published LoRA (``publish_checkpoint``): the one file it may replace.
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ import secrets
 from pathlib import Path
 
 from .errors import BridgeError, OutputExistsError
-from .lora_file import read_metadata, write_with_metadata
+from .lora_file import read_metadata, same_tensors, write_with_metadata
+
+OUR_PREFIX = "identity_lora_"
+CHECKPOINT_STEP_KEY = "identity_lora_checkpoint_step"
+RECOMMENDED_STRENGTH_KEY = "identity_lora_recommended_strength"
 
 
 def merged_metadata(engine_metadata: dict[str, str], ours: dict[str, str]) -> dict[str, str]:
@@ -33,9 +40,16 @@ def refuse_existing(destination: Path, overwrite: bool) -> None:
 
 
 def publish_lora(
-    source: Path, destination: Path, metadata: dict[str, str], overwrite: bool = False
+    source: Path,
+    destination: Path,
+    metadata: dict[str, str],
+    overwrite: bool = False,
+    keep_source_metadata: bool = True,
 ) -> dict[str, str]:
-    """Copy ``source`` to ``destination`` with ``metadata`` added; return the metadata written."""
+    """Copy ``source`` to ``destination`` with ``metadata`` added; return the metadata written.
+
+    ``keep_source_metadata`` False writes ``metadata`` as the whole metadata (the caller merged it).
+    """
     refuse_existing(destination, overwrite)
     folder = destination.parent
     try:
@@ -46,7 +60,7 @@ def publish_lora(
             "choose a folder you can write to",
             folder,
         ) from error
-    merged = merged_metadata(read_metadata(source), metadata)
+    merged = merged_metadata(read_metadata(source), metadata) if keep_source_metadata else dict(metadata)
     temp_path = _write_temp_copy(source, folder, destination.name, merged)
     try:
         _move_into_place(temp_path, destination, overwrite)
@@ -55,6 +69,29 @@ def publish_lora(
             temp_path.unlink()
     _fsync_folder(folder)
     return merged
+
+
+def checkpoint_metadata(source: Path, destination: Path, step: int, strength: float) -> dict[str, str]:
+    """The checkpoint's engine keys (its own ``ss_steps``...), the published file's ``identity_lora_*``
+    keys (how the run was trained), and which step and strength were recommended."""
+    published = read_metadata(destination) if destination.is_file() else {}
+    metadata = {k: v for k, v in read_metadata(source).items() if not k.startswith(OUR_PREFIX)}
+    metadata.update({k: v for k, v in published.items() if k.startswith(OUR_PREFIX)})
+    metadata.update({CHECKPOINT_STEP_KEY: str(step), RECOMMENDED_STRENGTH_KEY: f"{strength:g}"})
+    return metadata
+
+
+def publish_checkpoint(source: Path, destination: Path, step: int, strength: float) -> bool:
+    """Publish the checkpoint ``source`` as the LoRA ``destination``, replacing that one file atomically.
+
+    Returns False, writing nothing, when ``destination`` already holds the checkpoint's tensors
+    with exactly this metadata (the same recommendation again).
+    """
+    metadata = checkpoint_metadata(source, destination, step, strength)
+    if destination.is_file() and read_metadata(destination) == metadata and same_tensors(source, destination):
+        return False
+    publish_lora(source, destination, metadata, overwrite=True, keep_source_metadata=False)
+    return True
 
 
 def _write_temp_copy(source: Path, folder: Path, name: str, metadata: dict[str, str]) -> Path:

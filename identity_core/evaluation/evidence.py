@@ -19,6 +19,7 @@ class AnglePoint:
 
     yaw: float
     similarity: float
+    lora_name: str = ""
 
 
 @dataclass

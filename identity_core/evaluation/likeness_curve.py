@@ -27,6 +27,18 @@ class LikenessPoint:
     pose_probe_followed: bool | None = None  # did the pose probe's face turn as asked
     pose_probe_yaw: float | None = None
     loss: float | None = None  # the training loss around this step (running average)
+    diversity: float | None = None  # seed diversity of its identity samples (phash share), when measured
+    copies: list[str] = field(default_factory=list)  # copy signals: training photos copied, seeds alike
+
+    @property
+    def copied(self) -> bool:
+        """Its samples copy a training photo or each other: a high likeness that is overfit, not identity."""
+        return bool(self.copies)
+
+    @property
+    def measured(self) -> bool:
+        """Identity samples were scored (with or without a face)."""
+        return self.samples > 0
 
     @property
     def likeness(self) -> float | None:
@@ -63,6 +75,14 @@ class PlateauRule:
     patience: int = 3
     margin: float = 0.01
 
+    def describe(self) -> str:
+        """The rule and its source, for reports."""
+        return (
+            f"design document Section 7 (overfit signal: loss still dropping, visuals not improving): "
+            f"{self.patience} checkpoints in a row that do not beat the best earlier likeness by more than "
+            f"{self.margin:g} while the training loss fell over the same span"
+        )
+
     def find(self, points: Sequence[LikenessPoint]) -> Plateau | None:
         """The first plateau in the curve (None: likeness kept improving, or too little data)."""
         measured = [p for p in sorted(points, key=lambda p: p.step) if p.likeness is not None]
@@ -88,6 +108,7 @@ class PlateauRule:
 @dataclass
 class LikenessCurve:
     points: list[LikenessPoint] = field(default_factory=list)
+    measured_by: str = ""  # the face backend that scored the samples
 
     def point(self, step: int) -> LikenessPoint:
         for point in self.points:

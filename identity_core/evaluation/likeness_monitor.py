@@ -25,23 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint_pick import pick_checkpoints
 from .checkpoints import EarlyStop
 from .likeness_curve import LikenessCurve, LikenessPoint, Plateau, PlateauRule
 from .live_likeness import LiveLikeness
-from .thresholds import Thresholds
 
 LIKENESS_FILE = "likeness.json"  # in the run folder, beside loss.csv
-MARGIN_SHARE = 0.1  # the early-stop margin: this share of the gap from same-person to likeness target
-MARGIN_SOURCE = (
-    "early-stop margin: a tenth of the backend's gap from the same-person floor to the likeness target "
-    "(ArcFace 0.1 x (0.60 - 0.40) = 0.02); smaller differences are within the spread of 2 seeds x 2 "
-    "prompts"
-)
-
-
-def likeness_margin(thresholds: Thresholds) -> float:
-    """How much a checkpoint must beat the best earlier one by to count as better."""
-    return MARGIN_SHARE * max(thresholds.identity_target - thresholds.same_person, 0.0)
 
 
 @dataclass(frozen=True)
@@ -121,11 +110,12 @@ class LikenessMonitor:
         return EarlyStop(plateau.seen_at, kept, plateau.describe())
 
     def best_checkpoint(self, upto: int | None = None) -> int | None:
-        """The best complete point that has a checkpoint file (earliest within the margin)."""
+        """The best complete point with a checkpoint file (earliest within the margin, copies set
+        aside: ``checkpoint_pick``); None before any point is complete."""
         steps = [s for s in self.complete if self.has_checkpoint(s) and (upto is None or s <= upto)]
-        candidates = LikenessCurve([p for p in self.curve.points if p.step in steps])
-        best = candidates.best(self.margin)
-        return best.step if best is not None else None
+        if not steps:
+            return None
+        return pick_checkpoints(self.curve, self.margin, steps).best
 
     def latest(self) -> LikenessUpdate | None:
         """The newest complete step (what the live display shows)."""

@@ -4,7 +4,8 @@ TrainIdentityLoRA asks the engine to sample fixed prompts at every checkpoint: t
 portrait and new-environment prompts of the evaluation protocol, two fixed seeds each (Section
 7's identity prompts at strength 1.0: the coarse pass over checkpoints), the pose probe, and the
 user's own preview prompt when one is set. Each sample is scored against the reference photos
-with the face backend, and its checkpoint's point on the likeness curve is updated.
+with the face backend, and its checkpoint's point on the likeness curve is updated (likeness,
+face rate, the seeds' diversity and copy signals: ``coarse_likeness``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..faces.model import FaceBackend
+from .coarse_likeness import COARSE_SEEDS, CoarseLikeness
 from .likeness_curve import LikenessCurve, LikenessPoint
-from .measure import ImageMeasure, measure_image
+from .measure import measure_image
 from .pose_probe import PROBE_PROMPT_ID, PoseProbe
 from .prompts import DEFAULT_PROMPTS_TEXT, ROLE_IDENTITY, parse_prompts
 from .reference import ReferenceIdentity
+from .thresholds import Thresholds
 
 LIKENESS_PROMPT_IDS = ("portrait", "environment")
-LIKENESS_SEEDS = 2
+LIKENESS_SEEDS = COARSE_SEEDS
 ROLE_POSE_PROBE = "pose_probe"
 ROLE_PREVIEW = "preview"
 
@@ -73,8 +76,11 @@ class LiveLikeness:
         self.reference = reference
         self.prompts = {prompt.index: prompt for prompt in prompts}
         self.probe = probe
-        self.curve = LikenessCurve()
-        self._scored: dict[tuple[int, int], ImageMeasure] = {}
+        self._coarse = CoarseLikeness(reference.labels, Thresholds.from_scale(backend.scale), backend.name)
+
+    @property
+    def curve(self) -> LikenessCurve:
+        return self._coarse.curve
 
     @property
     def identity_samples_per_step(self) -> int:
@@ -85,26 +91,14 @@ class LiveLikeness:
         prompt = self.prompts.get(index)
         if prompt is None or prompt.role == ROLE_PREVIEW:
             return None
-        self._scored[(step, index)] = measure_image(image, self.backend, self.reference)
-        return self._rebuild(step)
+        measure = measure_image(image, self.backend, self.reference)
+        if prompt.role == ROLE_IDENTITY:
+            return self._coarse.add_identity(step, prompt.prompt_id, prompt.seed, measure)
+        if prompt.role == ROLE_POSE_PROBE and self.probe is not None:
+            return self._coarse.add_pose_probe(step, self.probe, measure)
+        return self.curve.point(step)
 
     def is_complete(self, step: int) -> bool:
         """Every identity prompt of ``step`` was scored."""
         point = self.curve.get(step)
         return point is not None and point.samples >= self.identity_samples_per_step
-
-    def _rebuild(self, step: int) -> LikenessPoint:
-        point = self.curve.point(step)
-        point.similarities, point.samples = [], 0
-        for (scored_step, index), measure in sorted(self._scored.items()):
-            if scored_step != step:
-                continue
-            role = self.prompts[index].role
-            if role == ROLE_IDENTITY:
-                point.samples += 1
-                if measure.face_found and measure.similarity is not None:
-                    point.similarities.append(float(measure.similarity))
-            elif role == ROLE_POSE_PROBE and self.probe is not None:
-                point.pose_probe_yaw = measure.yaw if measure.face_found else None
-                point.pose_probe_followed = self.probe.follows(point.pose_probe_yaw)
-        return point

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint_sweep import CheckpointSweep
 from .prompts import ROLE_CONTROL, ROLE_IDENTITY
 from .training_run import TrainingRun
 
@@ -48,7 +49,8 @@ class Sweep:
     made. ``training_runs`` maps each LoRA name to how it was trained, read from its file's
     metadata (the engine's ``ss_*`` and our ``identity_lora_*`` keys), so the diagnoses match
     the run. ``plain_images`` marks a sweep built from plain IMAGE input, where prompts and
-    strengths are unknown.
+    strengths are unknown. ``checkpoints`` is set when the sweep came from a training run's
+    checkpoints: the coarse pass, the pick, and the checkpoint files swept (labelled ``step N``).
     """
 
     entries: list[SweepEntry]
@@ -57,6 +59,7 @@ class Sweep:
     settings: dict[str, Any] = field(default_factory=dict)
     plain_images: bool = False
     training_runs: dict[str, TrainingRun] = field(default_factory=dict)
+    checkpoints: CheckpointSweep | None = None
 
     def training_run(self, lora_name: str) -> TrainingRun:
         return self.training_runs.get(lora_name) or TrainingRun.unknown(lora_name)

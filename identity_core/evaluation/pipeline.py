@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..faces.model import FaceBackend
 from .cells import CellKey, CellScore, score_cell
+from .checkpoint_verdict import CheckpointVerdict, judge_checkpoints
 from .dataset_evidence import DatasetEvidence
 from .errors import EvaluationError
 from .evidence import AnglePoint, SweepEvidence, identity_cells
@@ -34,7 +35,8 @@ def evaluate_sweep(
     """Analyse every image once, summarise each (LoRA, prompt, strength) cell, recommend.
 
     ``dataset``: what DatasetCheck found about the reference photos (when they are the checked
-    training set); its findings are named first in the diagnoses.
+    training set); its findings are named first in the diagnoses. A sweep over a run's
+    checkpoints recommends one checkpoint and its strength (``checkpoint_verdict``).
     """
     if not sweep.entries:
         raise EvaluationError(
@@ -58,6 +60,7 @@ def evaluate_sweep(
         dataset=dataset,
         settings=dict(sweep.settings),
     )
+    verdict = judge_checkpoints(evidence, sweep.checkpoints) if sweep.checkpoints is not None else None
     return EvaluationReport(
         backend_name=backend.name,
         backend_message=backend_message,
@@ -66,12 +69,13 @@ def evaluate_sweep(
         reference_without_face=list(reference.without_face),
         images=images,
         cells=cells,
-        recommendation=_recommendation(sweep, images, evidence),
+        recommendation=_recommendation(sweep, images, evidence, verdict),
         settings=dict(sweep.settings),
         plain_images=sweep.plain_images,
         training_runs=[] if sweep.plain_images else list(evidence.training_runs.values()),
         dataset=dataset,
         reference_texture=evidence.reference_texture,
+        checkpoints=verdict,
     )
 
 
@@ -92,10 +96,12 @@ def measure_sweep(
     return measures
 
 
-def _recommendation(sweep: Sweep, images: list[ImageScore], evidence: SweepEvidence) -> Recommendation:
+def _recommendation(
+    sweep: Sweep, images: list[ImageScore], evidence: SweepEvidence, verdict: CheckpointVerdict | None
+) -> Recommendation:
     if sweep.plain_images:
         return Recommendation(0.0, "", False, "Plain images: scores only, no strength to recommend.")
-    rec = recommend(evidence)
+    rec = verdict.recommended.recommendation if verdict is not None else recommend(evidence)
     if not any(image.face_found for image in images):
         rec.summary = (
             f"No face was found in any of the {len(images)} generated images, so identity cannot be "
@@ -107,6 +113,9 @@ def _recommendation(sweep: Sweep, images: list[ImageScore], evidence: SweepEvide
             f" {evidence.backend_name} found a face in fewer than half of the seeds of every identity "
             "prompt, so the identity is not measured, not weak: check the grid by eye."
         )
+    if verdict is not None:
+        chosen = verdict.recommended
+        rec.summary = f"Recommended checkpoint: step {chosen.step} ({chosen.file}). {rec.summary}"
     return rec
 
 
@@ -116,7 +125,7 @@ def _identity_measured(ev: SweepEvidence) -> bool:
 
 def _angle_points(sweep: Sweep, measures: list[ImageMeasure]) -> list[AnglePoint]:
     return [
-        AnglePoint(m.yaw, m.similarity)
+        AnglePoint(m.yaw, m.similarity, entry.lora_name)
         for entry, m in zip(sweep.entries, measures, strict=True)
         if entry.role == "identity" and m.face_found and m.yaw is not None and m.similarity is not None
     ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .cells import CellScore
+from .checkpoint_verdict import CheckpointVerdict
 from .dataset_evidence import DatasetEvidence
 from .recommend import Recommendation
 from .thresholds import Thresholds
@@ -50,6 +51,7 @@ class EvaluationReport:
     training_runs: list[TrainingRun] = field(default_factory=list)
     dataset: DatasetEvidence | None = None
     reference_texture: float | None = None
+    checkpoints: CheckpointVerdict | None = None  # set when the sweep came from a run's checkpoints
 
     def cell(self, lora_name: str, prompt_id: str, strength: float) -> CellScore | None:
         return next(
@@ -89,6 +91,7 @@ class EvaluationReport:
                 "diagnoses": [d.to_dict() for d in rec.diagnoses],
                 "notes": rec.notes,
             },
+            **(self.checkpoints.to_dict() if self.checkpoints is not None else {}),
             "cells": [_cell_dict(c) for c in self.cells],
             "images": [asdict(image) for image in self.images],
         }
@@ -115,6 +118,8 @@ class EvaluationReport:
             return "\n".join(lines)
         lines += self._context_lines()
         lines += ["", *self._recommendation_lines(), ""]
+        if self.checkpoints is not None:
+            lines += [*self.checkpoints.text_lines(), ""]
         lines += ["prompt [role] @ strength: mean ± sd | faces | diversity | skin texture | signals"]
         several = len({c.lora_name for c in self.cells}) > 1
         lines += [_cell_text(c, several, self.reference_texture) for c in self.cells]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..faces.model import FaceBackend
-from .likeness_monitor import LikenessMonitor, likeness_margin
+from .likeness_monitor import LikenessMonitor
 from .live_likeness import LiveLikeness, SamplePrompt, likeness_prompts
 from .pose_probe import PoseProbe, pose_probe
 from .reference import build_reference, load_reference_photos
@@ -75,7 +75,7 @@ def start_monitor(
     reference = build_reference(load_reference_photos(dataset.image_paths), backend)
     live = LiveLikeness(backend, reference, prompts, probe)
     thresholds = Thresholds.from_scale(backend.scale)
-    margin = likeness_margin(thresholds)
+    margin = thresholds.checkpoint_margin
     patience = policy.patience if policy.enabled else None
     monitor = LikenessMonitor(live, checkpoint_every, sample_every, margin, patience)
     monitor.about = {
@@ -86,4 +86,3 @@ def start_monitor(
         "early_stop": policy.why,
     }
     return monitor
-

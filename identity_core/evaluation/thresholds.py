@@ -45,6 +45,11 @@ SOURCES = {
     "(benchmarks/judgement_figures.py, shared face photos)",
     "rising_margin": "0.01: likeness still rises when the top strength's identity mean is at least this "
     "far above the strength before it (smaller steps vanish in the reports' two decimals)",
+    "checkpoint_margin_share": "0.1 x (likeness target - same-person floor) of the backend's scale: two "
+    "checkpoints whose coarse likeness (strength 1.0, the identity prompts, 2 seeds) differs by less than a "
+    "tenth of the gap between 'verifies as the person' and 'what a good LoRA reaches' are a tie (ArcFace "
+    "0.020, dlib 0.005); the earlier one is preferred, it has copied less of its dataset. A design "
+    "choice scaled to each backend, not a measured figure",
 }
 
 
@@ -67,7 +72,13 @@ class Thresholds:
     min_diversity: float = 0.25
     waxy_texture_ratio: float = 0.5
     rising_margin: float = 0.01
+    checkpoint_margin_share: float = 0.1
     sources: dict[str, str] = field(default_factory=lambda: dict(SOURCES))
+
+    @property
+    def checkpoint_margin(self) -> float:
+        """Likeness differences between checkpoints smaller than this are a tie (see SOURCES)."""
+        return self.checkpoint_margin_share * max(self.identity_target - self.same_person, 0.0)
 
     @classmethod
     def from_scale(cls, scale: IdentityScale, identity_target: float | None = None) -> Thresholds:

@@ -2,7 +2,8 @@
 
 Likeness per checkpoint (left axis, with the backend's same-person floor and likeness target as
 lines), the training loss (right axis), the best checkpoint marked, the plateau where likeness
-stopped improving while the loss fell, and the pose probe's verdict per checkpoint. matplotlib's
+stopped improving while the loss fell, checkpoints whose samples copy, and the pose probe's verdict
+per checkpoint. matplotlib's
 Agg canvas is imported inside the function.
 """
 
@@ -26,8 +27,14 @@ def likeness_chart(
     title: str = "",
     width_px: int = 800,
     height_px: int = 420,
+    best_step: int | None = None,
+    recommended_step: int | None = None,
 ) -> np.ndarray:
-    """An RGB ``uint8`` array (a labelled empty chart when nothing was measured yet)."""
+    """An RGB ``uint8`` array (a labelled empty chart when nothing was measured yet).
+
+    ``best_step`` marks a chosen best checkpoint (default: the highest likeness, ``curve.best()``);
+    ``recommended_step`` marks the checkpoint ArcFaceScore recommends after the full sweep.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -37,7 +44,8 @@ def likeness_chart(
     axis = figure.subplots()
     measured = curve.measured()
     if measured:
-        _likeness(axis, curve, same_person, target)
+        _likeness(axis, curve, same_person, target, best_step)
+        _recommended(axis, curve, recommended_step)
     else:
         axis.text(0.5, 0.5, "no likeness measured yet", ha="center", va="center", transform=axis.transAxes)
     if losses:
@@ -68,11 +76,13 @@ def likeness_chart(
     return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
 
 
-def _likeness(axis, curve: LikenessCurve, same_person: float | None, target: float | None) -> None:
+def _likeness(
+    axis, curve: LikenessCurve, same_person: float | None, target: float | None, best_step: int | None
+) -> None:
     measured = curve.measured()
     steps, values = [p.step for p in measured], [p.likeness for p in measured]
     axis.plot(steps, values, color="tab:green", marker="o", label="likeness")
-    best = curve.best()
+    best = curve.best() if best_step is None else next((p for p in measured if p.step == best_step), None)
     if best is not None:
         axis.scatter([best.step], [best.likeness], s=140, facecolors="none", edgecolors="black", zorder=3)
         axis.annotate(
@@ -85,7 +95,25 @@ def _likeness(axis, curve: LikenessCurve, same_person: float | None, target: flo
     for value, label, style in ((same_person, "same person", ":"), (target, "target", "--")):
         if value is not None:
             axis.axhline(value, color="gray", linestyle=style, linewidth=1, label=label)
+    copies = [p for p in measured if p.copied]
+    if copies:
+        axis.scatter(
+            [p.step for p in copies], [p.likeness for p in copies], marker="s", s=110, facecolors="none",
+            edgecolors="tab:orange", zorder=4, label="samples copy (set aside)",
+        )  # fmt: skip
     for point in curve.points:
         if point.pose_probe_followed is not None and point.likeness is not None:
             marker = "^" if point.pose_probe_followed else "x"
             axis.scatter([point.step], [point.likeness], marker=marker, color="tab:purple", zorder=4)
+
+
+def _recommended(axis, curve: LikenessCurve, step: int | None) -> None:
+    point = next((p for p in curve.measured() if p.step == step), None)
+    if point is None:
+        if step is not None:
+            axis.axvline(step, color="tab:green", linestyle=":", linewidth=1.5, label=f"recommended {step}")
+        return
+    axis.scatter(
+        [point.step], [point.likeness], marker="*", s=220, color="gold", edgecolors="black", zorder=5,
+        label=f"recommended {point.step}",
+    )  # fmt: skip

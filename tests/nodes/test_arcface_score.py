@@ -60,15 +60,20 @@ def test_plain_images_are_scored_against_reference_photos(comfy_host, photos):
     assert len(same.outputs["9"]["images"]) == 2  # chart and annotated grid previews
 
 
-def test_outputs_keep_their_order_and_end_with_passed(comfy_host, photos):
+def test_outputs_keep_their_order_new_ones_appended(comfy_host, photos):
     info = comfy_host.get_json("/object_info/ArcFaceScore")["ArcFaceScore"]
-    assert info["output"] == ["FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN"]
-    assert info["output_name"] == ["recommended_strength", "report", "chart", "annotated_grid", "passed"]
+    assert info["output"] == ["FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN", "STRING", "INT"]
+    assert info["output_name"] == [
+        "recommended_strength", "report", "chart", "annotated_grid", "passed", "recommended_lora",
+        "recommended_step",
+    ]  # fmt: skip
     graph = _graph("grace_turned.png", "grace.png")
     graph["20"] = {"class_type": "PreviewAny", "inputs": {"source": ["9", 4]}}
+    graph["21"] = {"class_type": "PreviewAny", "inputs": {"source": ["9", 6]}}
     run = comfy_host.run_prompt(graph, timeout=300)
     assert run.status == "success", run.error
     assert run.outputs["20"]["text"] == ["False"]  # plain images: no recommendation, so not passed
+    assert run.outputs["21"]["text"] == ["0"]  # not from a run's checkpoints: no step
 
 
 def test_no_face_in_the_images_is_a_verdict(comfy_host, photos):

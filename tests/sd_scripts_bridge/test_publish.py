@@ -9,8 +9,14 @@ from safetensors.numpy import load_file, save_file
 
 from sd_scripts_bridge import publish
 from sd_scripts_bridge.errors import BridgeError, OutputExistsError
-from sd_scripts_bridge.lora_file import read_metadata
-from sd_scripts_bridge.publish import merged_metadata, publish_lora
+from sd_scripts_bridge.lora_file import read_metadata, same_tensors
+from sd_scripts_bridge.publish import (
+    CHECKPOINT_STEP_KEY,
+    RECOMMENDED_STRENGTH_KEY,
+    merged_metadata,
+    publish_checkpoint,
+    publish_lora,
+)
 
 ENGINE_METADATA = {"ss_network_dim": "4", "ss_steps": "1500", "modelspec.title": "ohwx"}
 OURS = {"identity_lora_profile": "fast", "identity_lora_dataset_hash": "abc", "ss_steps": "999"}
@@ -104,3 +110,31 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_merged_metadata_stringifies_ours():
     assert merged_metadata({"ss_a": "1"}, {"identity_lora_n": 3}) == {"ss_a": "1", "identity_lora_n": "3"}
+
+
+def checkpoint_file(tmp_path: Path, step: int, value: float) -> Path:
+    path = trained_file(tmp_path / f"checkpoint_{step}", value)
+    metadata = {**read_metadata(path), "ss_steps": str(step)}
+    save_file(load_file(str(path)), str(path), metadata=metadata)
+    return path
+
+
+def test_a_recommended_checkpoint_replaces_the_published_lora_keeping_our_keys(tmp_path):
+    destination = tmp_path / "loras" / "sub" / "ohwx.safetensors"
+    publish_lora(trained_file(tmp_path, 3.0), destination, OURS)  # training published its final step
+    checkpoint = checkpoint_file(tmp_path, 500, 2.0)
+    assert publish_checkpoint(checkpoint, destination, 500, 0.8) is True
+    metadata = read_metadata(destination)
+    assert metadata["ss_steps"] == "500"  # the checkpoint's own engine keys
+    assert metadata["identity_lora_profile"] == "fast" and metadata["identity_lora_dataset_hash"] == "abc"
+    assert (metadata[CHECKPOINT_STEP_KEY], metadata[RECOMMENDED_STRENGTH_KEY]) == ("500", "0.8")
+    assert same_tensors(checkpoint, destination) and leftovers(destination.parent) == []
+    before = destination.stat()
+    assert publish_checkpoint(checkpoint, destination, 500, 0.8) is False  # already that file's content
+    assert destination.stat().st_ino == before.st_ino and destination.stat().st_mtime_ns == before.st_mtime_ns
+    # the published file itself recommended at another strength: only the metadata changes
+    assert publish_checkpoint(destination, destination, 500, 1.0) is True
+    assert read_metadata(destination)[RECOMMENDED_STRENGTH_KEY] == "1" and same_tensors(
+        checkpoint, destination
+    )
+    assert not same_tensors(trained_file(tmp_path, 3.0), destination)

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from devkit.photos import resized, rotated
 from devkit.real_faces import load_upright, shared_faces_dir
-from identity_core.evaluation.likeness_monitor import LikenessMonitor, likeness_margin, read_likeness
+from identity_core.evaluation.likeness_monitor import LikenessMonitor, read_likeness
 from identity_core.evaluation.live_likeness import LiveLikeness, likeness_prompts
 from identity_core.evaluation.pose_probe import pose_probe
 from identity_core.evaluation.reference import build_reference
@@ -42,15 +41,15 @@ def photo(name: str) -> np.ndarray:
 def subject(offline_backend):
     training = [photo("obama/frontal_1.jpg"), photo("obama/frontal_2.jpg")]
     reference = build_reference([(f"train_{i}.jpg", p) for i, p in enumerate(training)], offline_backend)
-    unseen = photo("obama/frontal_3.jpg")
-    return reference, [unseen, resized(unseen, 0.8), rotated(unseen, 6), resized(unseen, 0.9)]
+    third, fourth = photo("obama/frontal_3.jpg"), photo("obama/frontal_4.jpg")
+    return reference, [third, fourth, fourth, third]  # two different photos per prompt
 
 
 def monitor_for(backend, reference, patience: int | None) -> LikenessMonitor:
     probe = pose_probe({"a.jpg": {"pose": FRONT}})
     prompts = likeness_prompts("ohwx", "man", seed=42, probe=probe)
     live = LiveLikeness(backend, reference, prompts, probe)
-    margin = likeness_margin(Thresholds.from_scale(backend.scale))
+    margin = Thresholds.from_scale(backend.scale).checkpoint_margin
     return LikenessMonitor(live, EVERY, EVERY, margin, patience)
 
 

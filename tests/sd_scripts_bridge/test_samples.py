@@ -182,3 +182,28 @@ def test_engine_sample_prompts_are_checked(tmp_path, prompt, message):
     request = make_request(tmp_path, sample_prompts=(prompt,), save_every_n_steps=100)
     with pytest.raises(BridgeError, match=message):
         build_plan(request, make_engine(tmp_path))
+
+
+def test_the_stand_in_samples_scheduled_photos_at_the_prompt_size(tmp_path, engine, monkeypatch):
+    """STAND_IN_SAMPLE_SCHEDULE: early samples are photos of one folder, later ones of another."""
+    folders = {}
+    for name, colour in (("early", (200, 0, 0)), ("late", (0, 0, 200))):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        Image.new("RGB", (40, 30), colour).save(folders[name] / "photo.png")
+    schedule = [
+        {"until_step": 2, "folder": str(folders["early"])},
+        {"until_step": 99, "folder": str(folders["late"])},
+    ]
+    monkeypatch.setenv("STAND_IN_SAMPLE_SCHEDULE", json.dumps(schedule))
+    plan = stand_in.make_plan(tmp_path, engine, steps=4, sample_prompts=PROMPTS, sample_every=1)
+    events = Events()
+    run_training(plan, engine, on_event=events.append)
+    colours = {}
+    for event in samples(events):
+        with Image.open(event.path) as image:
+            assert image.size == (64, 64)
+            colours[(event.step, event.sample_index)] = image.getpixel((32, 32))
+    assert colours == {
+        (step, index): (200, 0, 0) if step <= 2 else (0, 0, 200) for step in (1, 2, 3, 4) for index in (0, 1)
+    }

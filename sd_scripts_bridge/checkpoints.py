@@ -4,14 +4,19 @@ sd-scripts saves ``<output_name>-step%08d.safetensors`` every ``--save_every_n_s
 phase (the step counts within that phase). Two-phase text-encoder training has two output names,
 so phase 2's step N is global step ``phase 1 steps + N``. The folder is read, not the console, so
 checkpoints saved by an earlier, cancelled call of the same run are listed too.
+
+:func:`trusted_checkpoints` lists only the checkpoints the runner recorded in the run folder's
+ledger as the engine finished them, whose files still hold the recorded bytes: a file put there or
+replaced by anyone else is never offered as this pack's checkpoint.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .model import Checkpoint, TrainingPlan
+from .model import Checkpoint, Phase, TrainingPlan
+from .state_ledger import CHECKPOINT_KIND, file_sha256, load_entries
 
 _STEP_SUFFIX = re.compile(r"-step(?P<step>\d{8})\.safetensors$")
 
@@ -31,10 +36,52 @@ def saved_checkpoints(plan: TrainingPlan) -> tuple[Checkpoint, ...]:
     found: list[Checkpoint] = []
     steps_before = 0
     for phase in plan.phases:
-        if phase.output_dir.is_dir():
-            for path in phase.output_dir.glob(f"{phase.output_name}-step*.safetensors"):
-                step = checkpoint_step(path, phase.output_name)
-                if step is not None and step <= phase.max_train_steps:
-                    found.append(Checkpoint(steps_before + step, path))
+        found += phase_checkpoints(phase, steps_before)
         steps_before += phase.max_train_steps
     return tuple(sorted(found, key=lambda checkpoint: checkpoint.step))
+
+
+def phase_checkpoints(phase: Phase, steps_before: int) -> list[Checkpoint]:
+    """One phase's step checkpoints on disk (global steps), in no particular order."""
+    if not phase.output_dir.is_dir():
+        return []
+    found = []
+    for path in phase.output_dir.glob(f"{phase.output_name}-step*.safetensors"):
+        step = checkpoint_step(path, phase.output_name)
+        if step is not None and step <= phase.max_train_steps and not path.is_symlink():
+            found.append(Checkpoint(steps_before + step, path))
+    return found
+
+
+def trusted_checkpoints(run_dir: Path) -> tuple[Checkpoint, ...]:
+    """The step checkpoints the ledger of ``run_dir`` recorded whose files still have the recorded
+    sha256, oldest global step first (every file is read: a replaced file is refused)."""
+    run_dir = Path(run_dir)
+    found = []
+    for name, entry in load_entries(run_dir).items():
+        step = entry.get("global_step")
+        if (
+            entry.get("kind") != CHECKPOINT_KIND
+            or not isinstance(step, int)
+            or _STEP_SUFFIX.search(name) is None
+        ):
+            continue
+        path = _file_inside(run_dir, entry.get("path"))
+        if path is not None and path.name == name and entry.get("files") == {name: file_sha256(path)}:
+            found.append(Checkpoint(step, path))
+    return tuple(sorted(found, key=lambda checkpoint: checkpoint.step))
+
+
+def _file_inside(run_dir: Path, relative: object) -> Path | None:
+    """``run_dir / relative`` when that is a regular file reached without a link or a way out."""
+    if not isinstance(relative, str):
+        return None
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+        return None
+    path = run_dir
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path if path.is_file() else None

@@ -14,6 +14,11 @@
    after running out of GPU memory (``oom_recovery.py``);
 8. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
 
+A caller that stops early (``should_stop``, ``early_stop.py``) gets the kept step checkpoint
+published; such a LoRA is reused only by callers that stop early too (``JobOptions.early_stop``).
+For anyone else the same request continues the run from its newest state to the end and replaces
+the early-stopped file (it is this request's own; the key and run folder do not depend on the stop).
+
 Front ends only turn their inputs into a :class:`PlanRequest`, relay the progress events and
 show the :class:`JobResult`.
 """
@@ -26,9 +31,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoints import trusted_checkpoints
+from .early_stop import stop_from_metadata
 from .engine import locate_engine
 from .host_memory import MemoryHost
-from .model import Checkpoint, Engine, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
+from .lora_file import read_metadata
+from .model import (
+    Checkpoint,
+    Engine,
+    PlanRequest,
+    ProgressEvent,
+    StopRequest,
+    TrainingPlan,
+    TrainingResult,
+)
 from .oom_recovery import Recovery, train_with_recovery
 from .plan import build_plan, engine_output_dir
 from .publish import refuse_existing
@@ -52,6 +68,7 @@ class JobOptions:
     recover_from_oom: bool = True  # out of GPU memory: continue on the next smaller tier
     check_ram: bool = True  # refuse a run whose estimated RAM peak does not fit (off: only report it)
     holder: str = ""  # who runs the job, named to a second run that finds the run folder busy
+    early_stop: bool = False  # the caller stops early: an early-stopped LoRA of this request is reused
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,7 @@ class JobResult:
     report_path: Path | None = None
     recoveries: tuple[Recovery, ...] = ()  # out-of-memory fallbacks, oldest first
     ram: RamCheck | None = None
+    stopped_early: StopRequest | None = None  # the published LoRA is the checkpoint an early stop kept
 
 
 def place_run(request: PlanRequest, runs_root: Path) -> PlanRequest:
@@ -85,14 +103,18 @@ def run_job(
     should_cancel: Callable[[], bool] | None = None,
     options: JobOptions | None = None,
     host: MemoryHost | None = None,
+    should_stop: Callable[[], StopRequest | None] | None = None,
 ) -> JobResult:
     """Reuse, or plan, resume and train; raise a ``BridgeError`` subclass on any failure.
 
     ``engine`` None: the installed engine is located only when training is needed (a reused LoRA
     needs none). ``host`` (the node's ComfyUI) frees its models' VRAM before the plan is built, so
     the tier is chosen from the VRAM that is then free, and its RAM when the preflight needs it.
+    ``should_stop`` is polled like ``should_cancel``; a :class:`StopRequest` ends the run at the next
+    saved state and publishes its ``keep_step`` checkpoint (``JobResult.stopped_early``).
     """
-    return _Job(on_event, should_cancel, options or JobOptions(), host).run(request, engine)
+    job = _Job(on_event, should_cancel, options or JobOptions(), host, should_stop)
+    return job.run(request, engine)
 
 
 class _Job:
@@ -104,9 +126,11 @@ class _Job:
         should_cancel: Callable[[], bool] | None,
         options: JobOptions,
         host: MemoryHost | None,
+        should_stop: Callable[[], StopRequest | None] | None = None,
     ) -> None:
         self.emit = on_event or (lambda _event: None)
         self.should_cancel = should_cancel
+        self.should_stop = should_stop
         self.options = options
         self.host = host
         self.started = time.monotonic()
@@ -114,20 +138,39 @@ class _Job:
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
         key = request_key(request)
         destination = publish_destination(request)
+        overwrite = self.options.overwrite
         if published_for_key(destination, key):
-            return self._reused(request, destination, key)
-        refuse_existing(destination, self.options.overwrite)
+            earlier_stop = _stop_of(destination)
+            if earlier_stop is None or self.options.early_stop:
+                return self._reused(request, destination, key, earlier_stop)
+            self._log(
+                f"{destination.name} was stopped early at step {earlier_stop.at_step}: "
+                "continuing its run to the end"
+            )
+            overwrite = True  # this request's own early-stopped file
+        refuse_existing(destination, overwrite)
         engine = engine or locate_engine()
         with RunLock(Path(request.run_dir), self.options.holder):
             request, freed = self._free_vram(request)
-            return self._train(request, engine, key, freed)
+            return self._train(request, engine, key, freed, overwrite)
 
-    def _reused(self, request: PlanRequest, destination: Path, key: str) -> JobResult:
+    def _reused(
+        self, request: PlanRequest, destination: Path, key: str, stop: StopRequest | None
+    ) -> JobResult:
         run_dir = Path(request.run_dir)
         summary = reused_summary(destination, key, read_report(run_dir))
         self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=f"reused {destination.name}"))
         samples = images_in([engine_output_dir(run_dir) / SAMPLE_FOLDER])
-        return JobResult(key, destination, run_dir, summary, reused=True, samples=tuple(samples))
+        return JobResult(
+            key,
+            destination,
+            run_dir,
+            summary,
+            reused=True,
+            samples=tuple(samples),
+            checkpoints=trusted_checkpoints(run_dir),
+            stopped_early=stop,
+        )
 
     def _free_vram(self, request: PlanRequest) -> tuple[PlanRequest, str]:
         """The host unloads its models; the request then names the device that was freed."""
@@ -137,7 +180,9 @@ class _Job:
         self._log(release.message)
         return dataclasses.replace(request, device=release.device or request.device), release.message
 
-    def _train(self, request: PlanRequest, engine: Engine, key: str, freed: str) -> JobResult:
+    def _train(
+        self, request: PlanRequest, engine: Engine, key: str, freed: str, overwrite: bool
+    ) -> JobResult:
         """Resume or set aside, check RAM, run (smaller tiers after OOM), report."""
         plan = _plan_with_key(request, engine, key)
         run_start = choose_start(plan, self.options.resume, self.options.resume_from)
@@ -153,8 +198,9 @@ class _Job:
             start=run_start.start,
             on_event=speed,
             should_cancel=self.should_cancel,
-            overwrite=self.options.overwrite,
+            overwrite=overwrite,
             enabled=self.options.recover_from_oom,
+            should_stop=self.should_stop,
         )
         plan, training = run.plan, run.result
         wall = time.monotonic() - self.started
@@ -176,6 +222,7 @@ class _Job:
             report_path=write_report(plan.run_dir, record),
             recoveries=run.recoveries,
             ram=ram,
+            stopped_early=training.stopped_early,
         )
 
     def _plan_on(self, request: PlanRequest, engine: Engine, key: str, tier: str) -> TrainingPlan:
@@ -187,6 +234,14 @@ class _Job:
     def _log(self, message: str) -> None:
         if message:
             self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=message))
+
+
+def _stop_of(lora_path: Path) -> StopRequest | None:
+    """The early stop a published LoRA records (None: trained to the end, or unreadable)."""
+    try:
+        return stop_from_metadata(read_metadata(lora_path))
+    except (OSError, ValueError):
+        return None
 
 
 def _plan_with_key(request: PlanRequest, engine: Engine, key: str) -> TrainingPlan:

@@ -133,6 +133,23 @@ def read_header(path: Path) -> tuple[dict, int]:
     return header, 8 + length
 
 
+def is_complete_file(path: Path) -> bool:
+    """Whether ``path`` is a whole safetensors file: its size is exactly what its header describes
+    (the engine writes the header, then the tensors in order, so a file still being written, or
+    cut off, is shorter)."""
+    try:
+        header, data_start = read_header(path)
+        size = path.stat().st_size
+    except (OSError, ValueError):
+        return False
+    header.pop("__metadata__", None)
+    try:
+        data_end = max((int(info["data_offsets"][1]) for info in header.values()), default=0)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    return size == data_start + data_end
+
+
 def read_metadata(path: Path) -> dict[str, str]:
     header, _ = read_header(path)
     return dict(header.get("__metadata__") or {})

@@ -69,6 +69,16 @@ class DeviceReport:
 
 
 @dataclass(frozen=True)
+class EngineSamplePrompt:
+    """A sample prompt with its own seed and sampling steps (None: the request's seed, the default
+    steps). A plain ``str`` in ``PlanRequest.sample_prompts`` means ``EngineSamplePrompt(text)``."""
+
+    text: str
+    seed: int | None = None
+    steps: int | None = None
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     """What the user asked for; ``overrides`` replaces profile values by name (e.g. max_train_steps)."""
 
@@ -87,7 +97,7 @@ class PlanRequest:
     overrides: dict[str, Any] = field(default_factory=dict)
     seed: int = 42
     save_every_n_steps: int | None = None
-    sample_prompts: tuple[str, ...] = ()
+    sample_prompts: tuple[str | EngineSamplePrompt, ...] = ()
     sample_every_n_steps: int | None = None
     validation_split: float = 0.0
     tokenizer_cache_dir: Path | None = None
@@ -191,6 +201,7 @@ class ProgressEvent:
     eta_seconds: float | None = None
     path: Path | None = None  # saved checkpoint or sample image
     message: str = ""
+    sample_index: int | None = None  # a sample image's prompt position in the prompt file (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -199,6 +210,27 @@ class Checkpoint:
 
     step: int
     path: Path
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    """A caller's early stop, in global steps: ``at_step`` is the checkpoint at which its rule fired
+    (the engine runs until a saved state at or after it is complete), ``keep_step`` the checkpoint
+    to publish instead of the final file."""
+
+    at_step: int
+    keep_step: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiskUse:
+    """Bytes a run folder holds: all of it, and the step checkpoints, resume states and samples."""
+
+    total_bytes: int
+    checkpoint_bytes: int
+    state_bytes: int
+    sample_bytes: int
 
 
 @dataclass(frozen=True)
@@ -215,6 +247,8 @@ class TrainingResult:
     resumed_at: int | None = None  # the global step this call resumed from (None: from the start)
     validation_csv: Path | None = None  # validation.csv when the run measured validation loss
     engine_peak_ram_bytes: int | None = None  # the engine processes' peak PSS (None: not measured)
+    stopped_early: StopRequest | None = None  # the caller stopped the run: a checkpoint was published
+    disk: DiskUse | None = None  # the run folder after the run (states pruned)
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutOfMemoryError
-from .model import Engine, ProgressEvent, TrainingPlan, TrainingResult
+from .model import Engine, ProgressEvent, StopRequest, TrainingPlan, TrainingResult
 from .runner import StartPoint, find_start, run_training
 
 RECOVERIES_METADATA = "identity_lora_oom_recoveries"
@@ -58,6 +58,7 @@ def train_with_recovery(
     should_cancel: Callable[[], bool] | None = None,
     overwrite: bool = False,
     enabled: bool = True,
+    should_stop: Callable[[], StopRequest | None] | None = None,
 ) -> RecoveredRun:
     """``run_training``; on an out-of-memory error, ``replan(smaller tier)`` and continue, down to the
     smallest tier. ``replan`` builds (and checks) the plan of the same request on that tier."""
@@ -65,7 +66,13 @@ def train_with_recovery(
     while True:
         try:
             result = run_training(
-                plan, engine, on_event=on_event, should_cancel=should_cancel, overwrite=overwrite, start=start
+                plan,
+                engine,
+                on_event=on_event,
+                should_cancel=should_cancel,
+                overwrite=overwrite,
+                start=start,
+                should_stop=should_stop,
             )
             return RecoveredRun(result, plan, tuple(recoveries))
         except OutOfMemoryError as error:

@@ -181,14 +181,15 @@ class ProgressTracker:
         return self._other_event(item)
 
     def _other_event(self, item: ParsedItem) -> ProgressEvent | None:
-        if isinstance(item, CheckpointSaved):
+        if isinstance(item, CheckpointSaved):  # the engine starts writing it: a log line only (the
+            # runner's ``checkpoint`` event comes once the file is whole, see run_watch.py)
             return ProgressEvent(
-                kind="checkpoint",
+                kind="log",
                 phase=self.phase,
                 step=self.global_step,
                 total=self.total,
                 path=item.path,
-                message=f"saved {item.path.name}",
+                message=f"saving {item.path.name}",
             )
         if isinstance(item, ValidationUpdate):
             return ProgressEvent(

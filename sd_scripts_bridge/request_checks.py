@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .errors import BridgeError
 from .model import PlanRequest
-from .sample_prompts import check_sample_prompt
+from .sample_prompts import check_engine_sample_prompt
 
 FORBIDDEN_NAME_CHARACTERS = set('/\\:*?"<>|')
 MAX_NAME_LENGTH = 120
@@ -34,7 +34,7 @@ def check_request(request: PlanRequest) -> None:
                 fix="add sample prompts or leave sample_every_n_steps empty",
             )
     for prompt in request.sample_prompts:
-        check_sample_prompt(prompt)
+        check_engine_sample_prompt(prompt)
     if request.sample_prompts and request.sample_every_n_steps is None and request.save_every_n_steps is None:
         raise PlanInputError(
             what="Sample prompts were given without sample_every_n_steps",

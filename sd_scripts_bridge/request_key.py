@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .lora_file import read_metadata
-from .model import PlanRequest
+from .model import EngineSamplePrompt, PlanRequest
 from .profiles import get_profile, resolve_settings
+from .sample_prompts import resolved_prompt
 from .staging import dataset_hash, model_identity, stage_images
 
 REQUEST_KEY_METADATA = "identity_lora_request_key"
@@ -50,12 +51,21 @@ def _settings(request: PlanRequest) -> dict[str, Any]:
         "token_is_unique": request.token_is_unique,
         "seed": request.seed,
         "save_every_n_steps": request.save_every_n_steps,
-        "sample_prompts": list(request.sample_prompts),
+        "sample_prompts": [_sample_prompt(entry, request.seed) for entry in request.sample_prompts],
         "sample_every_n_steps": request.sample_every_n_steps,
         "validation_split": request.validation_split,
         "num_processes": request.num_processes,
         "cpu": request.cpu,
     }
+
+
+def _sample_prompt(entry: str | EngineSamplePrompt, seed: int) -> str | dict[str, Any]:
+    """The text alone when the entry samples with the request's seed and the default steps (the key
+    of such a request is the one it had before prompts could carry their own), else all three."""
+    prompt = resolved_prompt(entry, seed)
+    if prompt == resolved_prompt(prompt.text, seed):
+        return prompt.text
+    return {"text": prompt.text, "seed": prompt.seed, "steps": prompt.steps}
 
 
 def run_folder_name(output_name: str, key: str) -> str:

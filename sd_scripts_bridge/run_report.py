@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .disk_use import disk_record, disk_sentence
+from .early_stop import stop_sentence
 from .model import TrainingPlan, TrainingResult
 from .progress_text import format_duration
 
@@ -41,6 +43,10 @@ def summary_text(
         lines.append(f"Engine peak RAM: {result.engine_peak_ram_bytes / 1e9:.1f} GB (measured, PSS).")
     if result.resumed_at is not None:
         lines.append(f"Resumed at step {result.resumed_at}.")
+    if result.stopped_early is not None:
+        lines.append(stop_sentence(result.stopped_early, published_checkpoint(result), plan.total_steps))
+    if result.disk is not None:
+        lines.append(disk_sentence(result.disk))
     if plan.request.allow_unpinned_engine:
         lines.append(ALLOW_UNPINNED_NOTE)
     if plan.request.validation_split and not plan.request.save_every_n_steps:
@@ -74,9 +80,32 @@ def report_record(
         "loss_csv": str(result.loss_csv),
         "validation_csv": str(result.validation_csv) if result.validation_csv else None,
         "checkpoints": [{"step": c.step, "path": str(c.path)} for c in result.checkpoints],
+        "stopped_early": _stop_record(result),
+        "disk": disk_record(result.disk) if result.disk is not None else None,
         "samples": [str(path) for path in result.samples],
         "metadata": result.metadata,
         "plan": plan.to_dict(),
+    }
+
+
+def published_checkpoint(result: TrainingResult) -> Path | None:
+    """The step checkpoint an early-stopped run published (None: it published its final file)."""
+    if result.stopped_early is None:
+        return None
+    kept = [c.path for c in result.checkpoints if c.step == result.stopped_early.keep_step]
+    return kept[0] if kept else None
+
+
+def _stop_record(result: TrainingResult) -> dict[str, Any] | None:
+    stop = result.stopped_early
+    if stop is None:
+        return None
+    checkpoint = published_checkpoint(result)
+    return {
+        "at_step": stop.at_step,
+        "keep_step": stop.keep_step,
+        "reason": stop.reason,
+        "published_checkpoint": str(checkpoint) if checkpoint is not None else None,
     }
 
 

@@ -3,9 +3,14 @@
 Per phase: the engine command runs in its own process group with an offline environment, its
 output goes to ``<run_dir>/engine.log`` and is parsed live into progress events and
 ``<run_dir>/loss.csv``. The supervising loop wakes at least every ``POLL_S`` seconds, so a
-cancel request or a NaN loss stops the whole process tree promptly. Nothing in the run folder
-is ever deleted: checkpoints and ``-state`` dirs stay, so a cancelled run can resume with
-``--resume <state> --skip_until_initial_step`` and keep its step numbering.
+cancel request or a NaN loss stops the whole process tree promptly. Step checkpoints stay; of the
+``-state`` dirs only the newest stays while the run goes (``state_pruning.py``), so a cancelled
+run can resume with ``--resume <state> --skip_until_initial_step`` and keep its step numbering,
+and none stays once the LoRA is published.
+
+A caller's early stop (``should_stop``, ``early_stop.py``) lets the engine reach a saved state at
+or after the requested step, stops it like a cancel (the state stays: the run is resumable) and
+publishes the requested step checkpoint instead of the final file.
 
 Two-phase text-encoder training is two phases; phase 2 loads phase 1's file through
 ``--network_weights`` (already in its argv) and must keep the CLIP-L weights unchanged, which is
@@ -22,8 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import saved_checkpoints
+from .checkpoints import checkpoint_step, trusted_checkpoints
 from .command import flag_value, flag_values, with_rendezvous_port
+from .disk_use import measure_disk
+from .early_stop import EarlyStop, kept_checkpoint, stop_metadata
 from .engine_log import EngineLog, log_tail
 from .engine_process import EngineProcess
 from .errors import (
@@ -37,13 +44,24 @@ from .errors import (
     TrainingNaNError,
 )
 from .lora_file import check_lora, differing_tensors, expectation_for_argv
-from .loss_log import LossLog
-from .model import Engine, Phase, PlanRequest, ProgressEvent, TrainingPlan, TrainingResult
+from .loss_log import LossLog, read_loss_csv
+from .model import (
+    Checkpoint,
+    Engine,
+    Phase,
+    PlanRequest,
+    ProgressEvent,
+    StopRequest,
+    TrainingPlan,
+    TrainingResult,
+)
 from .process_memory import PeakSampler
 from .progress import ProgressTracker, StreamParser
 from .publish import publish_lora, refuse_existing
-from .samples import SampleWatcher, sample_images
+from .run_watch import RunFolderWatch
+from .samples import sample_images
 from .state_ledger import StateLedger
+from .state_pruning import prune_older_states, remove_all_states
 from .training_state import SavedState, belongs_to, newest_state, read_state, states_for
 from .validation_log import FILE_NAME as VALIDATION_FILE
 from .validation_log import ValidationLog
@@ -51,7 +69,8 @@ from .validation_log import ValidationLog
 POLL_S = 0.1  # how often the loop checks should_cancel (the brief asks for <= 0.25 s)
 EXIT_DRAIN_S = 5.0  # after the engine exits, how long to wait for its output pipes to close
 OUT_OF_MEMORY_GRACE_S = 15.0  # an engine that printed OOM but keeps running is stopped after this
-SAMPLE_CHECK_S = 1.0  # how often sample folders and the engine's RAM are looked at while it runs
+RUN_FOLDER_CHECK_S = 0.25  # how often the run folder (states, checkpoints, samples) is looked at
+MEMORY_CHECK_S = 1.0  # how often the engine's RAM is measured while it runs
 LOG_FILE = "engine.log"
 HF_HOME_DIR = "hf_home"
 LOSS_FILE = "loss.csv"
@@ -79,8 +98,14 @@ def run_training(
     resume_from: Path | None = None,
     overwrite: bool = False,
     start: StartPoint | None = None,
+    should_stop: Callable[[], StopRequest | None] | None = None,
 ) -> TrainingResult:
     """Train, check and publish; raise a :class:`BridgeError` subclass on any failure.
+
+    ``should_stop`` is polled like ``should_cancel``; once it returns a :class:`StopRequest` the
+    engine is stopped at the next recorded state at or after that step and the request's
+    ``keep_step`` checkpoint is published (``TrainingResult.stopped_early``). A resumed run first
+    reports the sample images already on disk up to the resumed step ("earlier sample" events).
 
     ``start`` is where to begin (from :func:`find_start`, when the caller already asked);
     otherwise ``resume_from`` names a ``*-state`` dir, and without it the newest complete state
@@ -95,8 +120,10 @@ def run_training(
     _prepare_run_dir(plan)
     if start is None:
         start = find_start(plan, Path(resume_from) if resume_from is not None else None)
-    session = _Session(plan, engine, on_event, should_cancel, resumed_at=resumed_global_step(plan, start))
+    resumed_at = resumed_global_step(plan, start)
+    session = _Session(plan, engine, on_event, should_cancel, resumed_at, should_stop)
     try:
+        session.report_earlier_samples()
         session.run_phases(start)
         return session.finish(destination, overwrite)
     finally:
@@ -236,19 +263,22 @@ class _Session:
         on_event: EventCallback | None,
         should_cancel: Callable[[], bool] | None,
         resumed_at: int | None,
+        should_stop: Callable[[], StopRequest | None] | None = None,
     ) -> None:
         self.plan = plan
         self.engine = engine
         self.on_event = on_event
         self.should_cancel = should_cancel or (lambda: False)
+        self.early_stop = EarlyStop(should_stop)
+        self.stopped = False  # the engine was stopped early (or a requested stop was already due)
         self.log = EngineLog(plan.run_dir / LOG_FILE)
         self.loss_log = LossLog(plan.run_dir / LOSS_FILE, keep_through=resumed_at)
         self.validation_log = ValidationLog(plan.run_dir / VALIDATION_FILE, keep_through=resumed_at)
-        self.samples = SampleWatcher(plan) if plan.sample_prompts_path is not None else None
-        self.samples_checked_at = 0.0
+        self.folder_checked_at = 0.0
         self.resumed_at = resumed_at
         self.ledger = StateLedger.for_plan(plan)
         self.ledger.note_present(plan)
+        self.watch = RunFolderWatch(plan, self.ledger)
         self.last_loss: float | None = None
         self.last_tracker: ProgressTracker | None = None
         self.checked: set[Path] = set()  # output files whose values were already checked
@@ -265,32 +295,27 @@ class _Session:
         if self.on_event is not None:
             self.on_event(event)
 
-    def look_at_the_run_folder(self, tracker: ProgressTracker, force: bool = False) -> None:
-        """Record the states the engine completed, and report the sample images it wrote, since
-        the last look (at most once a second while it runs)."""
+    def report_earlier_samples(self) -> None:
+        if self.resumed_at is not None:
+            for event in self.watch.earlier_sample_events(self.resumed_at):
+                self.emit(event)
+
+    def look_at_the_run_folder(
+        self, phase: Phase, tracker: ProgressTracker, force: bool = False, settled: bool = False
+    ) -> None:
+        """Record and prune states, record finished checkpoints, report them and new sample images
+        (at most every ``RUN_FOLDER_CHECK_S`` while the engine runs)."""
         now = time.monotonic()
-        if not force and now - self.samples_checked_at < SAMPLE_CHECK_S:
+        if not force and now - self.folder_checked_at < RUN_FOLDER_CHECK_S:
             return
-        self.samples_checked_at = now
-        self.ledger.record_new(self.plan)
-        if self.samples is None:
-            return
-        for path in self.samples.new_samples():
-            self.emit(
-                ProgressEvent(
-                    kind="sample",
-                    phase=tracker.phase,
-                    step=tracker.global_step,
-                    total=tracker.total,
-                    path=path,
-                    message=f"sample {path.name}",
-                )
-            )
+        self.folder_checked_at = now
+        for event in self.watch.look(phase, tracker, settled):
+            self.emit(event)
 
     def run_phases(self, start: StartPoint) -> None:
         steps_before = 0
         for index, phase in enumerate(self.plan.phases):
-            if index >= start.phase_index:
+            if index >= start.phase_index and not self.stopped:
                 state = start.state if index == start.phase_index else None
                 self._run_phase(phase, steps_before, state)
             steps_before += phase.max_train_steps
@@ -298,6 +323,9 @@ class _Session:
     def _run_phase(self, phase: Phase, steps_before: int, state: SavedState | None) -> None:
         if self.should_cancel():  # e.g. between the two phases of TE training
             raise TrainingCancelledError(self._resume_state(), self.plan.run_dir)
+        if self.early_stop.due(self.watch.newest_state_step()):  # e.g. phase 1 ended past the step
+            self._note_early_stop("did not start phase " + phase.name)
+            return
         if phase.network_weights is not None:
             checked = phase.network_weights in self.checked
             check_lora(phase.network_weights, log_path=self.log.path, check_values=not checked)
@@ -327,14 +355,16 @@ class _Session:
             self.log.flush()
             self.loss_log.flush_step()
             self.validation_log.flush()
-            self.look_at_the_run_folder(tracker, force=True)
+            self.look_at_the_run_folder(phase, tracker, force=True, settled=True)
             if tracker.last_loss is not None:
                 self.last_loss = tracker.last_loss
-        self._check_phase_result(phase, tracker, returncode)
+        if not self.stopped:
+            self._check_phase_result(phase, tracker, returncode)
 
     def _supervise(
         self, process: EngineProcess, phase: Phase, tracker: ProgressTracker, memory: PeakSampler
-    ) -> int:
+    ) -> int | None:
+        """Relay the engine's output until it exits; None when it was stopped early."""
         parsers = {"stdout": StreamParser(), "stderr": StreamParser()}
         exited_at: float | None = None
         out_of_memory_at: float | None = None
@@ -346,7 +376,8 @@ class _Session:
                 if tracker.first_bad_loss_step is not None:
                     break
             self.log.flush()
-            self.look_at_the_run_folder(tracker)
+            stop_pending = self.early_stop.poll() is not None
+            self.look_at_the_run_folder(phase, tracker, force=stop_pending)
             if tracker.first_bad_loss_step is not None:
                 self._stop(process, "stopped the engine: the loss is NaN")
                 raise TrainingNaNError(
@@ -355,8 +386,12 @@ class _Session:
             if self.should_cancel():
                 self._stop(process, "stopped the engine: cancelled by the user")
                 raise TrainingCancelledError(self._resume_state(), self.plan.run_dir)
+            if stop_pending and self.early_stop.due(self.watch.newest_state_step()):
+                self._stop(process, "stopped the engine early")
+                self._note_early_stop("stopped the engine")
+                return None
             now = time.monotonic()
-            if now - memory_checked_at >= SAMPLE_CHECK_S:
+            if now - memory_checked_at >= MEMORY_CHECK_S:
                 memory_checked_at = now
                 memory.sample()
                 self.peak_ram_bytes = max(self.peak_ram_bytes, memory.peak_pss)
@@ -381,6 +416,24 @@ class _Session:
         process.stop_tree()
         self.log.note(why)
         self.ledger.record_new(self.plan)
+
+    def _note_early_stop(self, what: str) -> None:
+        """Log why the run ends here: the caller's stop request and the state the run keeps."""
+        request = self.early_stop.request
+        assert request is not None
+        self.stopped = True
+        newest = self.watch.newest_state_step()
+        message = (
+            f"early stop at step {request.at_step} ({request.reason}): {what} after the state of step "
+            f"{newest}; publishing the step-{request.keep_step} checkpoint"
+        )
+        self.log.note(message)
+        phase = self.last_tracker.phase if self.last_tracker else self.plan.phases[0].name
+        self.emit(
+            ProgressEvent(
+                kind="log", phase=phase, step=newest or 0, total=self.plan.total_steps, message=message
+            )
+        )
 
     def _resume_state(self) -> Path | None:
         for phase in reversed(self.plan.phases):
@@ -411,6 +464,8 @@ class _Session:
         self.checked.add(phase.output_file)
         self.ledger.record_output(phase.output_file)
         self._check_text_encoder_kept(phase, tail)
+        name = phase.output_file.name
+        self.emit(_phase_event(phase, tracker, f"phase {phase.name} finished: {name}", phase.output_file))
 
     def _check_text_encoder_kept(self, phase: Phase, tail: list[str]) -> None:
         """Phase 2 of TE training (text_encoder_lr 0) must hand on phase 1's CLIP-L weights unchanged."""
@@ -427,27 +482,31 @@ class _Session:
             )
 
     def finish(self, destination: Path, overwrite: bool) -> TrainingResult:
-        """Check the final file and publish it with our metadata."""
-        final_phase = self.plan.phases[-1]
-        tail = self._tail(final_phase)
-        if not final_phase.output_file.is_file():
-            raise MissingOutputError(final_phase.output_file, self.log.path, tail)
-        expect = expectation_for_argv(final_phase.argv)
-        checked = final_phase.output_file in self.checked  # its values were read right after its run
-        report = check_lora(final_phase.output_file, expect, self.log.path, tail, check_values=not checked)
-        steps = self._steps_done(report.metadata)
-        metadata = publish_lora(
-            final_phase.output_file, destination, self._our_metadata(steps), overwrite=overwrite
-        )
+        """Check the final file, or after an early stop the kept checkpoint, and publish it with our
+        metadata; then delete the states the run no longer needs (all of them unless it stopped early)."""
+        checkpoints = trusted_checkpoints(self.plan.run_dir)
+        stop = self.early_stop.request  # asked for: the engine was stopped, or ended before it was due
+        if stop is not None:
+            phase, source, steps = self._kept(checkpoints, stop)
+            loss = _loss_at(self.loss_log.path, steps, self.last_loss)
+        else:
+            phase, source, steps = self._final()
+            loss = self.last_loss
+        ours = {**self._our_metadata(steps), **(stop_metadata(stop) if stop else {})}
+        metadata = publish_lora(source, destination, ours, overwrite=overwrite)
+        if stop is not None:
+            prune_older_states(self.plan, self.ledger)
+        else:
+            remove_all_states(self.plan, self.ledger)
         self.emit(
             ProgressEvent(
                 kind="phase",
-                phase=final_phase.name,
+                phase=phase.name,
                 step=steps,
                 total=self.plan.total_steps,
-                loss=self.last_loss,
+                loss=loss,
                 path=destination,
-                message=f"published {destination.name}",
+                message=f"published {destination.name}" + (f" (step-{steps} checkpoint)" if stop else ""),
             )
         )
         return TrainingResult(
@@ -456,14 +515,36 @@ class _Session:
             log_path=self.log.path,
             loss_csv=self.loss_log.path,
             steps=steps,
-            final_loss=self.last_loss,
-            checkpoints=saved_checkpoints(self.plan),
+            final_loss=loss,
+            checkpoints=checkpoints,
             samples=tuple(sample_images(self.plan)),
             metadata=metadata,
             resumed_at=self.resumed_at,
             validation_csv=self.validation_log.path if self.validation_log.path.is_file() else None,
             engine_peak_ram_bytes=self.peak_ram_bytes or None,
+            stopped_early=stop,
+            disk=measure_disk(self.plan),
         )
+
+    def _final(self) -> tuple[Phase, Path, int]:
+        """The last phase's file, checked (its values once, right after its run)."""
+        final_phase = self.plan.phases[-1]
+        tail = self._tail(final_phase)
+        if not final_phase.output_file.is_file():
+            raise MissingOutputError(final_phase.output_file, self.log.path, tail)
+        expect = expectation_for_argv(final_phase.argv)
+        checked = final_phase.output_file in self.checked
+        report = check_lora(final_phase.output_file, expect, self.log.path, tail, check_values=not checked)
+        return final_phase, final_phase.output_file, self._steps_done(report.metadata)
+
+    def _kept(self, checkpoints: tuple[Checkpoint, ...], stop: StopRequest) -> tuple[Phase, Path, int]:
+        """The recorded checkpoint the early stop keeps, checked like a final file of its phase."""
+        checkpoint = kept_checkpoint(checkpoints, stop, self.plan.run_dir)
+        phase = next(
+            p for p in self.plan.phases if checkpoint_step(checkpoint.path, p.output_name) is not None
+        )
+        check_lora(checkpoint.path, expectation_for_argv(phase.argv), self.log.path, self._tail(phase))
+        return phase, checkpoint.path, checkpoint.step
 
     def _steps_done(self, engine_metadata: dict[str, str]) -> int:
         steps_before_last = self.plan.total_steps - self.plan.phases[-1].max_train_steps
@@ -485,9 +566,27 @@ class _Session:
         return ours
 
 
-def _phase_event(phase: Phase, tracker: ProgressTracker, message: str) -> ProgressEvent:
+def _loss_at(loss_csv: Path, step: int, otherwise: float | None) -> float | None:
+    """The loss the run logged at global ``step`` (``otherwise`` when it has none)."""
+    for row in read_loss_csv(loss_csv):
+        if row.get("step") == str(step):
+            try:
+                return float(row["loss"])
+            except (KeyError, ValueError):
+                return otherwise
+    return otherwise
+
+
+def _phase_event(
+    phase: Phase, tracker: ProgressTracker, message: str, path: Path | None = None
+) -> ProgressEvent:
     return ProgressEvent(
-        kind="phase", phase=phase.name, step=tracker.global_step, total=tracker.total, message=message
+        kind="phase",
+        phase=phase.name,
+        step=tracker.global_step,
+        total=tracker.total,
+        path=path,
+        message=message,
     )
 
 

@@ -43,8 +43,9 @@ def states_for(
     if not output_dir.is_dir():
         return []
     found = []
-    for path in output_dir.glob(f"{output_name}-*{STATE_SUFFIX}"):
-        state = read_state(path) if belongs_to(path, output_name) else None
+    named = [*output_dir.glob(f"{output_name}-*{STATE_SUFFIX}"), output_dir / f"{output_name}{STATE_SUFFIX}"]
+    for path in named:
+        state = read_state(path) if belongs_to(path, output_name) and not path.is_symlink() else None
         if state is not None and (trusted is None or trusted(state)):
             found.append(state)
     # Same step: prefer the end-of-training state, then the newest on disk.

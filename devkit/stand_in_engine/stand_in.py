@@ -27,12 +27,14 @@ from safetensors.numpy import save_file
 from sd_scripts_bridge.model import (
     DatasetImage,
     Engine,
+    EngineSamplePrompt,
     ModelFiles,
     Phase,
     PlanRequest,
     TierChoice,
     TrainingPlan,
 )
+from sd_scripts_bridge.sample_prompts import sample_prompts_json
 
 HERE = Path(__file__).resolve().parent
 TRAINER = HERE / "stand_in_trainer.py"  # the stand-in flux_train_network.py
@@ -84,10 +86,14 @@ def make_plan(
     tier: str = "24gb",
     rank: int = 4,
     output_name: str = "identity",
+    sample_prompts: tuple[str | EngineSamplePrompt, ...] = (),
+    sample_every: int | None = None,
 ) -> TrainingPlan:
-    """A hand-built plan with one phase (UNet only) or two (CLIP-L LoRA, then frozen)."""
+    """A hand-built plan with one phase (UNet only) or two (CLIP-L LoRA, then frozen); with
+    ``sample_prompts``, both phases sample every ``sample_every`` steps (64 px images)."""
     run_dir = tmp / "run"
     output_dir = run_dir / "output"
+    prompts_path = run_dir / "sample_prompts.json" if sample_prompts else None
     base = write_base_model(tmp / "models" / "flux_tiny.safetensors")
     folder = tmp / "models"
     models = ModelFiles(base, folder / "clip_l.safetensors", folder / "t5.safetensors", folder / "ae")
@@ -113,6 +119,9 @@ def make_plan(
     ]  # fmt: skip
     if save_every:
         common += ["--save_every_n_steps", str(save_every), "--save_state"]
+    if prompts_path is not None:
+        every = sample_every or save_every or 1
+        common += ["--sample_prompts", str(prompts_path), "--sample_every_n_steps", str(every)]
 
     def phase(name: str, stem: str, count: int, specific: list[str], weights: Path | None) -> Phase:
         argv = [*common, "--output_name", stem, "--max_train_steps", str(count), *specific]
@@ -137,4 +146,6 @@ def make_plan(
         warnings=(),
         settings={"network_dim": rank},
         metadata={"identity_lora_profile": "fast", "identity_lora_trigger_token": "ohwx"},
+        sample_prompts_path=prompts_path,
+        sample_prompts_text=sample_prompts_json(sample_prompts, 64, 42) if sample_prompts else None,
     )

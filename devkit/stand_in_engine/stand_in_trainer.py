@@ -17,6 +17,9 @@ stay small; ``-stepNNNNNNNN`` checkpoints, and with ``--save_state`` ``-state`` 
 then counts only the remaining steps). ``--network_weights`` loads a LoRA; like the real engine,
 ``--network_train_unet_only`` drops its CLIP-L keys and ``--text_encoder_lr 0`` keeps them unchanged.
 SIGTERM ends it (Python's default action) unless ``STAND_IN_IGNORE_SIGTERM=1``.
+With ``--sample_prompts`` (a JSON prompt file) and ``--sample_every_n_steps`` it writes one PNG
+per prompt at each sampling step, before that step's checkpoint, named as the engine names them
+(``<output_name>_<step:06d>_<prompt index:02d>_<timestamp>_<seed>.png``) at the entry's size.
 
 Behaviour switches (environment variables):
   STAND_IN_SEC_PER_STEP   seconds per step (default 0.05)
@@ -31,6 +34,9 @@ Behaviour switches (environment variables):
   STAND_IN_IGNORE_SIGTERM ignore SIGTERM (only SIGKILL stops it)
   STAND_IN_PID_FILE       write this process's pid there (the launcher's child, for tree checks)
   STAND_IN_BLOCKS         "double,single" block counts of the LoRA (default "1,1")
+  STAND_IN_SAMPLE_SCHEDULE  JSON list of {"until_step": N, "folder": DIR}: a sample at phase step s
+                          is a photo from the first entry with s <= until_step (cycled by prompt
+                          index and step, resized to the sample size); without it, a plain colour
 """
 
 import argparse
@@ -68,6 +74,9 @@ CLIP_MODULES = {
     "mlp_fc1": (CLIP, 4 * CLIP),
     "mlp_fc2": (4 * CLIP, CLIP),
 }
+
+
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 class OutOfMemoryError(RuntimeError):
@@ -207,11 +216,37 @@ def save_state(state_dir, weights, step):
         pickle.dump({"step": step}, handle)
 
 
-def write_sample(folder, name, step):
+def write_samples(args, output_dir, step):
+    """One image per prompt of the JSON prompt file, named as the engine names them."""
     from PIL import Image
 
+    prompts = json.loads(Path(args.sample_prompts).read_text(encoding="utf-8"))
+    folder = output_dir / "sample"
     folder.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8), (step % 255, 0, 0)).save(folder / f"{name}_{step:06d}_00_20260101000000_42.png")
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    for index, prompt in enumerate(prompts):
+        size = (int(prompt.get("width", 512)), int(prompt.get("height", 512)))
+        seed = prompt.get("seed")
+        suffix = "" if seed is None else f"_{seed}"
+        image = scheduled_photo(step, index, size) or Image.new(
+            "RGB", size, (step % 255, index * 40 % 255, 0)
+        )
+        image.save(folder / f"{args.output_name}_{step:06d}_{index:02d}_{stamp}{suffix}.png")
+
+
+def scheduled_photo(step, index, size):
+    """The photo ``STAND_IN_SAMPLE_SCHEDULE`` names for this step and prompt (None: no schedule)."""
+    from PIL import Image
+
+    schedule = json.loads(os.environ.get("STAND_IN_SAMPLE_SCHEDULE") or "[]")
+    entry = next((e for e in schedule if step <= int(e["until_step"])), None)
+    if entry is None:
+        return None
+    photos = sorted(
+        p for p in Path(entry["folder"]).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")
+    )
+    with Image.open(photos[(index + step) % len(photos)]) as photo:
+        return photo.convert("RGB").resize(size)
 
 
 def validate(sec_per_step, level):
@@ -304,14 +339,14 @@ def main():
             if trains and key.endswith("lora_up.weight"):
                 value += (rng.standard_normal(value.shape, dtype=np.float32) * 1e-3).astype(np.float32)
         bar.update(1)
+        if args.sample_prompts and args.sample_every_n_steps and global_step % args.sample_every_n_steps == 0:
+            write_samples(args, output_dir, global_step)  # the engine samples before it saves
         if args.save_every_n_steps and global_step % args.save_every_n_steps == 0:
             stem = output_dir / f"{args.output_name}-step{global_step:08d}"
             save_lora(stem.with_name(stem.name + ".safetensors"), weights, args, global_step, poisoned)
             if args.save_state:
                 log.info(f"saving state at step {global_step}")  # rich: glued onto the bar's render
                 save_state(stem.with_name(stem.name + "-state"), weights, global_step)
-            if args.sample_prompts and args.sample_every_n_steps:
-                write_sample(output_dir / "sample", args.output_name, global_step)
         if args.validate_every_n_steps and global_step % args.validate_every_n_steps == 0:
             validate(sec_per_step, 1.0 - 0.01 * global_step)
         losses.append(loss)

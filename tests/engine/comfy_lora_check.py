@@ -1,8 +1,9 @@
-"""Apply a trained LoRA to the random FLUX DiT in ComfyUI and print what happened, as JSON.
+"""Apply trained LoRAs to the random FLUX DiT in ComfyUI and print what happened, as JSON.
 
-Run with ComfyUI's Python from ComfyUI's folder: ``python comfy_lora_check.py DIT LORA``.
+Run with ComfyUI's Python from ComfyUI's folder: ``python comfy_lora_check.py DIT LORA [LORA...]``.
 Uses the same calls as the core nodes (UNETLoader: ``load_diffusion_model``; LoraLoaderModelOnly:
-``load_lora_for_models``) and collects ComfyUI's ``lora key not loaded`` warnings.
+``load_lora_for_models``) and collects ComfyUI's ``lora key not loaded`` warnings: one
+``REPORT {...}`` line per LoRA, in the order given, the DiT loaded once.
 """
 
 import json
@@ -10,7 +11,7 @@ import logging
 import os
 import sys
 
-dit_path, lora_path = sys.argv[1:3]
+dit_path, lora_paths = sys.argv[1], sys.argv[2:]
 sys.path.insert(0, os.getcwd())
 sys.argv = [sys.argv[0], "--cpu"]
 
@@ -34,10 +35,13 @@ class Collect(logging.Handler):
 collected = Collect()
 logging.getLogger().addHandler(collected)
 model = comfy.sd.load_diffusion_model(dit_path)
-lora = comfy.utils.load_torch_file(lora_path, safe_load=True)
-patched, _ = comfy.sd.load_lora_for_models(model, None, lora, 1.0, 0.0)
-report = {
-    "patched_weights": sorted(patched.patches.keys()),
-    "not_loaded": [m for m in collected.messages if "lora key not loaded" in m],
-}
-print("REPORT " + json.dumps(report))
+for lora_path in lora_paths:
+    collected.messages.clear()
+    lora = comfy.utils.load_torch_file(lora_path, safe_load=True)
+    patched, _ = comfy.sd.load_lora_for_models(model, None, lora, 1.0, 0.0)
+    report = {
+        "lora": lora_path,
+        "patched_weights": sorted(patched.patches.keys()),
+        "not_loaded": [m for m in collected.messages if "lora key not loaded" in m],
+    }
+    print("REPORT " + json.dumps(report), flush=True)

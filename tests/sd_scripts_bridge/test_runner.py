@@ -237,31 +237,37 @@ def test_cancel_kills_an_engine_that_ignores_sigterm(tmp_path, engine, monkeypat
 
 def test_cancel_between_phases_resumes_with_phase_two(tmp_path, engine):
     plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2, two_phase=True)
-    recorder = Recorder(
-        cancel_when=lambda e: e.kind == "checkpoint" and e.path.name.endswith("phase1.safetensors")
+    recorder = Recorder(  # phase 1's file was checked: the cancel lands before phase 2 starts
+        cancel_when=lambda e: e.kind == "phase" and e.path and e.path.name.endswith("phase1.safetensors")
     )
     recorder.pid_file = tmp_path / "trainer.pid"
     with pytest.raises(TrainingCancelledError) as caught:
         run_training(plan, engine, on_event=recorder, should_cancel=recorder.should_cancel)
     state = caught.value.resume_state
-    assert state is not None and state.name.startswith("identity_te_phase1-")
-    # Whether phase 1's final file was complete when the cancel landed depends on timing; either
-    # way the resumed run must finish both phases and keep phase 1's text encoder.
+    # phase 1's end state; its step-2 state at the same step was pruned
+    assert state is not None and state.name == "identity_te_phase1-state"
+    assert [p.name for p in plan.phases[0].output_dir.glob("*-state")] == [state.name]
     result = run_training(plan, engine, resume_from=state)
+    launches = json.loads((plan.run_dir / "command.json").read_text())
+    assert [launch["phase"] for launch in launches] == ["te_phase1", "te_phase2"]
+    assert "--resume" not in launches[-1]["argv"]
     assert result.steps == 4
     assert differing_tensors(plan.phases[0].output_file, result.lora_path, "lora_te1_") == []
 
 
 def test_phase_cut_off_while_writing_its_final_file_is_trained_again(tmp_path, engine):
     plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2, two_phase=True)
-    run_training(plan, engine)
+    recorder = Recorder(cancel_when=lambda e: e.kind == "phase" and e.path is not None)  # after phase 1
+    recorder.pid_file = tmp_path / "trainer.pid"
+    with pytest.raises(TrainingCancelledError):
+        run_training(plan, engine, on_event=recorder, should_cancel=recorder.should_cancel)
     phase1 = plan.phases[0]
     data = phase1.output_file.read_bytes()
     phase1.output_file.write_bytes(data[: len(data) // 2])  # as if killed mid-write
     final_state = phase1.output_dir / "identity_te_phase1-state"
     start = find_start(plan, final_state)
     assert start.phase_index == 0 and start.state is None  # no earlier state below step 2
-    run_training(plan, engine, resume_from=final_state, overwrite=True)
+    run_training(plan, engine, resume_from=final_state)
     check_lora(phase1.output_file)
 
 
@@ -284,10 +290,11 @@ def test_resume_continues_the_global_step_count(tmp_path, engine, monkeypatch):
 def test_resume_is_found_automatically(tmp_path, engine, monkeypatch):
     plan, _, error = cancelled_run(tmp_path, engine, monkeypatch, steps=12)
     assert find_start(plan, None).state.path == error.resume_state
+    saved_step = read_state(error.resume_state).step
     monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.02")
     recorder = Recorder()
     run_training(plan, engine, on_event=recorder)
-    assert recorder.steps()[0] == read_state(error.resume_state).step + 1
+    assert recorder.steps()[0] == saved_step + 1
 
 
 def test_existing_lora_is_kept_unless_overwrite(tmp_path, engine):

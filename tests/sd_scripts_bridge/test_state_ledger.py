@@ -62,7 +62,10 @@ def test_a_planted_state_is_never_resumed(tmp_path, engine):
     assert not poisoned(result.lora_path)
     ledger = json.loads((request.run_dir / LEDGER_FILE).read_text())
     assert "person_v1-step00000004-state" not in ledger
-    assert {"person_v1-step00000002-state", "person_v1-step00000006-state"} <= set(ledger)
+    assert {f"person_v1-step0000000{step}.safetensors" for step in (2, 4, 6)} <= set(ledger)
+    # the run's own states were deleted once it published; the planted folder was never recorded,
+    # so it is not the pack's to delete
+    assert [path.name for path in output_dir.glob("*-state")] == ["person_v1-step00000004-state"]
 
 
 def test_a_recorded_state_whose_files_changed_is_not_trusted(tmp_path, engine, monkeypatch):
@@ -78,21 +81,20 @@ def test_a_recorded_state_whose_files_changed_is_not_trusted(tmp_path, engine, m
     }
     tampered = newest / "model.safetensors"
     save_file({k: np.full_like(v, POISON) for k, v in load_file(str(tampered)).items()}, str(tampered))
+    assert [path.name for path in newest.parent.glob("*-state")] == [newest.name]  # older ones pruned
     monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.02")
     result = run_job(request, engine)
-    newest_step = int(newest.name.split("step")[1][:8])
-    assert result.training.resumed_at is not None and result.training.resumed_at < newest_step
+    assert result.training.resumed_at is None  # the only state changed: the run starts again
     assert not poisoned(result.lora_path)
 
 
 def test_a_planted_phase_one_output_is_not_handed_to_phase_two(tmp_path, engine):
     plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2, two_phase=True)
-    run_training(plan, engine)
+    events = []
+    phase1_done = lambda: any(e.kind == "phase" and e.path is not None for e in events)  # noqa: E731
+    with pytest.raises(TrainingCancelledError):  # cut off before phase 2 saved anything
+        run_training(plan, engine, on_event=events.append, should_cancel=phase1_done)
     phase1 = plan.phases[0]
-    for state in phase1.output_dir.glob("identity-*state"):  # as if cut off before phase 2 saved
-        for item in state.iterdir():
-            item.unlink()
-        state.rmdir()
     assert find_start(plan, None).phase_index == 1  # phase 1 finished: phase 2 starts from its file
     # a hostile writer replaces phase 1's output: it is no longer handed to phase 2
     weights = {k: np.full_like(v, POISON) for k, v in load_file(str(phase1.output_file)).items()}

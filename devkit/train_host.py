@@ -32,7 +32,8 @@ STAND_IN_MODELS = {
 # from a JSON list of [image path, caption] (after a model is loaded, when after_model is linked:
 # the model is then held by the running workflow while training runs); TestModelSink is an output
 # node that makes LoraLoaderModelOnly run and reports how many weight patches the LoRA put on the
-# model.
+# model; TestCheckpointsSink reports an IDENTITY_CHECKPOINTS value as JSON (steps, file names,
+# likeness per step, early stop).
 TEST_NODES_SOURCE = """
 import importlib
 import json
@@ -82,7 +83,31 @@ class TestModelSink:
         return {"ui": {"text": ["patches=%d" % len(model.patches)]}}
 
 
-NODE_CLASS_MAPPINGS = {"TestIdentityDataset": TestIdentityDataset, "TestModelSink": TestModelSink}
+class TestCheckpointsSink:
+    CATEGORY = "identity lora tests"
+    RETURN_TYPES = ()
+    FUNCTION = "sink"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"checkpoints": ("IDENTITY_CHECKPOINTS",)}}
+
+    def sink(self, checkpoints):
+        curve = checkpoints.likeness
+        stop = checkpoints.early_stop
+        report = {
+            "files": [[f.step, Path(f.path).name] for f in checkpoints.files],
+            "likeness": {str(p.step): p.likeness for p in curve.points} if curve is not None else None,
+            "early_stop": [stop.at_step, stop.kept_step] if stop is not None else None,
+            "lora_name": checkpoints.lora_name,
+            "losses": len(checkpoints.losses),
+        }
+        return {"ui": {"text": [json.dumps(report)]}}
+
+
+NODE_CLASS_MAPPINGS = {"TestIdentityDataset": TestIdentityDataset, "TestModelSink": TestModelSink,
+                       "TestCheckpointsSink": TestCheckpointsSink}
 """
 
 

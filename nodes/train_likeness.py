@@ -33,11 +33,12 @@ class LiveLikenessRelay:
         self.run_dir = Path(run_dir)
         self.title = title
         self.monitor = None
+        self.scored: set[tuple[str, int]] = set()  # (path, mtime) of samples scored: resends are skipped
         self.broken = ""  # why live likeness stopped (a face-tool failure), "" while it works
 
     def __call__(self, event) -> None:
         self.progress(event)
-        if self.broken or (self.monitor is None and event.kind != "sample"):
+        if self.broken or (self.monitor is None and event.kind != "sample") or self._seen(event):
             return
         try:
             self.monitor = self.monitor or self._start()
@@ -48,6 +49,19 @@ class LiveLikenessRelay:
         except Exception as error:  # a limit of the face tools must not fail the training
             self.broken = f"live likeness stopped ({type(error).__name__}: {error}); training goes on"
             self.progress.say(self.broken)
+
+    def _seen(self, event) -> bool:
+        """A sample image already scored (the job resends earlier samples on resume and retry)."""
+        if event.kind != "sample" or event.path is None:
+            return False
+        try:
+            key = (str(event.path), Path(event.path).stat().st_mtime_ns)
+        except OSError:
+            return False
+        if key in self.scored:
+            return True
+        self.scored.add(key)
+        return False
 
     def _start(self):
         from ..identity_core.evaluation.run_likeness import early_stop_policy, start_monitor
@@ -108,8 +122,9 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
     curve = monitor.curve if monitor is not None else (saved.curve if saved else None)
     about = monitor.about if monitor is not None else (saved.about if saved else {})
     stop = _early_stop(result)
+    files = [CheckpointFile(c.step, c.path) for c in trusted_checkpoints(result.run_dir)]
     checkpoints = CheckpointSet(
-        files=tuple(CheckpointFile(c.step, c.path) for c in trusted_checkpoints(result.run_dir)),
+        files=tuple(files + _final_file(result, files)),
         run_name=result.run_dir.name,
         lora_name=lora_name,
         publish_to=result.lora_path,
@@ -125,28 +140,35 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
     return checkpoints, chart
 
 
+def _final_file(result, files) -> list:
+    """The published LoRA as the last step when no step checkpoint holds the final step (the step
+    count is not a multiple of the checkpoint interval) and it is the run's final file."""
+    from ..identity_core.evaluation.checkpoints import CheckpointFile
+    from ..sd_scripts_bridge.early_stop import CHECKPOINT_STEP_METADATA
+    from ..sd_scripts_bridge.lora_file import read_metadata
+
+    try:
+        metadata = read_metadata(result.lora_path)
+    except (OSError, ValueError):
+        return []
+    steps = metadata.get("identity_lora_total_steps", "")
+    if CHECKPOINT_STEP_METADATA in metadata or not steps.isdigit():
+        return []
+    if any(f.step >= int(steps) for f in files):
+        return []
+    return [CheckpointFile(int(steps), result.lora_path)]
+
+
 def _early_stop(result):
     """The early stop of this run, from the job or, for a reused LoRA, from its metadata."""
     from ..identity_core.evaluation.checkpoints import EarlyStop
+    from ..sd_scripts_bridge.early_stop import stop_from_metadata
+    from ..sd_scripts_bridge.lora_file import read_metadata
 
-    stop = getattr(result, "stopped_early", None)
-    if stop is not None:
-        return EarlyStop(stop.at_step, stop.keep_step, stop.reason)
-    metadata = _our_metadata(result.lora_path)
-    at, kept = (
-        metadata.get("identity_lora_stopped_early_at", ""),
-        metadata.get("identity_lora_checkpoint_step", ""),
-    )
-    if at.isdigit() and kept.isdigit():
-        return EarlyStop(int(at), int(kept), metadata.get("identity_lora_stop_reason", ""))
-    return None
-
-
-def _our_metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="np") as handle:
-            return dict(handle.metadata() or {})
-    except (OSError, ValueError, RuntimeError):
-        return {}
+    stop = result.stopped_early
+    if stop is None:
+        try:
+            stop = stop_from_metadata(read_metadata(result.lora_path))
+        except (OSError, ValueError):
+            stop = None
+    return EarlyStop(stop.at_step, stop.keep_step, stop.reason) if stop is not None else None

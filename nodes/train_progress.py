@@ -30,7 +30,7 @@ class TrainingProgress:
         self.last_step = (0, 0)  # (step, total) of the bar
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.total:
+        if event.total and not event.message.startswith("earlier sample"):
             self._move_bar(event)
         if worth_showing(event):
             comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event))

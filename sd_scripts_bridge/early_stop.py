@@ -15,9 +15,10 @@ from pathlib import Path
 
 from .errors import BridgeError
 from .model import Checkpoint, StopRequest
+from .publish import CHECKPOINT_STEP_KEY
 
 STOPPED_EARLY_AT_METADATA = "identity_lora_stopped_early_at"
-CHECKPOINT_STEP_METADATA = "identity_lora_checkpoint_step"
+CHECKPOINT_STEP_METADATA = CHECKPOINT_STEP_KEY  # the checkpoint a published LoRA holds
 STOP_REASON_METADATA = "identity_lora_stop_reason"
 
 

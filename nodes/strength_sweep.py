@@ -19,6 +19,7 @@ ignored. The checkpoint files come from the checkpoint value only, never from a 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from . import comfy_glue as glue
@@ -141,8 +142,17 @@ class StrengthSweep:
                         "tooltip": "A training run's checkpoints (TrainIdentityLoRA or the checkpoint "
                         "loader). Each checkpoint's likeness at strength 1.0 comes from training's own "
                         "samples, or is sampled here (identity prompts x 2 seeds; needs a reference); the "
-                        "full sweep then runs on the best checkpoint (and one within the margin of it). "
+                        "full sweep then runs on the best checkpoint (see sweep_tied_checkpoint). "
                         "lora_name, lora_file and extra_loras are then ignored.",
+                    },
+                ),
+                "sweep_tied_checkpoint": (
+                    "BOOLEAN",
+                    {
+                        "default": False,
+                        "tooltip": "Also run the full sweep on a checkpoint whose likeness ties with the "
+                        "best one (within the margin). Off: the earlier of the two is swept alone (it has "
+                        "copied less); on doubles the sweep's time.",
                     },
                 ),
             },
@@ -173,6 +183,7 @@ class StrengthSweep:
         reference_images=None,
         face_backend="auto",
         checkpoints=None,
+        sweep_tied_checkpoint=False,
     ):
         from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.model import Sweep
@@ -193,7 +204,9 @@ class StrengthSweep:
         if checkpoints is not None:
             words = (trigger_token.strip(), class_word.strip())
             references = (reference_dataset, reference_images)
-            files = _checkpoint_files(checkpoints, plan, (model, clip, vae), words, references, face_backend)
+            files = _checkpoint_files(
+                checkpoints, plan, (model, clip, vae), words, references, face_backend, sweep_tied_checkpoint
+            )
         else:
             files = _lora_files(lora_name, lora_file, extra_loras, plan)
         progress, names, paths = files.progress, files.names, files.paths
@@ -273,8 +286,9 @@ def _lora_files(lora_name, lora_file, extra_loras, plan) -> _SweptFiles:
     return _SweptFiles(names, paths, progress, ", ".join(names))
 
 
-def _checkpoint_files(value, plan, models, words, references, backend_name) -> _SweptFiles:
-    """The coarse pass over the run's checkpoints, then the best one (and a tie), labelled ``step N``."""
+def _checkpoint_files(value, plan, models, words, references, backend_name, sweep_tie) -> _SweptFiles:
+    """The coarse pass over the run's checkpoints, then the best one (and a tie when ``sweep_tie``),
+    labelled ``step N``."""
     from .checkpoint_pass import checkpoint_set_of, coarse_image_count, run_coarse_pass
 
     checkpoint_set = checkpoint_set_of(value)
@@ -283,6 +297,8 @@ def _checkpoint_files(value, plan, models, words, references, backend_name) -> _
     checkpoint_sweep = run_coarse_pass(
         checkpoint_set, plan, models, words, references, backend_name, progress
     )
+    if not sweep_tie and checkpoint_sweep.pick.tie is not None:
+        checkpoint_sweep = _without_tie(checkpoint_sweep)
     swept = checkpoint_sweep.swept
     extra = (len(swept) - 1) * plan.images_per_lora * plan.steps
     progress.update_absolute(progress.current, progress.total + extra)
@@ -295,6 +311,13 @@ def _checkpoint_files(value, plan, models, words, references, backend_name) -> _
         [f.label for f in swept], [str(f.path) for f in swept], progress, title, lines, checkpoint_sweep,
         _run_metadata(checkpoint_set),
     )  # fmt: skip
+
+
+def _without_tie(checkpoint_sweep):
+    """The tie stays in the report but is not swept: a second full sweep doubles the sweep's time."""
+    pick = checkpoint_sweep.pick
+    reason = f"{pick.reason}; step {pick.tie} is not swept (sweep_tied_checkpoint is off)"
+    return dataclasses.replace(checkpoint_sweep, pick=dataclasses.replace(pick, tie=None, reason=reason))
 
 
 def _run_metadata(checkpoint_set) -> dict[str, str]:

@@ -31,6 +31,7 @@ STEPS, SIZE = 2, 64
 PROMPTS = "portrait: a photo of {token} {class_word}\ncontrol: a photo of a {class_word}"
 SAMPLED, TRAINED = "identity/sampled.safetensors", "identity/trained.safetensors"
 TRAINING_LIKENESS = {"1": 0.90, "2": 0.97, "3": 0.95}  # dlib scale: step 2 is best, no tie within 0.005
+TIED_LIKENESS = {"1": 0.90, "2": 0.97, "3": 0.968}  # step 3 ties with step 2
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +96,11 @@ def test_checkpoint_sweep_and_the_recommended_checkpoint_published(host):
     graph = {
         **_sweep("4", "20", files),
         **_sweep("5", "21", files),
+        **_sweep("6", "22", files),
         "14": {"class_type": "LoadImage", "inputs": {"image": "reference.png"}},
         "20": _checkpoint_set(SAMPLED),
         "21": _checkpoint_set(TRAINED, json.dumps(TRAINING_LIKENESS)),
+        "22": _checkpoint_set(TRAINED, json.dumps(TIED_LIKENESS)),
         "30": _score("4"),
         "31": _score("5"),
         "40": {"class_type": "PreviewAny", "inputs": {"source": ["31", 5]}},
@@ -117,6 +120,10 @@ def test_checkpoint_sweep_and_the_recommended_checkpoint_published(host):
     assert "Coarse pass over 3 checkpoints (training samples, dlib" in trained
     assert "Full pass on step 2: step 2 has the best likeness (0.970)" in trained
     assert run.progress("5")[-1] == (2 * STEPS, 2 * STEPS)
+    # a tie is reported, but only the earlier checkpoint gets the full sweep (sweep_tied_checkpoint off)
+    tied = run.outputs["6"]["text"][0]
+    assert "step 3 is not swept (sweep_tied_checkpoint is off)" in tied and "Full pass on step 2" in tied
+    assert run.progress("6")[-1] == (2 * STEPS, 2 * STEPS)
 
     published = comfy.models_dir / "loras" / TRAINED
     assert same_tensors(published, checkpoint_file(comfy.base_dir, 2))  # the recommended checkpoint's bytes

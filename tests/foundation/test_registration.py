@@ -14,7 +14,10 @@ import pytest
 from devkit.host import DEFAULT_PACK_NAME, REPO_ROOT, comfyui_dir, host_python
 from devkit.registration import describe_pack
 
-PACK_NODES = ("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore")
+PACK_NODES = (
+    *("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore"),
+    "LoadIdentityCheckpoints",
+)
 CATEGORY_ROOT = "FLUX Identity LoRA"
 INPUT_SECTIONS = {"required", "optional", "hidden"}
 HEAVY_MODULES = {
@@ -40,7 +43,7 @@ def test_loader_accepts_the_pack(registration):
     assert registration["loaded"] is True
 
 
-def test_the_five_nodes_are_registered(registration):
+def test_the_pack_nodes_are_registered(registration):
     assert set(PACK_NODES) <= set(registration["nodes"]), sorted(registration["nodes"])
 
 

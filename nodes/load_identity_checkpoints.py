@@ -1,0 +1,153 @@
+"""LoadIdentityCheckpoints: an earlier training run's checkpoints, for the evaluate workflow.
+
+The choice is a list, never a free path: the run folders in the pack's private work folder
+(``run: <folder>``) and the sub-folders of ComfyUI's ``loras`` folders that hold LoRA files
+(``loras: <sub-folder>``). A run folder gives only the checkpoints the pack recorded while the
+engine wrote them (sha256 in the run's ledger: ``trusted_checkpoints``), with the likeness curve
+the run measured; its published LoRA is where the recommendation goes, when that file still
+carries the run's request key. A loras sub-folder gives its LoRA files as they are (LoraLoader
+would load them too); the recommendation is then only named, never copied.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import comfy_glue as glue
+from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE
+
+RUN_PREFIX, LORAS_PREFIX = "run: ", "loras: "
+RUNS_SUBFOLDER = "train"  # as TrainIdentityLoRA's
+MAX_FOLDER_DEPTH = 3  # loras sub-folders looked at
+
+
+class LoadIdentityCheckpoints:
+    DISPLAY_NAME = "Load Identity Checkpoints"
+    CATEGORY = f"{CATEGORY_ROOT}/evaluation"
+    DESCRIPTION = (
+        "An earlier training run's checkpoints for StrengthSweep's checkpoints input: a run folder of "
+        "this pack (only the checkpoints it recorded, with the likeness measured while training) or a "
+        "sub-folder of models/loras with LoRA files."
+    )
+    RETURN_TYPES = (CHECKPOINTS_TYPE, "STRING")
+    RETURN_NAMES = ("checkpoints", "summary")
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "run": (
+                    run_choices() or ["(no run folder or loras sub-folder yet)"],
+                    {"tooltip": "A training run of this pack, or a sub-folder of models/loras."},
+                )
+            }
+        }
+
+    def load(self, run):
+        checkpoints = load_choice(run)
+        steps = ", ".join(str(step) for step in checkpoints.steps)
+        measured = "with likeness from training" if checkpoints.likeness is not None else "no likeness yet"
+        return (
+            checkpoints,
+            f"{checkpoints.run_name}: {len(checkpoints.files)} checkpoints ({steps}), {measured}",
+        )
+
+
+def run_choices() -> list[str]:
+    """Run folders (newest first) and loras sub-folders with LoRA files."""
+    return [
+        *(RUN_PREFIX + name for name in _run_folders()),
+        *(LORAS_PREFIX + name for name in _lora_folders()),
+    ]
+
+
+def load_choice(choice: str):
+    from ..identity_core.evaluation import EvaluationError
+
+    if choice.startswith(RUN_PREFIX) and choice[len(RUN_PREFIX) :] in _run_folders():
+        return _from_run(_runs_root() / choice[len(RUN_PREFIX) :])
+    if choice.startswith(LORAS_PREFIX) and choice[len(LORAS_PREFIX) :] in _lora_folders():
+        return _from_loras(choice[len(LORAS_PREFIX) :])
+    raise EvaluationError(
+        f"'{choice}' is not one of the run folders or loras sub-folders this server has",
+        "pick an entry from the list (refresh the page after a new training run)",
+        "run",
+    )
+
+
+def _runs_root() -> Path:
+    return Path(glue.work_folder()) / RUNS_SUBFOLDER
+
+
+def _run_folders() -> list[str]:
+    """Run folders with at least one recorded checkpoint."""
+    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+
+    try:
+        root = _runs_root()
+        folders = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+    except Exception:  # a misconfigured work folder must not break the node list
+        return []
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return [p.name for p in folders if trusted_checkpoints(p)]
+
+
+def _lora_folders() -> list[str]:
+    """Sub-folders (relative, '/'-separated) of the loras folders that hold .safetensors files."""
+    import folder_paths
+
+    found: set[str] = set()
+    for root in folder_paths.get_folder_paths("loras"):
+        for folder, dirs, files in os.walk(root):
+            relative = os.path.relpath(folder, root)
+            if relative.count(os.sep) >= MAX_FOLDER_DEPTH:
+                dirs.clear()
+            if relative != "." and any(name.endswith(".safetensors") for name in files):
+                found.add(relative.replace(os.sep, "/"))
+    return sorted(found)
+
+
+def _from_run(run_dir: Path):
+    """The recorded checkpoints, the run's likeness and losses, its published LoRA as the target."""
+    from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
+    from ..identity_core.evaluation.likeness_monitor import read_likeness
+    from ..identity_core.reports.loss_chart import read_loss_points
+    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+
+    saved = read_likeness(run_dir)
+    publish_to = _published_lora(run_dir)
+    return CheckpointSet(
+        files=tuple(CheckpointFile(c.step, c.path) for c in trusted_checkpoints(run_dir)),
+        run_name=run_dir.name,
+        lora_name=glue.lora_display_name(str(publish_to)) if publish_to is not None else "",
+        publish_to=publish_to,
+        likeness=saved.curve if saved is not None else None,
+        losses=tuple((p.step, p.loss) for p in read_loss_points(run_dir / "loss.csv")),
+    )
+
+
+def _published_lora(run_dir: Path) -> Path | None:
+    """The run's published LoRA, when it lies in a loras folder and still carries the run's key."""
+    from ..sd_scripts_bridge.request_key import published_for_key
+    from ..sd_scripts_bridge.run_report import read_report
+
+    report = read_report(run_dir)
+    path, key = report.get("lora_path"), report.get("request_key")
+    if not isinstance(path, str) or not isinstance(key, str) or not glue.lies_in_lora_folders(path):
+        return None
+    return Path(path) if published_for_key(Path(path), key) else None
+
+
+def _from_loras(subfolder: str):
+    import folder_paths
+
+    from ..identity_core.evaluation import EvaluationError
+    from ..identity_core.evaluation.checkpoints import checkpoints_in_folder
+
+    for root in folder_paths.get_folder_paths("loras"):
+        folder = Path(root) / subfolder
+        if folder.is_dir():
+            return checkpoints_in_folder(folder)
+    raise EvaluationError(f"The loras sub-folder '{subfolder}' is gone", "pick another entry", "run")

@@ -17,6 +17,7 @@ Usage: ``python -m demo [--steps N] [--keep-host]``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -107,6 +108,17 @@ def print_results(base_dir: Path) -> None:
         print(f"   output: {path}")
     if not loras and not outputs:
         print(f"   nothing was written under {base_dir}")
+    print_checkpoint_choice(outputs)
+
+
+def print_checkpoint_choice(outputs: list[Path]) -> None:
+    """The score report's checkpoints and its (checkpoint, strength) recommendation, as JSON."""
+    reports = [p for p in outputs if p.suffix == ".json" and "arcface" in p.name]
+    for path in sorted(reports, key=lambda p: p.stat().st_mtime)[-1:]:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        chosen = {key: report.get(key) for key in ("by_checkpoint", "recommended")}
+        print(f"\n== Checkpoint x strength ({path.name})")
+        print("\n".join("   " + line for line in json.dumps(chosen, indent=2).splitlines()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

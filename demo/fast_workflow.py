@@ -37,7 +37,8 @@ CPU_DEMO_INPUTS: dict[str, dict[str, Any]] = {
         "resolution": 64,
         "rank": 4,
         "alpha": 4.0,
-        "checkpoint_every": 1000,
+        "checkpoint_every": 2,  # two checkpoints in the demo's 4 steps, for the checkpoint pass
+        "preview_every_n_steps": 0,  # the engine's own sampling costs minutes per image on a CPU
         "overwrite": True,  # the demo host's own LoRA folder: a rerun with other inputs replaces it
         "advanced_settings": json.dumps(
             {

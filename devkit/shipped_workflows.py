@@ -133,9 +133,12 @@ first, not the optimizer.* Your photo folder is never written to (captions are s
 
 TRAIN_NOTE = """### Training
 Runs kohya-ss/sd-scripts in its own environment (install it once:
-`python -m sd_scripts_bridge install`). The LoRA lands in `models/loras/identity/`, and its
-file goes straight to the sweep. Cancel stops the engine; queue again with *resume* to continue.
-Re-queueing the same inputs does not train again.
+`python -m sd_scripts_bridge install`). Every 250 steps it saves a checkpoint and samples a
+portrait and a new place (two seeds each): each face is scored against your photos as it appears
+(**likeness per checkpoint**, beside the loss). *early_stop* (auto: on for fast, off for final)
+stops once likeness stops improving while the loss still falls, keeping the best checkpoint.
+Cancel stops the engine; queue again with *resume* to continue. Re-queueing the same inputs does
+not train again.
 """
 
 EVAL_NOTE = """### Evaluation
@@ -144,7 +147,9 @@ the token) at strengths 0.5 / 0.8 / 1.0 / 1.2 with the model you load (use the p
 generate with), and probes 1.5 / 2.0 when likeness is still rising. ArcFace Identity Score compares
 every face with your photos, flags overfitting, waxy skin and leakage on the control prompt, and
 **recommends the strength** (`passed` is false when it is only a best effort).
-Grid and chart are saved under `output/identity_lora/`.
+With the training run's checkpoints connected, the sweep runs on the best checkpoint by likeness
+(copies set aside), and the score **recommends a checkpoint and a strength**: that checkpoint
+becomes the LoRA in `models/loras/identity/`. Grid and chart are saved under `output/identity_lora/`.
 """
 
 
@@ -272,6 +277,8 @@ def training_graph(profile: str) -> Graph:
                 "output_name": f"identity_{profile}",
                 "seed": 42,
                 "control_after_generate": "fixed",
+                "checkpoint_every": 250,
+                "preview_every_n_steps": 250,  # every checkpoint gets its live likeness
             },
             size=(420, 0),
             color="yellow",
@@ -279,6 +286,7 @@ def training_graph(profile: str) -> Graph:
         Note("train_note", TRAIN_NOTE, (1420, 560), (380, 200), "Training"),
         Node("loss", "PreviewImage", (1420, 810), {}, "Loss curve", (380, 330)),
         *evaluation.nodes,
+        Node("likeness", "PreviewImage", (1420, 1170), {}, "Likeness per checkpoint", (380, 330)),
     ]
     links = [
         Link("check", "dataset", "captions", "dataset"),
@@ -287,6 +295,8 @@ def training_graph(profile: str) -> Graph:
         Link("check", "contact_sheet", "sheet", "images"),
         Link("captions", "dataset", "train", "dataset"),
         Link("train", ("loss_curve", "loss", "loss_image"), "loss", "images"),
+        Link("train", "likeness_curve", "likeness", "images"),
+        Link("train", "checkpoints", "sweep", "checkpoints"),
         *models.links,
         *evaluation.links,
     ]
@@ -297,7 +307,7 @@ def training_graph(profile: str) -> Graph:
             "#8A8",
         ),
         models.group,
-        Group(f"3. Train (profile {profile})", ("train", "train_note", "loss"), "#A88"),
+        Group(f"3. Train (profile {profile})", ("train", "train_note", "loss", "likeness"), "#A88"),
         evaluation.group,
     ]
     return Graph(f"identity_{profile}", nodes, links, groups, MODEL_INPUT_HINTS)
@@ -309,8 +319,13 @@ Sweeps LoRA strengths over the fixed prompt set and scores identity with face em
 **Set these (yellow nodes):**
 1. **folder** (Dataset Check): photos of the person, the reference identity (the training set works).
 2. In **LoRA Strength Sweep**: the LoRA (`lora_name`, from `models/loras`), its **trigger token**
-   and **class word**. More checkpoints of the same run go in `extra_loras`, one per line.
+   and **class word**. More LoRA files go in `extra_loras`, one per line.
 3. The **FLUX files** in the loaders.
+
+**An earlier training run's checkpoints** instead: pick the run (or a `models/loras` sub-folder
+of checkpoint files) in **Load Identity Checkpoints** and connect its output to the sweep's
+`checkpoints` input. The best checkpoint by likeness is swept and the score recommends a
+(checkpoint, strength) pair.
 
 Then press **Run**. The score recommends the lowest strength that holds the identity without
 overfitting or leakage, or says what to fix.
@@ -319,21 +334,29 @@ overfitting or leakage, or says what to fix.
 
 def evaluate_graph() -> Graph:
     """DatasetCheck (reference photos) and an existing LoRA -> StrengthSweep -> ArcFaceScore."""
-    models = models_section((0, 960), (480, 930), (420, 400), training=False)
+    models = models_section((0, 1100), (480, 1070), (420, 400), training=False)
     evaluation = evaluation_section(
         (960, 0), "identity_lora/evaluate", "3. Evaluate: pick the LoRA and its token"
     )
     nodes: list[Node | Note] = [
-        Note("start", EVALUATE_START, (0, 0), (440, 380), "Start here"),
-        Node("check", "DatasetCheck", (0, 430), {"folder": ""}, "Reference photos", (440, 360), "yellow"),
+        Note("start", EVALUATE_START, (0, 0), (440, 450), "Start here"),
+        Node("check", "DatasetCheck", (0, 490), {"folder": ""}, "Reference photos", (440, 360), "yellow"),
         Node("sheet", "PreviewImage", (480, 0), {}, "Reference contact sheet", (320, 400)),
         *models.nodes,
         # the ids of the shipped file put the sweep's grid right after the sweep
         *evaluation.nodes_in_order("sweep", "grid", "score", "eval_note", "chart", "scored_grid"),
+        Node(
+            "earlier",
+            "LoadIdentityCheckpoints",
+            (480, 440),
+            {},
+            "Or: an earlier run's checkpoints",
+            (320, 100),
+        ),
     ]
     links = [Link("check", "contact_sheet", "sheet", "images"), *evaluation.links]
     groups = [
-        Group("1. Reference: photos of the person", ("start", "check", "sheet"), "#8A8"),
+        Group("1. Reference: photos of the person", ("start", "check", "sheet", "earlier"), "#8A8"),
         models.group,
         evaluation.group,
     ]

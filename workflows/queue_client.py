@@ -700,6 +700,8 @@ RESULT_FIELDS = {
     "recommended_strength": "recommended strength",
     "strength": "recommended strength",
     "passed": "passed",
+    "recommended_lora": "recommended LoRA",
+    "recommended_step": "recommended checkpoint step",
     "report_path": "report",
     "path": "report",
 }

@@ -198,7 +198,7 @@ def evaluation_section(
             color="yellow" if picks_lora else None,
         ),
         Node("score", "ArcFaceScore", (x + 480, y), {}, "ArcFace Identity Score", (380, 200)),
-        Note("eval_note", EVAL_NOTE, (x + 480, y + 250), (380, 250), "Evaluation"),
+        Note("eval_note", EVAL_NOTE, (x + 480, y + 280), (380, 210), "Evaluation"),
         _save_image("grid", (x, y + 760), f"{output_prefix}_sweep_grid", "Sweep grid", (440, 400)),
         _save_image("chart", (x + 480, y + 550), f"{output_prefix}_identity_chart", "Identity score chart"),
         _save_image(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from ..sd_scripts_bridge.profiles import PROFILES
@@ -273,7 +274,12 @@ class TrainIdentityLoRA:
             except TrainingCancelledError:
                 comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
                 raise
-        return _outputs(result, inputs, relay)
+        return _outputs(result, inputs, relay, _preview_index(prompts))
+
+
+def _preview_index(prompts) -> int:
+    """The prompt the previews output shows: the user's preview prompt, else the first portrait."""
+    return next((p.index for p in prompts if p.role == "preview"), 0)
 
 
 def _options(inputs: dict, unique_id, relay):
@@ -398,7 +404,7 @@ def _comfy_tokenizers(work: Path) -> Path:
     return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
 
 
-def _outputs(result, inputs: dict, relay) -> dict:
+def _outputs(result, inputs: dict, relay, preview_index: int) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
     from .train_likeness import checkpoint_outputs
 
@@ -424,12 +430,21 @@ def _outputs(result, inputs: dict, relay) -> dict:
             str(result.lora_path),
             comfy_glue.arrays_to_images([chart]),
             summary,
-            _preview_batch(result.samples),
+            _preview_batch(_samples_of_prompt(result.samples, preview_index)),
             *(inputs[role] for *_, role in LOADER_OUTPUTS),
             checkpoints,
             comfy_glue.arrays_to_images([likeness]),
         ),
     }
+
+
+_SAMPLE_TAIL = re.compile(r"_\d{6}_(?P<index>\d{2})_\d{14}(?:_\d+)?\.png$")  # the engine's sample names
+
+
+def _samples_of_prompt(paths, index: int) -> list:
+    """One sample per sampling step: the images of prompt ``index`` (all when none is named so)."""
+    chosen = [p for p in paths if (m := _SAMPLE_TAIL.search(p.name)) and int(m.group("index")) == index]
+    return chosen or list(paths)
 
 
 def _preview_batch(paths):

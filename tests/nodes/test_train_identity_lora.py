@@ -80,6 +80,7 @@ def test_node_is_registered_with_all_inputs(host):
     assert set(optional) == {
         "regularization", "steps", "learning_rate", "rank", "alpha", "resolution",
         "preview_every_n_steps", "preview_prompt", "validation_split", "advanced_settings",
+        "early_stop", "face_backend",
         "oom_fallback", "ram_check", "num_processes",
     }  # fmt: skip
     assert (
@@ -99,13 +100,15 @@ def test_node_is_registered_with_all_inputs(host):
     assert info["output_name"] == [
         *("lora_name", "lora_path", "loss_curve", "summary", "previews"),
         *("diffusion_model_name", "clip_l_name", "t5xxl_name", "ae_name"),
+        *("checkpoints", "likeness_curve"),
     ]
+    assert info["output"][-2:] == ["IDENTITY_CHECKPOINTS", "IMAGE"]
     # the FLUX file names typed as the core loaders' combos, so the loaders can wait for training
     loaders = {
         name: host.object_info(name)[name]["input"]["required"]
         for name in ("UNETLoader", "DualCLIPLoader", "VAELoader")
     }
-    assert info["output"][5:] == [
+    assert info["output"][5:9] == [
         loaders["UNETLoader"]["unet_name"][0],
         loaders["DualCLIPLoader"]["clip_name1"][0],
         loaders["DualCLIPLoader"]["clip_name2"][0],

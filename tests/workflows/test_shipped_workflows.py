@@ -23,7 +23,10 @@ from tests.workflows.workflow_check import check_ui_workflow, ui_to_api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("identity_fast", "identity_final", "identity_evaluate")
-PACK_NODES = {"DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore"}
+PACK_NODES = {
+    *("DatasetCheck", "CaptionTokenizer", "TrainIdentityLoRA", "StrengthSweep", "ArcFaceScore"),
+    "LoadIdentityCheckpoints",
+}
 
 pytestmark = pytest.mark.host
 

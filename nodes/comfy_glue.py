@@ -135,35 +135,32 @@ def lora_full_path(name: str) -> str | None:
     if not os.path.isabs(name):
         return folder_paths.get_full_path("loras", name)
     real = os.path.realpath(name)
-    for folder in folder_paths.get_folder_paths("loras"):
-        root = os.path.realpath(folder)
-        if os.path.commonpath([real, root]) == root and os.path.isfile(real):
-            return real
-    return None
+    return real if _lora_root_of(real) is not None and os.path.isfile(real) else None
 
 
 def lies_in_lora_folders(path: str) -> bool:
     """Whether ``path`` (present or not yet) lies inside one of ComfyUI's ``loras`` folders."""
-    import folder_paths
-
     real = os.path.realpath(path)
-    for folder in folder_paths.get_folder_paths("loras"):
-        root = os.path.realpath(folder)
-        if real != root and os.path.commonpath([real, root]) == root:
-            return True
-    return False
+    root = _lora_root_of(real)
+    return root is not None and real != root
 
 
 def lora_display_name(path: str) -> str:
     """A LoRA file's name as LoraLoader lists it (relative to its loras folder)."""
+    real = os.path.realpath(path)
+    root = _lora_root_of(real)
+    return os.path.relpath(real, root).replace(os.sep, "/") if root else os.path.basename(path)
+
+
+def _lora_root_of(real: str) -> str | None:
+    """The first of ComfyUI's ``loras`` folders (resolved) that holds the resolved path ``real``."""
     import folder_paths
 
-    real = os.path.realpath(path)
     for folder in folder_paths.get_folder_paths("loras"):
         root = os.path.realpath(folder)
         if os.path.commonpath([real, root]) == root:
-            return os.path.relpath(real, root).replace(os.sep, "/")
-    return os.path.basename(path)
+            return root
+    return None
 
 
 def sampler_names() -> list[str]:

@@ -30,15 +30,8 @@ STOP = StopRequest(at_step=6, keep_step=4, reason="likeness flat while the loss 
 
 
 @pytest.fixture(autouse=True)
-def slow_enough_stand_in(monkeypatch):
-    for name in ("NAN_AT_STEP", "CRASH_AT_STEP", "OOM_AT_STEP", "NO_OUTPUT", "BLOCKS", "PID_FILE"):
-        monkeypatch.delenv(f"STAND_IN_{name}", raising=False)
-    monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.15")
-
-
-@pytest.fixture
-def engine(tmp_path):
-    return stand_in.build_engine(tmp_path / "engine")
+def slow_enough_stand_in(stand_in_pace):
+    stand_in_pace(0.15)
 
 
 def states_in(output_dir) -> list[str]:

@@ -28,18 +28,9 @@ from sd_scripts_bridge.runner import engine_environment, find_start, run_trainin
 from sd_scripts_bridge.training_state import read_state
 
 
-@pytest.fixture
-def engine(tmp_path):
-    return stand_in.build_engine(tmp_path / "engine")
-
-
 @pytest.fixture(autouse=True)
-def fast_stand_in(monkeypatch, tmp_path):
-    for name in ("NAN", "CRASH", "OOM"):
-        monkeypatch.delenv(f"STAND_IN_{name}_AT_STEP", raising=False)
-    for name in ("NO_OUTPUT", "MISSING_KEYS", "IGNORE_SIGTERM", "BLOCKS"):
-        monkeypatch.delenv(f"STAND_IN_{name}", raising=False)
-    monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.02")
+def fast_stand_in(stand_in_pace, monkeypatch, tmp_path):
+    stand_in_pace(0.02)
     monkeypatch.setenv("STAND_IN_PID_FILE", str(tmp_path / "trainer.pid"))
 
 

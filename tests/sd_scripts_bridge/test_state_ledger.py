@@ -22,15 +22,8 @@ POISON = 1000.0
 
 
 @pytest.fixture(autouse=True)
-def fast_stand_in(monkeypatch):
-    for name in ("NAN_AT_STEP", "CRASH_AT_STEP", "OOM_AT_STEP", "NO_OUTPUT", "BLOCKS", "PID_FILE"):
-        monkeypatch.delenv(f"STAND_IN_{name}", raising=False)
-    monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.02")
-
-
-@pytest.fixture
-def engine(tmp_path):
-    return stand_in.build_engine(tmp_path / "engine")
+def fast_stand_in(stand_in_pace):
+    stand_in_pace(0.02)
 
 
 def plant_state(folder, name: str, step: int, like=None) -> None:

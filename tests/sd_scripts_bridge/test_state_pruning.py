@@ -23,15 +23,8 @@ from tests.sd_scripts_bridge.test_state_ledger import plant_state
 
 
 @pytest.fixture(autouse=True)
-def stand_in_speed(monkeypatch):
-    for name in ("NAN_AT_STEP", "CRASH_AT_STEP", "OOM_AT_STEP", "NO_OUTPUT", "BLOCKS", "PID_FILE"):
-        monkeypatch.delenv(f"STAND_IN_{name}", raising=False)
-    monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.1")
-
-
-@pytest.fixture
-def engine(tmp_path):
-    return stand_in.build_engine(tmp_path / "engine")
+def stand_in_speed(stand_in_pace):
+    stand_in_pace(0.1)
 
 
 class StateCounter:

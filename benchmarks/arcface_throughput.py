@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devkit.photos import brightened, flipped, grace_hopper, on_canvas, resized, rotated
 from devkit.stand_in_onnx import stand_in_scrfd
 from identity_core.evaluation import Sweep, SweepEntry, Thresholds, build_reference, evaluate_sweep
+from identity_core.evaluation.pipeline import measure_sweep
 from identity_core.faces import Face
 
 
@@ -96,20 +97,29 @@ def sweep_of(count: int) -> Sweep:
 
 
 def bench(label: str, backend, images: int) -> None:
+    """The evaluation's scoring of a sweep: measuring on one thread and on two, side by side, then
+    the whole evaluation (measuring on the default threads, cells, signals, recommendation)."""
     grace = grace_hopper()
     photos = [("a", grace), ("b", flipped(grace)), ("c", brightened(grace, 1.2))]
     start = time.perf_counter()
     reference = build_reference(photos, backend)
     ref_s = time.perf_counter() - start
     sweep = sweep_of(images)
+    h, w = sweep.entries[0].image.shape[:2]
+    print(f"{label}: reference {len(photos)} photos {ref_s:.2f} s; sweep of {images} images (~{w}x{h})")
+    for workers in (1, 2):
+        start = time.perf_counter()
+        measure_sweep(sweep, reference, backend, workers=workers)
+        took = time.perf_counter() - start
+        print(f"  measured on {workers} thread(s): {per_face(took, images)}")
     start = time.perf_counter()
     evaluate_sweep(sweep, reference, backend, Thresholds.from_scale(backend.scale))
     eval_s = time.perf_counter() - start
-    h, w = sweep.entries[0].image.shape[:2]
-    print(
-        f"{label}: reference {len(photos)} photos {ref_s:.2f} s; sweep of {images} images (~{w}x{h}) "
-        f"{eval_s:.2f} s = {eval_s / images * 1000:.0f} ms/face, {images / eval_s:.1f} faces/s"
-    )
+    print(f"  whole evaluation: {eval_s:.2f} s = {per_face(eval_s, images)}")
+
+
+def per_face(seconds: float, images: int) -> str:
+    return f"{seconds / images * 1000:.0f} ms/face, {images / seconds:.1f} faces/s"
 
 
 def cpu_seconds() -> float:

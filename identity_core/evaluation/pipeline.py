@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..concurrency import Cancelled, default_workers, ordered_map
 from ..faces.model import FaceBackend
 from .cells import CellKey, CellScore, score_cell
 from .checkpoint_verdict import CheckpointVerdict, judge_checkpoints
@@ -85,14 +86,25 @@ def measure_sweep(
     backend: FaceBackend,
     should_cancel: Callable[[], bool] | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> list[ImageMeasure]:
+    """Measure every sweep image, in order, on ``workers`` threads (default: one per core, at most two)."""
+    total = len(sweep.entries)
     measures: list[ImageMeasure] = []
-    for index, entry in enumerate(sweep.entries):
-        if should_cancel is not None and should_cancel():
-            raise EvaluationCancelled("Scoring was cancelled")
-        measures.append(measure_image(entry.image, backend, reference))
-        if on_image is not None:
-            on_image(index + 1, len(sweep.entries))
+    measured = ordered_map(
+        lambda entry: measure_image(entry.image, backend, reference),
+        sweep.entries,
+        workers or default_workers(),
+        should_cancel,
+        "Scoring",
+    )
+    try:
+        for measure in measured:
+            measures.append(measure)
+            if on_image is not None:
+                on_image(len(measures), total)
+    except Cancelled as exc:
+        raise EvaluationCancelled("Scoring was cancelled") from exc
     return measures
 
 

@@ -82,6 +82,7 @@ class DlibLocatedInsightFace:
         self._locator, self._insightface = locator, insightface_backend
         self.name = insightface_backend.name + " (faces located by dlib)"
         self.same_person_cosine = insightface_backend.same_person_cosine
+        self.scale = insightface_backend.scale
 
     def analyze(self, image_rgb):
         return [

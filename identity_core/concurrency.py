@@ -2,7 +2,7 @@
 
 Image decoding, onnxruntime and OpenCV release Python's global lock, so two threads keep two
 cores busy on per-image work (the offline face backend moves dlib's lock-holding embedding into
-helper processes). Used by DatasetCheck; the evaluation can score sweep images the same way.
+helper processes). Used by DatasetCheck and by the evaluation to score sweep images.
 """
 
 from __future__ import annotations

@@ -62,8 +62,9 @@ LOADER_OUTPUTS = (
     ("ae_name", "VAELoader", "vae_name", "ae"),
 )
 PREVIEW_COST = (
-    "Each preview costs the engine's sampler 20 denoising steps plus a VAE decode, about the time of "
-    "7 training steps (a 1500-step Fast run with a preview every 100 steps takes ~7% longer)."
+    "Each round samples 5 images (6 with a preview prompt) of 20 denoising steps and a VAE decode, "
+    "about 24 training steps on a GPU (estimate): a 1500-step Fast run with a round every 250 steps "
+    "takes about 10% longer."
 )
 VALIDATION_COST = (
     "Each validation (at every checkpoint interval) runs 4 forward passes per held-out image, about "

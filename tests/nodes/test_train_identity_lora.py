@@ -95,7 +95,7 @@ def test_node_is_registered_with_all_inputs(host):
     for name, spec in {**required, **optional}.items():
         assert spec[1].get("tooltip"), f"{name} has no tooltip"
     assert "Fast 1500" in optional["steps"][1]["tooltip"] and "Final 2500" in optional["steps"][1]["tooltip"]
-    assert "7 training steps" in optional["preview_every_n_steps"][1]["tooltip"]
+    assert "24 training steps" in optional["preview_every_n_steps"][1]["tooltip"]
     assert "forward passes" in optional["validation_split"][1]["tooltip"]
     assert info["output_name"] == [
         *("lora_name", "lora_path", "loss_curve", "summary", "previews"),

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from . import comfy_glue as glue
 from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE
+from .train_request import RUNS_SUBFOLDER
 
 RUN_PREFIX, LORAS_PREFIX = "run: ", "loras: "
-RUNS_SUBFOLDER = "train"  # as TrainIdentityLoRA's
 MAX_FOLDER_DEPTH = 3  # loras sub-folders looked at
 
 

@@ -7,7 +7,7 @@ node maps its inputs to a ``PlanRequest``, lends the job ComfyUI's memory manage
 (``comfy_glue.ComfyMemory``: VRAM freed before the tier is chosen, RAM when the preflight needs
 it), relays progress (``train_progress.py``), honours Cancel and returns the outputs.
 
-The last four outputs are the FLUX file names the LoRA was trained with, typed as the core
+Outputs 6-9 are the FLUX file names the LoRA was trained with, typed as the core
 loaders' combos (UNETLoader, DualCLIPLoader, VAELoader): linked to those loaders they make them
 wait for the training by structure, so ComfyUI never holds a second copy of FLUX while the engine
 loads its own. ``RETURN_TYPES`` is read when ComfyUI asks, so the lists follow the model folders.
@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 
 from ..sd_scripts_bridge.profiles import PROFILES
@@ -36,14 +35,18 @@ from ..sd_scripts_bridge.tiers import TIER_ORDER
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
 from .face_reference import BACKENDS
+from .train_previews import preview_batch, preview_index, samples_of_prompt
+from .train_request import (
+    FORCE_CPU_ENV,
+    LORA_SUBFOLDER,
+    MODEL_FOLDERS,
+    RUNS_SUBFOLDER,
+    likeness_prompts,
+    model_paths,
+    training_request,
+)
+from .train_tooltips import TOOLTIPS
 
-FORCE_CPU_ENV = "IDENTITY_LORA_FORCE_CPU"
-ALLOW_UNPINNED_ENV = "IDENTITY_LORA_ALLOW_UNPINNED_ENGINE"
-LORA_SUBFOLDER = "identity"
-RUNS_SUBFOLDER = "train"  # inside the pack's private work folder
-TOKENIZERS_SUBFOLDER = "tokenizers"
-MODEL_FOLDERS = {"diffusion_model": "diffusion_models", "clip_l": "text_encoders", "t5xxl": "text_encoders"}
-MODEL_FOLDERS["ae"] = "vae"
 NOT_SETTINGS = {
     "dataset",
     "regularization",
@@ -61,72 +64,6 @@ LOADER_OUTPUTS = (
     ("t5xxl_name", "DualCLIPLoader", "clip_name2", "t5xxl"),
     ("ae_name", "VAELoader", "vae_name", "ae"),
 )
-PREVIEW_COST = (
-    "Each round samples 5 images (6 with a preview prompt) of 20 denoising steps and a VAE decode, "
-    "about 24 training steps on a GPU (estimate): a 1500-step Fast run with a round every 250 steps "
-    "takes about 10% longer."
-)
-VALIDATION_COST = (
-    "Each validation (at every checkpoint interval) runs 4 forward passes per held-out image, about "
-    "1.3 training steps per image; held-out images are not trained on."
-)
-
-
-def _profiles(key: str) -> str:
-    return ", ".join(f"{name.capitalize()} {profile.value(key):g}" for name, profile in PROFILES.items())
-
-
-TOOLTIPS = {
-    "dataset": "The checked dataset from CaptionTokenizer or DatasetCheck.",
-    "profile": "fast: 512 px, 1500 steps, rank 32 (dataset validation, < 1 h). final: 768 px, 2500 steps, "
-    "rank 64, dropout 0.1, cosine (best realism).",
-    "vram_tier": "Memory settings for your GPU. auto picks from the VRAM that is free after ComfyUI unloads "
-    "its models (and refuses below 6.8 GiB). 8/10/12/16/24gb: fp8 base + checkpointing (+ block swap up to "
-    "24gb: 28/22/16/8 blocks); 48/80gb: bf16 base, no checkpointing, ~2.2x faster (changes numerics "
-    "slightly).",
-    "text_encoder": "auto = frozen (design document Section 5). two_phase trains the CLIP-L LoRA for the "
-    "first half of the steps; it needs regularization images, 15+ photos and a token that is not unique.",
-    "diffusion_model": "FLUX.1-dev single-file model from models/diffusion_models.",
-    "clip_l": "CLIP-L text encoder from models/text_encoders (or clip).",
-    "t5xxl": "T5-XXL text encoder from models/text_encoders (or clip).",
-    "ae": "FLUX autoencoder (ae) from models/vae.",
-    "output_name": "LoRA file name; published as models/loras/identity/<name>.safetensors.",
-    "seed": "Training seed.",
-    "checkpoint_every": "Save a checkpoint and a resumable state every N steps (0: none; Cancel then loses "
-    "the run).",
-    "resume": "Continue a cancelled run of the same inputs at its last saved step. Off: start again (the old "
-    "run folder is kept, renamed).",
-    "overwrite": "Replace an existing LoRA of the same name.",
-    "regularization": "Optional regularization dataset (other people, no trigger token); defaults to the one "
-    "DatasetCheck attached.",
-    "steps": f"0 = profile value ({_profiles('max_train_steps')}).",
-    "learning_rate": f"0 = profile value ({_profiles('learning_rate')}).",
-    "rank": f"LoRA rank; 0 = profile value ({_profiles('network_dim')}).",
-    "alpha": "LoRA alpha; 0 = the rank when rank is set, else the profile value "
-    f"({_profiles('network_alpha')}).",
-    "resolution": f"Training resolution; 0 = profile value ({_profiles('resolution')}). Buckets widen to "
-    "contain it.",
-    "preview_every_n_steps": "0 = off. Every N steps the engine samples the likeness prompts (portrait and "
-    "new environment, 2 fixed seeds each) and a pose probe; each face is scored against your photos as it "
-    "appears (live likeness, the likeness curve, early stop). Use the checkpoint interval, so every "
-    "checkpoint gets its score. " + PREVIEW_COST,
-    "preview_prompt": "An extra preview prompt sampled with them ({token} and {class_word} are filled in, "
-    "nothing else); empty = none.",
-    "early_stop": "Stop when likeness has not improved for a few checkpoints while the loss still falls "
-    "(needs previews), keeping the best checkpoint; resumable. auto: Fast on (2 checkpoints), Final off "
-    "(its cosine tail refines detail).",
-    "face_backend": "Face backend for the live likeness (as in ArcFaceScore).",
-    "validation_split": "0 = off. Share of the images held out to measure validation loss, drawn on the loss "
-    "curve (needs checkpoint_every > 0). " + VALIDATION_COST,
-    "advanced_settings": 'Optional JSON of further profile values, e.g. {"lr_warmup_steps": 50, '
-    '"t5xxl_max_token_length": 256}; applied last.',
-    "oom_fallback": "Out of GPU memory: continue on the next smaller VRAM tier by itself, from the last "
-    "saved state (the summary and the LoRA's metadata say so). Off: stop with the error.",
-    "ram_check": "Before training, refuse a run whose estimated RAM peak (from the model files' size) "
-    "exceeds the RAM available after ComfyUI released its models. Off: start anyway (still reported).",
-    "num_processes": "Processes, one per GPU of this machine (data parallel through accelerate). Several "
-    "machines: see the README, 'More than one GPU or machine'.",
-}
 
 
 class _ClassProperty:
@@ -241,7 +178,7 @@ class TrainIdentityLoRA:
         so including it would make every second identical queue run the node again.
         """
         try:
-            models = {role: _file_identity(path) for role, path in _model_paths(inputs).items()}
+            models = {role: _file_identity(path) for role, path in model_paths(inputs).items()}
         except (OSError, ValueError):
             return float("nan")
         settings = {k: v for k, v in sorted(inputs.items()) if k not in NOT_SETTINGS}
@@ -258,8 +195,8 @@ class TrainIdentityLoRA:
         comfy_glue.raise_if_interrupted()
         refuse_failed_dataset(dataset)
         work = comfy_glue.work_folder()
-        prompts, probe = _likeness_prompts(dataset, inputs)
-        request = _request(dataset, output_name, inputs, work, prompts)
+        prompts, probe = likeness_prompts(dataset, inputs)
+        request = training_request(dataset, output_name, inputs, work, prompts)
         progress = TrainingProgress(unique_id)
         relay = _relay(dataset, inputs, prompts, probe, progress, request)
         with hide_private_paths(work):
@@ -275,12 +212,7 @@ class TrainIdentityLoRA:
             except TrainingCancelledError:
                 comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
                 raise
-        return _outputs(result, inputs, relay, _preview_index(prompts))
-
-
-def _preview_index(prompts) -> int:
-    """The prompt the previews output shows: the user's preview prompt, else the first portrait."""
-    return next((p.index for p in prompts if p.role == "preview"), 0)
+        return _outputs(result, inputs, relay, preview_index(prompts))
 
 
 def _options(inputs: dict, unique_id, relay):
@@ -298,21 +230,6 @@ def _options(inputs: dict, unique_id, relay):
     )
 
 
-def _likeness_prompts(dataset, inputs: dict):
-    """The engine's sample prompts when previews are on (likeness, pose probe, the user's preview)."""
-    from ..identity_core.dataset.gate import require_trigger_token
-    from ..identity_core.evaluation.run_likeness import training_prompts
-    from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
-
-    if not int(inputs.get("preview_every_n_steps") or 0):
-        return [], None
-    token, class_word = require_trigger_token(dataset), dataset.class_word or "person"
-    preview = (inputs.get("preview_prompt") or "").strip()
-    preview = render_sample_prompt(preview, token, class_word) if preview else ""
-    notes = dataset.extra.get("image_notes") or {}
-    return training_prompts(notes, token, class_word, int(inputs["seed"]), preview)
-
-
 def _relay(dataset, inputs: dict, prompts, probe, progress, request):
     from .train_likeness import LiveLikenessRelay
 
@@ -322,90 +239,13 @@ def _relay(dataset, inputs: dict, prompts, probe, progress, request):
     return LiveLikenessRelay(dataset, inputs, prompts, probe, progress, Path(request.run_dir), title)
 
 
-def _request(dataset, output_name: str, inputs: dict, work: Path, prompts):
-    """The node's inputs as the job's request, its run folder in the private work folder."""
-    from ..identity_core.dataset.gate import require_trigger_token
-    from ..sd_scripts_bridge.errors import GpuRequiredError
-    from ..sd_scripts_bridge.job import place_run
-    from ..sd_scripts_bridge.model import DatasetImage, EngineSamplePrompt, ModelFiles, PlanRequest
-
-    cpu = os.environ.get(FORCE_CPU_ENV, "") == "1"
-    if not cpu and not comfy_glue.cuda_available():
-        raise GpuRequiredError(FORCE_CPU_ENV)
-    token = require_trigger_token(dataset)
-    class_word = dataset.class_word or "person"
-    regularization = inputs.get("regularization") or dataset.regularization
-    preview_every = int(inputs.get("preview_every_n_steps") or 0)
-    uniqueness = dataset.token_uniqueness
-    request = PlanRequest(
-        profile=inputs["profile"],
-        images=tuple(DatasetImage(Path(i.image_path), i.caption) for i in dataset.items),
-        regularization=tuple(
-            DatasetImage(Path(i.image_path), i.caption)
-            for i in (regularization.items if regularization else ())
-        ),
-        models=ModelFiles(**{role: Path(path) for role, path in _model_paths(inputs).items()}),
-        output_name=output_name.strip(),
-        run_dir=work / RUNS_SUBFOLDER,  # place_run names the run folder inside it after the request key
-        trigger_token=token,
-        class_word=class_word,
-        vram_tier=inputs["vram_tier"],
-        te_policy=inputs["text_encoder"],
-        token_is_unique=uniqueness.is_unique if uniqueness is not None else None,
-        overrides=_overrides(inputs),
-        seed=int(inputs["seed"]),
-        save_every_n_steps=int(inputs["checkpoint_every"]) or None,
-        sample_prompts=tuple(EngineSamplePrompt(p.text, seed=p.seed) for p in prompts),
-        sample_every_n_steps=preview_every or None,
-        validation_split=float(inputs.get("validation_split") or 0.0),
-        tokenizer_cache_dir=_comfy_tokenizers(work),
-        num_processes=int(inputs.get("num_processes") or 1),
-        cpu=cpu,
-        allow_unpinned_engine=os.environ.get(ALLOW_UNPINNED_ENV, "") == "1",
-        publish_dir=Path(comfy_glue.lora_root()) / LORA_SUBFOLDER,
-    )
-    return place_run(request, work / RUNS_SUBFOLDER)
-
-
-def _overrides(inputs: dict) -> dict:
-    """Non-zero number inputs as profile settings; the advanced JSON is applied last."""
-    from ..sd_scripts_bridge.overrides import from_fields, parse_settings_json
-
-    fields = ("steps", "learning_rate", "rank", "alpha", "resolution")
-    overrides = from_fields(**{name: inputs.get(name) or 0 for name in fields})
-    overrides.update(parse_settings_json(inputs.get("advanced_settings") or ""))
-    return overrides
-
-
-def _model_paths(inputs: dict) -> dict[str, str]:
-    from ..sd_scripts_bridge.request_checks import PlanInputError
-
-    paths = {}
-    for role, folder in MODEL_FOLDERS.items():
-        try:
-            paths[role] = comfy_glue.model_file_path(folder, inputs.get(role))
-        except FileNotFoundError:
-            raise PlanInputError(
-                what=f"The {role} file {inputs.get(role)!r} is not in ComfyUI's models/{folder} folder",
-                fix="put the file there and pick it again (refresh the node with R)",
-            ) from None
-    return paths
-
-
 def _file_identity(path: str) -> list:
     """Name + size + mtime: notices a replaced file without reading it."""
     stat = os.stat(path)
     return [os.path.basename(path), stat.st_size, stat.st_mtime_ns]
 
 
-def _comfy_tokenizers(work: Path) -> Path:
-    """Offline tokenizer folders made from ComfyUI's own tokenizer files (the engine is offline)."""
-    from ..sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers
-
-    return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
-
-
-def _outputs(result, inputs: dict, relay, preview_index: int) -> dict:
+def _outputs(result, inputs: dict, relay, preview_prompt_index: int) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
     from .train_likeness import checkpoint_outputs
 
@@ -431,35 +271,9 @@ def _outputs(result, inputs: dict, relay, preview_index: int) -> dict:
             str(result.lora_path),
             comfy_glue.arrays_to_images([chart]),
             summary,
-            _preview_batch(_samples_of_prompt(result.samples, preview_index)),
+            preview_batch(samples_of_prompt(result.samples, preview_prompt_index)),
             *(inputs[role] for *_, role in LOADER_OUTPUTS),
             checkpoints,
             comfy_glue.arrays_to_images([likeness]),
         ),
     }
-
-
-_SAMPLE_TAIL = re.compile(r"_\d{6}_(?P<index>\d{2})_\d{14}(?:_\d+)?\.png$")  # the engine's sample names
-
-
-def _samples_of_prompt(paths, index: int) -> list:
-    """One sample per sampling step: the images of prompt ``index`` (all when none is named so)."""
-    chosen = [p for p in paths if (m := _SAMPLE_TAIL.search(p.name)) and int(m.group("index")) == index]
-    return chosen or list(paths)
-
-
-def _preview_batch(paths):
-    import numpy as np
-    from PIL import Image
-
-    arrays = []
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                arrays.append(np.asarray(image.convert("RGB")))
-        except OSError:
-            continue
-    if arrays:
-        size = arrays[-1].shape
-        arrays = [a for a in arrays if a.shape == size]
-    return comfy_glue.arrays_to_images(arrays or [np.zeros((64, 64, 3), np.uint8)])

@@ -11,6 +11,7 @@ import os
 
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
+from .face_reference import BACKENDS, load_face_backend
 
 REPORT_SUBFOLDER = os.path.join("identity_lora", "dataset_check")
 
@@ -41,7 +42,7 @@ class DatasetCheck:
                     },
                 ),
                 "face_backend": (
-                    ["auto", "insightface", "centerface", "dlib"],
+                    BACKENDS,
                     {
                         "default": "auto",
                         "tooltip": "auto: your insightface pack if found, else CenterFace + dlib (offline, "
@@ -102,7 +103,6 @@ class DatasetCheck:
         from ..identity_core.dataset.check import CheckCancelled, check_dataset
         from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
-        from ..identity_core.faces import load_backend_once
 
         comfy_glue.raise_if_interrupted()
         folder, regularization = _confined(folder, regularization_folder)
@@ -114,7 +114,7 @@ class DatasetCheck:
             duplicate_phash_distance=duplicate_distance,
             min_sharpness=min_sharpness,
         )
-        choice = load_backend_once(comfy_glue.insightface_roots(), face_backend, insightface_pack or "auto")
+        choice = load_face_backend(face_backend, insightface_pack or "")
         progress = _Progress()
         try:
             result = check_dataset(

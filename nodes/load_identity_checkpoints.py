@@ -82,8 +82,8 @@ def _runs_root() -> Path:
 
 
 def _run_folders() -> list[str]:
-    """Run folders with at least one recorded checkpoint."""
-    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    """Run folders whose ledger records a checkpoint (the files are checked when a run is loaded)."""
+    from ..sd_scripts_bridge.checkpoints import has_recorded_checkpoints
 
     try:
         root = _runs_root()
@@ -91,7 +91,7 @@ def _run_folders() -> list[str]:
     except Exception:  # a misconfigured work folder must not break the node list
         return []
     folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return [p.name for p in folders if trusted_checkpoints(p)]
+    return [p.name for p in folders if has_recorded_checkpoints(p)]
 
 
 def _lora_folders() -> list[str]:
@@ -111,15 +111,24 @@ def _lora_folders() -> list[str]:
 
 def _from_run(run_dir: Path):
     """The recorded checkpoints, the run's likeness and losses, its published LoRA as the target."""
+    from ..identity_core.evaluation import EvaluationError
     from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
     from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
 
+    checkpoints = trusted_checkpoints(run_dir)
+    if not checkpoints:
+        raise EvaluationError(
+            f"No checkpoint of the run '{run_dir.name}' still matches what its training recorded "
+            "(the files were replaced or removed)",
+            "pick another run, or train this one again",
+            "run",
+        )
     saved = read_likeness(run_dir)
     publish_to = _published_lora(run_dir)
     return CheckpointSet(
-        files=tuple(CheckpointFile(c.step, c.path) for c in trusted_checkpoints(run_dir)),
+        files=tuple(CheckpointFile(c.step, c.path) for c in checkpoints),
         run_name=run_dir.name,
         lora_name=glue.lora_display_name(str(publish_to)) if publish_to is not None else "",
         publish_to=publish_to,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sd_scripts_bridge.model import ProgressEvent
+from ..sd_scripts_bridge.model import EARLIER_SAMPLE_PREFIX, ProgressEvent
 from ..sd_scripts_bridge.progress_text import progress_line, worth_showing
 from . import comfy_glue
 
@@ -30,7 +30,7 @@ class TrainingProgress:
         self.last_step = (0, 0)  # (step, total) of the bar
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.total and not event.message.startswith("earlier sample"):
+        if event.total and not event.message.startswith(EARLIER_SAMPLE_PREFIX):
             self._move_bar(event)
         if worth_showing(event):
             comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event))

@@ -58,18 +58,25 @@ def trusted_checkpoints(run_dir: Path) -> tuple[Checkpoint, ...]:
     sha256, oldest global step first (every file is read: a replaced file is refused)."""
     run_dir = Path(run_dir)
     found = []
-    for name, entry in load_entries(run_dir).items():
-        step = entry.get("global_step")
-        if (
-            entry.get("kind") != CHECKPOINT_KIND
-            or not isinstance(step, int)
-            or _STEP_SUFFIX.search(name) is None
-        ):
-            continue
+    for name, step, entry in _recorded_checkpoints(run_dir):
         path = _file_inside(run_dir, entry.get("path"))
         if path is not None and path.name == name and entry.get("files") == {name: file_sha256(path)}:
             found.append(Checkpoint(step, path))
     return tuple(sorted(found, key=lambda checkpoint: checkpoint.step))
+
+
+def has_recorded_checkpoints(run_dir: Path) -> bool:
+    """Whether the ledger of ``run_dir`` records a step checkpoint (no file is read: for listing runs;
+    :func:`trusted_checkpoints` checks the files when a run is used)."""
+    return any(True for _ in _recorded_checkpoints(Path(run_dir)))
+
+
+def _recorded_checkpoints(run_dir: Path):
+    """(file name, global step, ledger entry) of each step checkpoint the ledger records."""
+    for name, entry in load_entries(run_dir).items():
+        step = entry.get("global_step")
+        if entry.get("kind") == CHECKPOINT_KIND and isinstance(step, int) and _STEP_SUFFIX.search(name):
+            yield name, step, entry
 
 
 def _file_inside(run_dir: Path, relative: object) -> Path | None:

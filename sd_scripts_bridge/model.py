@@ -188,6 +188,9 @@ class TrainingPlan:
         return _jsonable(dataclasses.asdict(self))
 
 
+EARLIER_SAMPLE_PREFIX = "earlier sample"  # message of a sample event resent on resume, not a new step
+
+
 @dataclass(frozen=True)
 class ProgressEvent:
     """A structured progress report. ``step`` and ``total`` count over all phases."""

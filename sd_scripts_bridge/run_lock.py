@@ -45,8 +45,7 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         if not _try_lock(handle):
-            handle.seek(0)
-            holder = handle.read().strip() or "holder unknown"
+            holder = _read_holder(handle)
             handle.close()
             raise RunFolderBusyError(self.run_dir, _describe(holder))
         handle.seek(0)
@@ -73,6 +72,15 @@ class RunLock:
             "since": time.strftime("%Y-%m-%d %H:%M:%S"),
             "holder": self.holder,
         }
+
+
+def _read_holder(handle: IO[str]) -> str:
+    """The holder's record; unreadable while locked on Windows, where the lock covers the record."""
+    try:
+        handle.seek(0)
+        return handle.read().strip() or "holder unknown"
+    except OSError:
+        return "holder unknown"
 
 
 def _describe(text: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .checkpoints import phase_checkpoints
 from .lora_file import is_complete_file
-from .model import Checkpoint, Phase, ProgressEvent, TrainingPlan
+from .model import EARLIER_SAMPLE_PREFIX, Checkpoint, Phase, ProgressEvent, TrainingPlan
 from .progress import ProgressTracker
 from .samples import SampleWatcher, earlier_samples, place_sample
 from .state_ledger import StateLedger
@@ -32,7 +32,7 @@ class RunFolderWatch:
 
     def earlier_sample_events(self, through_step: int) -> list[ProgressEvent]:
         """``sample`` events for the images an earlier call of the run wrote up to the resumed step,
-        so a listener can rebuild what it had seen (messages start with "earlier sample")."""
+        so a listener can rebuild what it had seen (messages start with ``EARLIER_SAMPLE_PREFIX``)."""
         if self.samples is None:
             return []
         return [
@@ -42,7 +42,7 @@ class RunFolderWatch:
                 step=sample.step,
                 total=self.plan.total_steps,
                 path=sample.path,
-                message=f"earlier sample {sample.path.name}",
+                message=f"{EARLIER_SAMPLE_PREFIX} {sample.path.name}",
                 sample_index=sample.index,
             )
             for sample in earlier_samples(self.plan, through_step)

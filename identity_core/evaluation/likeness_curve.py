@@ -163,6 +163,8 @@ class LikenessCurve:
                 point.pose_probe_followed = _optional(entry.get("pose_probe_followed"), bool)
                 point.pose_probe_yaw = _optional(entry.get("pose_probe_yaw"), float)
                 point.loss = _optional(entry.get("loss"), float)
+                point.diversity = _optional(entry.get("diversity"), float)
+                point.copies = [str(signal) for signal in entry.get("copies", [])]
             except (KeyError, TypeError, ValueError):
                 continue
         return curve

@@ -156,6 +156,7 @@ def read_likeness(run_dir: Path) -> SavedLikeness | None:
     except (OSError, ValueError, AttributeError, TypeError):
         return None
     curve = LikenessCurve.from_dict(points)
+    curve.measured_by = str(about.get("backend", ""))
     return SavedLikeness(curve, about) if curve.points else None
 
 

@@ -90,3 +90,11 @@ def test_loss_is_attached_per_checkpoint_window():
     curve = LikenessCurve([LikenessPoint(2), LikenessPoint(4)])
     curve.attach_losses([(1, 1.0), (2, 0.8), (3, 0.6), (4, 0.4)], window=2)
     assert [p.loss for p in curve.points] == pytest.approx([0.9, 0.5])
+
+
+def test_a_saved_curve_reads_back_with_its_copy_signals_and_diversity():
+    curve = curve_of([0.9, 0.95], [0.5, 0.4])
+    curve.points[1].copies, curve.points[1].diversity = ["copies train_03.jpg"], 0.25
+    read = LikenessCurve.from_dict(curve.to_dict())
+    assert read.points[1].copied and read.points[1].copies == ["copies train_03.jpg"]
+    assert read.points[1].diversity == pytest.approx(0.25) and read.points[0].diversity is None

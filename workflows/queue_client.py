@@ -576,6 +576,42 @@ def apply_settings(workflow: dict[str, Any], settings: Sequence[str]) -> dict[st
 # --------------------------------------------------------------------------------------
 
 
+class WholeLines:
+    """One output stream shared by several job threads, written a whole line at a time.
+
+    ``print`` writes the text and its newline in two calls, so two jobs printing at once could
+    run their lines together. Each thread's text is held until its line ends (or it flushes, as
+    an in-place redraw does) and then written in one call under one lock.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._held = threading.local()
+
+    def write(self, text: str) -> int:
+        held = getattr(self._held, "text", "") + text
+        lines, newline, rest = held.rpartition("\n")
+        if newline:
+            self._emit(lines + newline)
+        self._held.text = rest
+        return len(text)
+
+    def flush(self) -> None:
+        rest = getattr(self._held, "text", "")
+        self._held.text = ""
+        self._emit(rest)
+
+    def isatty(self) -> bool:
+        return hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def _emit(self, text: str) -> None:
+        with self._lock:
+            if text:
+                self.stream.write(text)
+            self.stream.flush()
+
+
 class ProgressPrinter:
     """Turns a prompt's ws messages into progress output: a bar per node, plus training status.
 
@@ -813,8 +849,8 @@ class Dispatcher:
         overwrite: bool = False,
     ) -> None:
         self.clients = [ComfyClient(url) for url in servers]
-        self.out = out
-        self.err = err
+        self.out = WholeLines(out)
+        self.err = WholeLines(err)
         self.download = download
         self.overwrite = overwrite
         self.timeout = timeout

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from workflows.queue_client import (
     ProgressPrinter,
     PromptRun,
     SetError,
+    WholeLines,
     apply_settings,
     available_shortcuts,
     parse_value,
@@ -291,6 +293,43 @@ def test_piped_progress_prints_lines():
     assert 1 < len(bars) <= 21 and bars[-1].startswith("[########################] 40/40 100%")
     assert "\r" not in out.getvalue()
     assert lines.count("training step 400/400 loss 0.5000 ETA 1m05s") == 1
+
+
+class SlowStream(io.StringIO):
+    """A stream slow enough to write that two unsynchronised printers interleave on it."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.0005)
+        return super().write(text)
+
+
+def test_lines_from_several_jobs_never_run_together():
+    out = SlowStream()
+    shared = WholeLines(out)
+
+    def job(label: str) -> None:
+        for number in range(40):
+            line = f"[{label}] queued prompt {number} on http://server-{label}"
+            print(line, file=shared, flush=number % 2 == 0)
+
+    threads = [threading.Thread(target=job, args=(label,)) for label in ("1", "2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = out.getvalue().split("\n")
+    assert lines[-1] == ""
+    assert all(re.fullmatch(r"\[(\d)\] queued prompt \d+ on http://server-\1", line) for line in lines[:-1])
+    assert len(lines) == 81
+
+
+def test_a_redraw_is_written_whole_on_flush():
+    out = io.StringIO()
+    shared = WholeLines(out)
+    shared.write("\r\033[K[1] 3/10")
+    assert out.getvalue() == ""
+    shared.flush()
+    assert out.getvalue() == "\r\033[K[1] 3/10"
 
 
 def test_results_print_texts_and_the_recommendation():

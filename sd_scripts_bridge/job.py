@@ -138,21 +138,41 @@ class _Job:
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
         key = request_key(request)
         destination = publish_destination(request)
-        overwrite = self.options.overwrite
-        if published_for_key(destination, key):
-            earlier_stop = _stop_of(destination)
-            if earlier_stop is None or self.options.early_stop:
-                return self._reused(request, destination, key, earlier_stop)
-            self._log(
-                f"{destination.name} was stopped early at step {earlier_stop.at_step}: "
-                "continuing its run to the end"
-            )
-            overwrite = True  # this request's own early-stopped file
-        refuse_existing(destination, overwrite)
+        reused = self._reuse(request, destination, key)
+        if reused is not None:
+            return reused
+        refuse_existing(destination, self._may_replace(destination, key))
         engine = engine or locate_engine()
         with RunLock(Path(request.run_dir), self.options.holder):
+            # A server sharing this output folder may have finished the same job while this one
+            # reached the lock: the check above is only the fast path, this one decides.
+            reused = self._reuse(request, destination, key)
+            if reused is not None:
+                return reused
+            overwrite = self._may_replace(destination, key)
+            refuse_existing(destination, overwrite)
+            earlier_stop = _stop_of(destination) if published_for_key(destination, key) else None
+            if earlier_stop is not None:
+                self._log(
+                    f"{destination.name} was stopped early at step {earlier_stop.at_step}: "
+                    "continuing its run to the end"
+                )
             request, freed = self._free_vram(request)
             return self._train(request, engine, key, freed, overwrite)
+
+    def _reuse(self, request: PlanRequest, destination: Path, key: str) -> JobResult | None:
+        """The LoRA published for this key, unless it was stopped early and this caller does not stop
+        early (then the run continues to the end)."""
+        if not published_for_key(destination, key):
+            return None
+        earlier_stop = _stop_of(destination)
+        if earlier_stop is None or self.options.early_stop:
+            return self._reused(request, destination, key, earlier_stop)
+        return None
+
+    def _may_replace(self, destination: Path, key: str) -> bool:
+        """Replace the published file: asked for, or this request's own early-stopped LoRA."""
+        return self.options.overwrite or published_for_key(destination, key)
 
     def _reused(
         self, request: PlanRequest, destination: Path, key: str, stop: StopRequest | None

@@ -126,6 +126,32 @@ def test_an_identical_request_reuses_the_published_lora(tmp_path, engine):
     assert events.steps() == [] and [e.phase for e in events] == [JOB_PHASE]
 
 
+def test_a_job_another_server_publishes_meanwhile_is_reused_not_trained_again(tmp_path, engine, monkeypatch):
+    """Two servers sharing an output folder queue the same job: the second takes the run lock only
+    after the first has published, and must reuse that LoRA, not train and clash with it."""
+    request = job_request(tmp_path)
+    first = run_job(request, engine)
+    held_back = tmp_path / "published-by-the-other-server.safetensors"
+    first.lora_path.rename(held_back)
+
+    class LockTakenAfterTheOtherServerPublished:
+        def __init__(self, run_dir: Path, holder: str = "") -> None:
+            pass
+
+        def __enter__(self):
+            held_back.rename(first.lora_path)
+            return self
+
+        def __exit__(self, *exc_info) -> None:
+            pass
+
+    monkeypatch.setattr("sd_scripts_bridge.job.RunLock", LockTakenAfterTheOtherServerPublished)
+    events = Events()
+    again = run_job(request, engine, on_event=events.append)
+    assert again.reused and again.lora_path == first.lora_path
+    assert events.steps() == []
+
+
 def test_a_cancelled_job_resumes_at_its_saved_step(tmp_path, engine, monkeypatch):
     monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.2")
     request = job_request(tmp_path, overrides={"max_train_steps": 12, "network_dim": 4, "lr_warmup_steps": 1})

@@ -48,12 +48,14 @@ def checkpoint_set_of(value):
     return value
 
 
-def coarse_image_count(checkpoint_set, plan: SweepPlan, dataset) -> int:
-    """Images the coarse pass samples here (0 when training measured every checkpoint)."""
+def coarse_image_count(checkpoint_set, plan: SweepPlan, dataset, backend_name: str) -> int:
+    """Images the coarse pass samples here (0 when training measured every checkpoint with this
+    face backend)."""
     from ..identity_core.evaluation.checkpoint_sweep import training_curve
     from ..identity_core.evaluation.coarse_likeness import COARSE_SEEDS
 
-    if training_curve(checkpoint_set) is not None:
+    backend = load_face_backend(backend_name, "auto").backend
+    if training_curve(checkpoint_set, backend.name) is not None:
         return 0
     per_checkpoint = len(_identity_specs(plan)) * COARSE_SEEDS + (1 if _pose_probe(dataset) else 0)
     return per_checkpoint * len(checkpoint_set.files)
@@ -77,7 +79,7 @@ def run_coarse_pass(checkpoint_set, plan: SweepPlan, models, words, references, 
 
     backend = load_face_backend(backend_name, "auto").backend
     thresholds = Thresholds.from_scale(backend.scale)
-    curve, source = training_curve(checkpoint_set), SOURCE_TRAINING
+    curve, source = training_curve(checkpoint_set, backend.name), SOURCE_TRAINING
     if curve is None:
         sampler = _CoarseSampler(plan, models, words, references[0], progress)
         curve, source = sampler.measure(checkpoint_set, backend, thresholds, references), SOURCE_SWEEP

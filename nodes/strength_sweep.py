@@ -292,7 +292,7 @@ def _checkpoint_files(value, plan, models, words, references, backend_name, swee
     from .checkpoint_pass import checkpoint_set_of, coarse_image_count, run_coarse_pass
 
     checkpoint_set = checkpoint_set_of(value)
-    coarse = coarse_image_count(checkpoint_set, plan, references[0])
+    coarse = coarse_image_count(checkpoint_set, plan, references[0], backend_name)
     progress = glue.progress_bar((coarse + plan.images_per_lora) * plan.steps)
     checkpoint_sweep = run_coarse_pass(
         checkpoint_set, plan, models, words, references, backend_name, progress

@@ -70,14 +70,17 @@ class CheckpointSweep:
         return lines
 
 
-def training_curve(checkpoint_set: CheckpointSet) -> LikenessCurve | None:
-    """A copy of the likeness training measured, when it measured every checkpoint (else None).
+def training_curve(checkpoint_set: CheckpointSet, backend_name: str) -> LikenessCurve | None:
+    """A copy of the likeness training measured, when it measured every checkpoint with the face
+    backend ``backend_name`` (else None).
 
     A curve that misses checkpoints is not mixed with samples made here: the engine samples with
-    its own base precision and sampler, so both kinds of point would not compare alike.
+    its own base precision and sampler, so both kinds of point would not compare alike. Nor is a
+    curve another backend scored (or one that does not say which): each backend has its own
+    similarity scale, so its likeness would be judged against the wrong thresholds.
     """
     curve = checkpoint_set.likeness
-    if curve is None:
+    if curve is None or curve.measured_by != backend_name:
         return None
     measured = {point.step for point in curve.points if point.measured}
     if not set(checkpoint_set.steps) <= measured:

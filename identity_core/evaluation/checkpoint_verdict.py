@@ -195,7 +195,7 @@ def judge_checkpoints(evidence: SweepEvidence, sweep: CheckpointSweep) -> Checkp
     choices = sorted(
         (_choice(evidence, sweep, f.step, f.label) for f in sweep.swept), key=CheckpointChoice.sort_key
     )
-    rule = PlateauRule()
+    rule = PlateauRule(margin=evidence.thresholds.checkpoint_margin)
     plateau = rule.find(sweep.curve.points)
     return CheckpointVerdict(sweep, choices, _findings(sweep, rule, plateau), plateau)
 

@@ -10,6 +10,7 @@ falling, which is Section 7's "loss still dropping, visuals not improving".
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,7 +20,12 @@ import pytest
 from devkit.photos import flipped
 from devkit.real_faces import FACES_ENV, shared_faces_dir
 from identity_core.evaluation.checkpoint_pick import pick_checkpoints
-from identity_core.evaluation.checkpoint_sweep import SOURCE_SWEEP, CheckpointSweep, attach_run_losses
+from identity_core.evaluation.checkpoint_sweep import (
+    SOURCE_SWEEP,
+    CheckpointSweep,
+    attach_run_losses,
+    training_curve,
+)
 from identity_core.evaluation.checkpoint_verdict import EARLY_STOP_ISSUE, PLATEAU_ISSUE, CheckpointChoice
 from identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet, EarlyStop
 from identity_core.evaluation.coarse_likeness import CoarseLikeness
@@ -118,6 +124,18 @@ def test_the_coarse_pass_picks_a_middle_checkpoint_and_the_copies_are_vetoed(pho
     assert "set aside: their samples copy" in pick.reason
 
 
+def test_a_curve_training_measured_is_used_only_with_the_same_backend(photos, measured, dlib_backend):
+    """Each backend has its own similarity scale: a curve dlib scored is not judged on ArcFace's."""
+    _, reference = photos
+    curve = _coarse_curve(measured, reference, dlib_backend)
+    checkpoint_set = dataclasses.replace(_checkpoint_set(), likeness=curve)
+    same = training_curve(checkpoint_set, dlib_backend.name)
+    assert same is not None and same is not curve and [p.step for p in same.points] == list(RUN)
+    assert training_curve(checkpoint_set, "ArcFace buffalo_l (insightface)") is None
+    curve.measured_by = ""  # a curve that does not say which backend scored it
+    assert training_curve(checkpoint_set, dlib_backend.name) is None
+
+
 def test_the_plateau_and_the_recommended_checkpoint(photos, measured, dlib_backend):
     kinds, reference = photos
     curve = _coarse_curve(measured, reference, dlib_backend)
@@ -152,6 +170,8 @@ def test_the_plateau_and_the_recommended_checkpoint(photos, measured, dlib_backe
     plateau = findings[PLATEAU_ISSUE]
     assert plateau["step"] == 300 and "step 200" in plateau["evidence"]
     assert "dlib" in plateau["measured_by"] and "Section 7" in plateau["source"]
+    # the rule's margin is the backend's checkpoint margin, the one the early stop uses (not 0.01)
+    assert f"by more than {thresholds.checkpoint_margin:g} while" in plateau["source"]
     assert findings[EARLY_STOP_ISSUE]["step"] == 600
     text = report.to_text()
     assert "Recommended checkpoint: step 200 (obama-step00000200.safetensors) at strength 0.8: passed" in text

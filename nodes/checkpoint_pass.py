@@ -96,12 +96,10 @@ def _identity_specs(plan: SweepPlan) -> list:
 
 def _pose_probe(dataset):
     """The probe for the dataset's rarest pose, when DatasetCheck measured poses (else None)."""
-    from ..identity_core.evaluation.pose_probe import pose_probe
+    from ..identity_core.evaluation.pose_probe import probe_for_measured_poses
 
     notes = getattr(dataset, "extra", {}).get("image_notes") if dataset is not None else None
-    if not notes or not any(note.get("pose") for note in notes.values()):
-        return None
-    return pose_probe(notes)
+    return probe_for_measured_poses(notes)
 
 
 class _CoarseSampler:
@@ -126,12 +124,9 @@ class _CoarseSampler:
 
     def _probe_plan(self, plan: SweepPlan, words, seed: int) -> SweepPlan:
         from ..identity_core.evaluation.coarse_likeness import COARSE_STRENGTH
-        from ..identity_core.evaluation.live_likeness import ROLE_POSE_PROBE
-        from ..identity_core.evaluation.pose_probe import PROBE_PROMPT_ID
-        from ..identity_core.evaluation.prompts import PromptSpec
 
-        spec = PromptSpec(PROBE_PROMPT_ID, self.probe.template, ROLE_POSE_PROBE)
-        return plan.narrowed([spec], [COARSE_STRENGTH], [seed], {PROBE_PROMPT_ID: spec.render(*words)})
+        spec = self.probe.spec
+        return plan.narrowed([spec], [COARSE_STRENGTH], [seed], {spec.prompt_id: spec.render(*words)})
 
     def measure(self, checkpoint_set, backend, thresholds, references):
         """Every checkpoint's point on the coarse likeness curve."""

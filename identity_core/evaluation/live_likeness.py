@@ -18,14 +18,13 @@ from ..faces.model import FaceBackend
 from .coarse_likeness import COARSE_SEEDS, CoarseLikeness
 from .likeness_curve import LikenessCurve, LikenessPoint
 from .measure import measure_image
-from .pose_probe import PROBE_PROMPT_ID, PoseProbe
+from .pose_probe import PROBE_PROMPT_ID, ROLE_POSE_PROBE, PoseProbe
 from .prompts import DEFAULT_PROMPTS_TEXT, ROLE_IDENTITY, parse_prompts
 from .reference import ReferenceIdentity
 from .thresholds import Thresholds
 
 LIKENESS_PROMPT_IDS = ("portrait", "environment")
 LIKENESS_SEEDS = COARSE_SEEDS
-ROLE_POSE_PROBE = "pose_probe"
 ROLE_PREVIEW = "preview"
 
 
@@ -51,7 +50,7 @@ def likeness_prompts(
             text = specs[prompt_id].render(token, class_word)
             prompts.append(SamplePrompt(len(prompts), prompt_id, ROLE_IDENTITY, text, seed + offset))
     if probe is not None:
-        text = " ".join(probe.template.replace("{token}", token).replace("{class_word}", class_word).split())
+        text = probe.spec.render(token, class_word)
         prompts.append(SamplePrompt(len(prompts), PROBE_PROMPT_ID, ROLE_POSE_PROBE, text, seed))
     if preview.strip():
         prompts.append(SamplePrompt(len(prompts), "preview", ROLE_PREVIEW, preview.strip(), seed))

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..faces.pose import FRONT, FRONT_MAX_YAW, POSE_CLASSES, PROFILE, THREE_QUARTER
+from .prompts import PromptSpec
 
 PROBE_PROMPT_ID = "pose_probe"
+ROLE_POSE_PROBE = "pose_probe"
 _PROMPTS = {
     PROFILE: "a side profile photo of {token} {class_word}, head turned 90 degrees, looking to the side",
     THREE_QUARTER: "a photo of {token} {class_word}, head turned three-quarters away from the camera",
@@ -40,6 +42,11 @@ class PoseProbe:
         turned = abs(yaw) >= FRONT_MAX_YAW
         return not turned if self.pose == FRONT else turned
 
+    @property
+    def spec(self) -> PromptSpec:
+        """The probe as a sweep prompt (``render`` fills the token and class word)."""
+        return PromptSpec(PROBE_PROMPT_ID, self.template, ROLE_POSE_PROBE)
+
     def describe(self) -> str:
         counts = ", ".join(f"{self.dataset_counts.get(p, 0)} {p}" for p in POSE_CLASSES)
         return f"pose probe asks for a {self.pose} view (the dataset has {counts})"
@@ -55,3 +62,12 @@ def pose_probe(image_notes: Mapping[str, Mapping[str, str]]) -> PoseProbe:
     order = (PROFILE, THREE_QUARTER, FRONT)
     pose = min(order, key=lambda name: (counts.get(name, 0), order.index(name)))
     return PoseProbe(pose, _PROMPTS[pose], {name: counts.get(name, 0) for name in POSE_CLASSES})
+
+
+def probe_for_measured_poses(image_notes: Mapping[str, Mapping[str, str]] | None) -> PoseProbe | None:
+    """The probe, when DatasetCheck measured the pose of at least one photo (else None: nothing to
+    choose the rarest pose from)."""
+    notes = image_notes or {}
+    if not any(note.get("pose") in POSE_CLASSES for note in notes.values()):
+        return None
+    return pose_probe(notes)

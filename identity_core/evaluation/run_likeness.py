@@ -24,7 +24,7 @@ from typing import Any
 from ..faces.model import FaceBackend
 from .likeness_monitor import LikenessMonitor
 from .live_likeness import LiveLikeness, SamplePrompt, likeness_prompts
-from .pose_probe import PoseProbe, pose_probe
+from .pose_probe import PoseProbe, probe_for_measured_poses
 from .reference import build_reference, load_reference_photos
 from .thresholds import Thresholds
 
@@ -58,7 +58,7 @@ def training_prompts(
     image_notes: Mapping[str, Mapping[str, str]], token: str, class_word: str, seed: int, preview: str = ""
 ) -> tuple[list[SamplePrompt], PoseProbe | None]:
     """The sample prompts in file order, and the pose probe (None: DatasetCheck measured no pose)."""
-    probe = pose_probe(image_notes) if any(note.get("pose") for note in image_notes.values()) else None
+    probe = probe_for_measured_poses(image_notes)
     return likeness_prompts(token, class_word, seed, probe, preview), probe
 
 

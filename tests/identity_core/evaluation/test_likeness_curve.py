@@ -8,7 +8,7 @@ import pytest
 from devkit.photos import astronaut, brightened, camera, grace_hopper, on_canvas, resized, rotated
 from identity_core.evaluation.likeness_curve import LikenessCurve, LikenessPoint, PlateauRule
 from identity_core.evaluation.live_likeness import LiveLikeness, likeness_prompts
-from identity_core.evaluation.pose_probe import pose_probe
+from identity_core.evaluation.pose_probe import pose_probe, probe_for_measured_poses
 from identity_core.evaluation.reference import build_reference
 from identity_core.faces.pose import FRONT, PROFILE, THREE_QUARTER
 
@@ -46,6 +46,17 @@ def test_pose_probe_asks_for_the_rarest_pose():
     )
     assert pose_probe({"a.jpg": {"pose": PROFILE}, "b.jpg": {"pose": THREE_QUARTER}}).pose == FRONT
     assert "0 profile" in probe.describe()
+
+
+def test_no_probe_without_a_measured_pose_and_the_probe_renders_like_any_prompt():
+    assert probe_for_measured_poses(None) is None
+    assert probe_for_measured_poses({"a.jpg": {"pose": ""}, "b.jpg": {}}) is None  # not measured
+    probe = probe_for_measured_poses({"a.jpg": {"pose": FRONT}, "b.jpg": {"pose": ""}})
+    assert probe.pose == PROFILE
+    text = probe.spec.render("ohwx", "woman")
+    assert text.startswith("a side profile photo of ohwx woman") and "{" not in text
+    (probe_prompt,) = [p for p in likeness_prompts("ohwx", "woman", 42, probe) if p.role == probe.spec.role]
+    assert probe_prompt.text == text
 
 
 @pytest.fixture(scope="module")

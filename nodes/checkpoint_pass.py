@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import comfy_glue as glue
-from .face_reference import load_face_backend, reference_photos
+from .face_reference import load_face_backend
 from .sweep_sampling import SweepPlan, sample_lora
 
 INPUT = "checkpoints"
@@ -65,7 +64,7 @@ def run_coarse_pass(checkpoint_set, plan: SweepPlan, models, words, references, 
     """The coarse likeness of every checkpoint and the pick (``CheckpointSweep``).
 
     ``models``: (MODEL, CLIP, VAE); ``words``: (trigger token, class word); ``references``:
-    (reference_dataset, reference_images).
+    (reference_dataset, ``ReferenceOnce`` of the reference photos, shared with the probe).
     """
     from ..identity_core.evaluation import Thresholds
     from ..identity_core.evaluation.checkpoint_pick import pick_checkpoints
@@ -130,18 +129,18 @@ class _CoarseSampler:
 
     def measure(self, checkpoint_set, backend, thresholds, references):
         """Every checkpoint's point on the coarse likeness curve."""
-        from ..identity_core.evaluation import EvaluationError, build_reference
+        from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.coarse_likeness import CoarseLikeness
 
-        photos = reference_photos(*references, required=False)
-        if not photos:
+        _, reference_once = references
+        if not reference_once.photos():
             raise EvaluationError(
                 "The checkpoints carry no likeness measured while training, and no reference is connected",
                 "connect reference_dataset (DatasetCheck) or reference_images: each checkpoint is then "
                 "sampled at strength 1.0 and scored against them",
                 "reference_dataset / reference_images",
             )
-        reference = build_reference(photos, backend, should_cancel=glue.is_interrupted)
+        reference = reference_once.identity(backend)
         coarse = CoarseLikeness(reference.labels, thresholds, backend.name)
         for file in checkpoint_set.files:
             self._measure_one(file, coarse, backend, reference)

@@ -201,9 +201,10 @@ class StrengthSweep:
         plan = SweepPlan(
             specs, texts, strength_list, seed_list, steps, guidance, sampler_name, scheduler, width, height
         )
+        reference = _reference_once(reference_dataset, reference_images)
         if checkpoints is not None:
             words = (trigger_token.strip(), class_word.strip())
-            references = (reference_dataset, reference_images)
+            references = (reference_dataset, reference)
             files = _checkpoint_files(
                 checkpoints, plan, (model, clip, vae), words, references, face_backend, sweep_tied_checkpoint
             )
@@ -242,7 +243,7 @@ class StrengthSweep:
             sampler = _ProbeSampler(
                 plan, (model, clip, vae), dict(zip(names, paths, strict=True)), progress, tensors
             )
-            probe_text = _probe(sweep, sampler, reference_dataset, reference_images, face_backend)
+            probe_text = _probe(sweep, sampler, reference, face_backend)
         import torch
 
         grid = sweep_grid(sweep, title=f"{files.title}  |  token '{sweep.trigger_token}'")
@@ -370,16 +371,22 @@ class _ProbeSampler:
         )  # fmt: skip
 
 
-def _probe(sweep, sampler: _ProbeSampler, dataset, images, backend_name: str) -> str:
+def _reference_once(dataset, images):
+    """The reference photos, analysed once for the coarse pass and the probe together."""
+    from ..identity_core.evaluation.reference import ReferenceOnce
+
+    return ReferenceOnce(lambda: reference_photos(dataset, images, required=False), glue.is_interrupted)
+
+
+def _probe(sweep, sampler: _ProbeSampler, reference_once, backend_name: str) -> str:
     """Sample 1.5/2.0 for the LoRAs whose likeness still rises at the top; say what was decided."""
-    from ..identity_core.evaluation import Thresholds, build_reference
+    from ..identity_core.evaluation import Thresholds
     from ..identity_core.evaluation.probe import decide_probes
 
-    photos = reference_photos(dataset, images, required=False)
-    if not photos:
+    if not reference_once.photos():
         return "Not probed beyond the sweep: connect reference_dataset or reference_images (probe_beyond)."
     choice = load_face_backend(backend_name, "auto")
-    reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
+    reference = reference_once.identity(choice.backend)
     thresholds = Thresholds.from_scale(choice.backend.scale)
     decisions = decide_probes(sweep, reference, choice.backend, thresholds, glue.is_interrupted)
     sweep.settings["probes"] = [

@@ -123,3 +123,33 @@ def load_reference_photos(paths: Sequence) -> list[tuple[str, np.ndarray]]:
                 str(path),
             ) from error
     return photos
+
+
+class ReferenceOnce:
+    """A reference identity needed in several places of one run (StrengthSweep's coarse pass over
+    checkpoints and its probe beyond the sweep), built on first use and then kept: analysing 15-30
+    photos is seconds of CPU each time.
+
+    ``load_photos`` gives the ``(label, RGB image)`` pairs; it is called once, on first use.
+    """
+
+    def __init__(
+        self,
+        load_photos: Callable[[], Sequence[tuple[str, np.ndarray]]],
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> None:
+        self._load_photos = load_photos
+        self._should_cancel = should_cancel
+        self._photos: list[tuple[str, np.ndarray]] | None = None
+        self._by_backend: dict[str, ReferenceIdentity] = {}
+
+    def photos(self) -> list[tuple[str, np.ndarray]]:
+        if self._photos is None:
+            self._photos = list(self._load_photos())
+        return self._photos
+
+    def identity(self, backend: FaceBackend) -> ReferenceIdentity:
+        """The reference as ``backend`` measures it (built once per backend)."""
+        if backend.name not in self._by_backend:
+            self._by_backend[backend.name] = build_reference(self.photos(), backend, self._should_cancel)
+        return self._by_backend[backend.name]

@@ -1,6 +1,7 @@
 """ArcFaceScore throughput on CPU (target: 20 faces per second): the offline default backend
-(CenterFace + dlib 128-d), dlib's HOG backend, and an ArcFace-shaped ONNX model of ResNet-50
-size run through insightface's own recognition code; each sweep image holds one face.
+(CenterFace + dlib 128-d, its network run by PyTorch, and the same backend with the network run by
+dlib, side by side), dlib's HOG backend, and an ArcFace-shaped ONNX model of ResNet-50 size run
+through insightface's own recognition code; each sweep image holds one face.
 
 The ONNX model is an IResNet-50 (the architecture of insightface's w600k_r50: 3x3 stem at stride
 1, [3, 4, 14, 3] improved basic blocks, 512-d head) with random weights, exported here with
@@ -160,14 +161,16 @@ def main() -> None:
     from identity_core.faces.insightface_backend import InsightFaceBackend
 
     for label, make in (
-        ("CenterFace + dlib 128-d (offline default)", CenterFaceBackend),
+        ("CenterFace + dlib 128-d in PyTorch (offline default)", CenterFaceBackend),
+        ("CenterFace + dlib 128-d in dlib (before)", lambda: CenterFaceBackend(embedding_runtime="dlib")),
         ("dlib HOG", DlibBackend),
     ):
         started = time.perf_counter()
         backend = make()
         print(f"{label}: model load {time.perf_counter() - started:.2f} s (apart)")
         bench(label, backend, args.images)
-    analysis_only("CenterFace + dlib 128-d", CenterFaceBackend(), args.images)
+    analysis_only("CenterFace + dlib 128-d in PyTorch", CenterFaceBackend(), args.images)
+    analysis_only("CenterFace + dlib 128-d in dlib", CenterFaceBackend(embedding_runtime="dlib"), args.images)
     dlib_backend = DlibBackend()
     with tempfile.TemporaryDirectory() as folder:
         pack = Path(folder) / "r50_stand_in"

@@ -3,9 +3,11 @@
 Side by side in one run, same folder:
 - before: dlib HOG backend (HOG at long side 800, one upsampled retry; 68- and 5-point landmarks;
   128-d embedding), one thread;
-- the offline default: CenterFace at long side 320 + dlib 128-d on a five-point chip, one thread
-  (embedding in-process), and the default: two threads decoding, detecting and measuring while two
-  helper processes embed (dlib holds Python's lock, so a second core needs a second process).
+- CenterFace at long side 320 + dlib 128-d on a five-point chip with dlib running the network: one
+  thread (embedding in-process), then two threads decoding, detecting and measuring while two
+  helper processes embed (dlib holds Python's lock, so a second core needs a second process);
+- the offline default: the same, with PyTorch running dlib's network (the same weights and output)
+  on two threads, no helper processes.
 Images: 30 derived photos of matplotlib's grace_hopper.jpg on varied backgrounds (JPEG q92),
 written to a temporary folder. Run: python benchmarks/dataset_check.py
 """
@@ -39,6 +41,13 @@ def cpu_seconds() -> float:
     return own.user + own.system + sum(sum(child.cpu_times()[:2]) for child in me.children())
 
 
+def dlib_runtime(processes: int):
+    """The offline default backend with dlib (not PyTorch) running its network."""
+    from identity_core.faces.centerface_backend import CenterFaceBackend
+
+    return lambda: CenterFaceBackend(embedding_processes=processes, embedding_runtime="dlib")
+
+
 def best_of(folder: str, backend, workers: int) -> tuple[float, float, float, object]:
     """Best and median wall time, and the least CPU time used (this process and its helper
     processes): CPU time hardly changes when other jobs share the cores, wall time does."""
@@ -60,10 +69,9 @@ def main() -> None:
         for index, image in enumerate(subject_variants(grace_hopper(), IMAGES, canvas=SIDE)):
             write_image(image, Path(folder) / f"img{index:02d}.jpg", quality=92)
         runs = [("dlib HOG, 1 thread (before)", DlibBackend, 1)]
-        runs += [("CenterFace + dlib 128-d, 1 thread", lambda: CenterFaceBackend(embedding_processes=0), 1)]
-        runs += [
-            ("CenterFace + dlib 128-d, 2 threads + 2 embedding processes (default)", CenterFaceBackend, 2)
-        ]
+        runs += [("CenterFace + dlib 128-d in dlib, 1 thread", dlib_runtime(0), 1)]
+        runs += [("CenterFace + dlib 128-d in dlib, 2 threads + 2 embedding processes", dlib_runtime(2), 2)]
+        runs += [("CenterFace + dlib 128-d in PyTorch, 2 threads (default)", CenterFaceBackend, 2)]
         figures, cpus = {}, []
         for label, make, workers in runs:
             started = time.perf_counter()

@@ -26,9 +26,11 @@ class CenterFaceBackend:
     face of 60 px is still about 20 px there). When nothing is found the search is repeated at
     ``retry_long_side`` (never more than twice the image's own size) for small faces.
     ``min_score``: CenterFace's heatmap threshold (the weakest true face on our photos scored
-    0.58, no false positive scored above 0.5). ``embedding_processes``: helper processes for dlib's
-    embedding, which holds Python's lock in this process (default: one per core, at most two), so
-    DatasetCheck's two threads embed on two cores; 0 embeds in this process.
+    0.58, no false positive scored above 0.5). The embedding runs in PyTorch when it is installed
+    (threads share it); ``embedding_runtime`` "dlib" runs it in dlib instead, and then
+    ``embedding_processes`` helper processes run dlib's network, which holds Python's lock in this
+    process (default: one per core, at most two), so DatasetCheck's two threads embed on two cores;
+    0 embeds in this process.
     """
 
     name = "CenterFace + dlib 128-d (not ArcFace)"
@@ -49,11 +51,12 @@ class CenterFaceBackend:
         retry_long_side: int = 640,
         min_score: float = 0.5,
         embedding_processes: int | None = None,
+        embedding_runtime: str = "auto",
     ) -> None:
         self._detector = CenterFaceDetector()
         if embedding_processes is None:
             embedding_processes = default_workers() if default_workers() > 1 else 0
-        self._encoder = DlibEncoder(embedding_processes)
+        self._encoder = DlibEncoder(embedding_processes, embedding_runtime)
         self.detect_long_side = detect_long_side
         self.retry_long_side = retry_long_side
         self.min_score = min_score

@@ -189,8 +189,7 @@ class DlibEncoder:
 
     def __init__(self, helper_processes: int = 0, runtime: str = "auto") -> None:
         model_path = dlib_model_file(EMBEDDING_FILE)
-        self.note = ""
-        self._shared = _torch_net(model_path) if runtime == "auto" else None
+        self._shared, self.note = _torch_net(model_path) if runtime == "auto" else (None, "")
         self.runtime_name = "PyTorch" if self._shared is not None else "dlib"
         self._all: tuple = ()
         self._nets: queue.Queue = queue.Queue()
@@ -227,10 +226,14 @@ class DlibEncoder:
             net.close()
 
 
-def _torch_net(model_path: Path) -> _TorchNet | None:
-    """dlib's network in PyTorch; None when PyTorch is not installed (dlib's own runtime then)."""
+def _torch_net(model_path: Path) -> tuple[_TorchNet | None, str]:
+    """dlib's network in PyTorch, or None and why not (dlib's own runtime then: slower, the same
+    descriptors). Without PyTorch installed there is nothing to say."""
     try:
         import torch  # noqa: F401
     except ImportError:
-        return None
-    return _TorchNet(model_path)
+        return None, ""
+    try:
+        return _TorchNet(model_path), ""
+    except FaceBackendError as error:
+        return None, f"dlib embeddings run in dlib, not PyTorch ({error})"

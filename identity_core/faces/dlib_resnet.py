@@ -96,6 +96,13 @@ class _Reader:
 def read_dlib_weights(path: Path) -> DlibWeights:
     """The convolutions, affine layers and projection of ``dlib_face_recognition_resnet_model_v1.dat``."""
     reader = _Reader(Path(path).read_bytes(), Path(path))
+    try:
+        return _read_layers(reader)
+    except (IndexError, ValueError) as exc:  # a file cut short or a shape that does not fit
+        raise reader.error(f"unreadable at byte {reader.position}: {exc}") from exc
+
+
+def _read_layers(reader: _Reader) -> DlibWeights:
     convolutions, scales = [], []
     for channels_in, filters, kernel in _expected_convolutions():
         if not reader.find(b"con_4"):

@@ -47,3 +47,19 @@ def test_another_dlib_file_is_refused_with_its_name():
     text = str(refused.value)
     assert "does not have the expected layout" in text and landmarks.name in text
     assert "pip install --force-reinstall face_recognition_models" in text
+
+
+def test_a_file_cut_short_is_refused_and_the_encoder_falls_back_to_dlib(tmp_path, monkeypatch):
+    from identity_core.faces import dlib_encoder
+
+    real = dlib_model_file(EMBEDDING_FILE)
+    cut = tmp_path / EMBEDDING_FILE
+    cut.write_bytes(real.read_bytes()[: real.stat().st_size // 2])
+    with pytest.raises(FaceBackendError, match="does not have the expected layout"):
+        read_dlib_weights(cut)
+    monkeypatch.setattr(dlib_encoder, "dlib_model_file", lambda name: cut if name == EMBEDDING_FILE else real)
+    monkeypatch.setattr(dlib_encoder, "_InProcessNet", lambda path: ("dlib's own network", path))
+    encoder = dlib_encoder.DlibEncoder()
+    assert encoder.runtime_name == "dlib" and encoder._all == (("dlib's own network", cut),)
+    assert encoder.note.startswith("dlib embeddings run in dlib, not PyTorch")
+    assert EMBEDDING_FILE in encoder.note

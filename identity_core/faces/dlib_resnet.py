@@ -189,10 +189,7 @@ class DlibResNet:
 
 def _add_padded(a, b):
     """dlib's ``add_prev``: the sum over the larger of each dimension, the smaller zero-padded."""
-    import torch
-
-    shape = [max(p, q) for p, q in zip(a.shape, b.shape, strict=True)]
-    total = torch.zeros(shape, dtype=a.dtype)
+    total = a.new_zeros([max(p, q) for p, q in zip(a.shape, b.shape, strict=True)])
     total[: a.shape[0], : a.shape[1], : a.shape[2], : a.shape[3]] += a
     total[: b.shape[0], : b.shape[1], : b.shape[2], : b.shape[3]] += b
     return total

@@ -1,8 +1,9 @@
 """Run one function over many items on a few threads, results in order, cancellable.
 
-Image decoding, onnxruntime and OpenCV release Python's global lock, so two threads keep two
-cores busy on per-image work (the offline face backend moves dlib's lock-holding embedding into
-helper processes). Used by DatasetCheck and by the evaluation to score sweep images.
+Image decoding, onnxruntime, OpenCV and PyTorch release Python's global lock, so two threads keep
+two cores busy on per-image work (the offline face backend runs dlib's embedding network in PyTorch,
+or, without PyTorch, in helper processes, as dlib holds the lock). Used by DatasetCheck and by the
+evaluation to score sweep images.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ from . import comfy_glue
 
 def preview_index(prompts) -> int:
     """The prompt the previews output shows: the user's preview prompt, else the first portrait."""
-    return next((p.index for p in prompts if p.role == "preview"), 0)
+    from ..identity_core.evaluation.live_likeness import ROLE_PREVIEW
+
+    return next((p.index for p in prompts if p.role == ROLE_PREVIEW), 0)
 
 
 _SAMPLE_TAIL = re.compile(r"_\d{6}_(?P<index>\d{2})_\d{14}(?:_\d+)?\.png$")  # the engine's sample names

@@ -86,7 +86,7 @@ def dlib_chip(image_rgb: np.ndarray, kps: np.ndarray) -> np.ndarray:
 
 class _InProcessNet:
     """dlib's network in this process. It keeps its activations inside the model object and holds
-    Python's global lock while it runs, so one call at a time (about 90 ms per face on one AVX2 core)."""
+    Python's global lock while it runs, so one call at a time (about 100 ms per face on one AVX2 core)."""
 
     def __init__(self, model_path: Path) -> None:
         self._net = import_dlib().face_recognition_model_v1(str(model_path))

@@ -1,6 +1,6 @@
 """dlib's 128-d face ResNet run by PyTorch, with dlib's own public-domain weights.
 
-dlib-bin is built without BLAS, so its network takes about 90 ms per face on one core; the same
+dlib-bin is built without BLAS, so its network takes about 100 ms per face on one core; the same
 network and weights run by PyTorch take about a fifth of that, and PyTorch releases Python's lock,
 so threads share the cores without helper processes. The output is dlib's (cosine to dlib's own
 descriptor above 0.9999 on real faces; ``tests/identity_core/faces/test_dlib_resnet.py``), so the

@@ -60,7 +60,7 @@ def load_backend_once(
     insightface_roots: Sequence[str | Path], preference: str = "auto", pack: str = "auto"
 ) -> BackendChoice:
     """:func:`load_backend`, kept for the next call with the same arguments and the same pack found
-    (nodes run many times; the offline default starts helper processes, an insightface pack takes
+    (nodes run many times; the offline default reads its embedding network, an insightface pack takes
     seconds to load). A pack added later is picked up on the next call. At most
     ``KEPT_BACKENDS`` stay loaded: a client choosing other backends or packs in turn cannot make
     the server hold one of each."""

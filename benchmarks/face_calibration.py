@@ -7,11 +7,12 @@ pairs need two different photos of one person (Obama, Biden, the two Intel peopl
 set); the registry photos add "same photo, edited" pairs (resized, brighter, warmer, softer,
 mirrored), which read as copies, and different-person pairs.
 
-Thresholds derived (the rules ``identity_scale.DLIB_SCALE`` quotes):
+Figures (``benchmarks/judgement_figures.py`` gives the ones ``identity_scale.DLIB_SCALE`` quotes,
+with the pack's own photo decoding and the centroid landmarks):
 - same person: the 99th percentile of different-person similarities (1 false match in 100);
-- likeness target: the 5th percentile of real photos against the centroid of the same person's
-  other photos (a LoRA face should match the person as well as nearly all their real photos do);
-- copy: the equal-error point between "same photo, edited" and "same person, other photo" pairs.
+- likeness target: real photos against the centroid of the same person's other photos;
+- the equal-error point between "same photo, edited" and "same person, other photo" on the
+  embedding alone, which shows why a copy is not decided on the embedding (``copy_evidence``).
 
 usage: python benchmarks/face_calibration.py [--backend centerface --backend dlib]
        [--insightface-root DIR]   (a folder holding models/<pack>/*.onnx, to calibrate ArcFace too)
@@ -137,9 +138,9 @@ def thresholds(groups: dict[str, list[float]]) -> dict[str, float]:
     if centroid:
         result["likeness target (p5 of photo-to-centroid)"] = float(np.percentile(centroid, 5))
     edited = np.asarray(groups["same photo, edited"])
-    if edited.size and same.size:
+    if edited.size and same.size:  # why a copy is not decided on the embedding (copy_evidence.py)
         copy, error = equal_error_point(edited, same)
-        result["copy (equal-error point, edited vs other photo)"] = copy
+        result["embedding-only copy point (edited vs other photo; not used)"] = copy
         result["  its error on both sides"] = error
     return result
 
@@ -192,7 +193,8 @@ def calibrate(preference: str, roots: list[str]) -> None:
     for name, value in thresholds(groups).items():
         print(f"  -> {name}: {value:.3f}")
     print(f"  current scale: same person {backend.scale.same_person:.3f}, likeness target "
-          f"{backend.scale.likeness_target:.3f}, copy {backend.scale.copy:.3f}")  # fmt: skip
+          f"{backend.scale.likeness_target:.3f}, resembles {backend.scale.resembles:.3f}, bleed "
+          f"{backend.scale.bleed:.3f}")  # fmt: skip
     print(f"  pose classes: {pose_accuracy(measured)}")
     layout = frontal_layout(measured)
     if layout is not None:

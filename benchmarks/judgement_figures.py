@@ -1,87 +1,225 @@
-"""The measurements behind the evaluation's own thresholds (``identity_core/evaluation/thresholds.py``).
+"""The measurements behind the evaluation's thresholds, on the shared real photos, with the shipped code.
 
-On the project's shared real face photos (``$IDENTITY_LORA_FACES``), with the dlib backend:
+With the offline default backend (CenterFace + dlib 128-d), photos decoded as the pack decodes
+them (long side at most 1024 px):
 
-- skin texture (``texture.skin_texture``): its spread over several photos of one person, and
-  what a blur of sigma = face height / 100 or / 70 and a halved resolution do to it (ratios);
-- whole-image perceptual-hash distances between different head-and-shoulders photos of one
-  framing (the ``cc0avatar_*`` set), and between frames of one video where only the head moves.
+- identity: photo-to-photo similarities (same person / different people, in the poses the
+  backend judges, and profiles), and similarities to the centroid of 1-3 of a person's other
+  photos for the same person and for strangers: ``identity_scale.DLIB_SCALE``;
+- copies (``copy_evidence``): the registered match of aligned face crops for other photos of a
+  person (different occasions, the same day, one studio session or video) and for edited copies;
+- skin texture (``texture``): one person's photos against the smoothest of their other photos,
+  and what skin smoothing and a beauty filter do to a photo;
+- whole-image perceptual hashes of different head-and-shoulders photos (``min_diversity``).
 
-Run: IDENTITY_LORA_FACES=/path/to/faces python benchmarks/judgement_figures.py
+Run: python benchmarks/judgement_figures.py [--only identity copies texture phash]
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devkit.photos import blurred, resized
-from devkit.real_faces import load_upright, shared_faces_dir
+from devkit import photos as edits
+from devkit.judgement_sweeps import CachedBackend, Photo, photos_by_person
+from devkit.real_faces import shared_faces_dir
+from identity_core.evaluation.copy_evidence import aligned_face_crop, crop_match
 from identity_core.evaluation.subject_face import largest_face, perceptual_hash
 from identity_core.evaluation.texture import skin_texture
-from identity_core.faces.dlib_backend import DlibBackend
+from identity_core.faces.loader import load_backend
+from identity_core.faces.model import l2_normalise
+from identity_core.faces.pose import pose_class
+
+# Which shots of one person were taken together (the photo set's README): one studio session,
+# one video, or one day in several places. Every other pair of a person is another occasion.
+SESSIONS = {
+    "webmorph_lisa": (
+        {"frontal_1.jpg", "frontal_2.jpg", "frontal_3.jpg"},
+        {"frontal_4.jpg", "frontal_5.jpg"},
+    ),
+}
+ONE_SESSION_PREFIXES = ("london_", "intel_")
+ONE_DAY_PREFIXES = ("caltech1999_",)
 
 
-def _photos(pattern: str) -> list[str]:
-    root = shared_faces_dir()
-    return sorted(str(p.relative_to(root)) for p in root.glob(pattern) if p.suffix.lower() != ".md")
+def occasion(a: Photo, b: Photo) -> str:
+    if a.person.startswith(ONE_SESSION_PREFIXES):
+        return "one session or video"
+    if a.person.startswith(ONE_DAY_PREFIXES):
+        return "same day, other places"
+    groups = SESSIONS.get(a.person, ())
+    file_a, file_b = a.name.split("/", 1)[1], b.name.split("/", 1)[1]
+    if any(file_a in group and file_b in group for group in groups):
+        return "one session or video"
+    return "different occasions"
 
 
-def texture_figures(backend: DlibBackend) -> None:
-    by_person: dict[str, list[float]] = {}
-    ratios: dict[str, list[float]] = {"blur h/100": [], "blur h/70": [], "half resolution": []}
-    for name in _photos("*/*"):
-        if name.startswith("_multi"):
-            continue
-        image = load_upright(shared_faces_dir() / name)
-        face = largest_face(backend.analyze(image))
-        value = skin_texture(image, face) if face is not None else None
-        if value is None:
-            continue
-        by_person.setdefault(name.split("/")[0], []).append(value)
-        changed = {
-            "blur h/100": blurred(image, face.height / 100),
-            "blur h/70": blurred(image, face.height / 70),
-            "half resolution": resized(resized(image, 0.5), 2.0)[: image.shape[0], : image.shape[1]],
-        }
-        for label, other in changed.items():
-            other_value = skin_texture(np.ascontiguousarray(other), face)
-            if other_value is not None:
-                ratios[label].append(other_value / value)
-    measured = sum(len(v) for v in by_person.values())
-    print(f"skin texture measured on {measured} faces of {len(by_person)} people")
-    for person, values in by_person.items():
-        if len(values) > 1:
-            low, high = (v / float(np.median(values)) for v in (min(values), max(values)))
-            print(f"  {person}: {len(values)} photos, {low:.2f}-{high:.2f} x median")
-    for label, values in ratios.items():
-        print(f"  {label}: {min(values):.2f}-{max(values):.2f} x (median {np.median(values):.2f})")
-
-
-def phash_figures() -> None:
-    headshots = [
-        perceptual_hash(load_upright(shared_faces_dir() / name)) for name in _photos("cc0avatar_*/*")
-    ]
-    pairs = [a - b for a, b in itertools.combinations(headshots, 2)]
-    print(
-        f"phash, {len(headshots)} head-and-shoulders photos of different people: {min(pairs)}-{max(pairs)} "
-        f"bits (5th percentile {np.percentile(pairs, 5):.0f}, median {np.median(pairs):.0f})"
+def describe(values: list[float]) -> str:
+    if not values:
+        return "none"
+    v = np.asarray(values)
+    return (
+        f"n={len(v)} min {v.min():.3f} p1 {np.percentile(v, 1):.3f} p5 {np.percentile(v, 5):.3f} "
+        f"median {np.median(v):.3f} p99 {np.percentile(v, 99):.3f} max {v.max():.3f}"
     )
-    frames = [perceptual_hash(load_upright(shared_faces_dir() / name)) for name in _photos("intel_woman_a/*")]
-    pairs = [a - b for a, b in itertools.combinations(frames, 2)]
-    print(f"phash, {len(frames)} frames of one video (the head moves): {min(pairs)}-{max(pairs)} bits")
+
+
+class Faces:
+    """The subject face of each photo (and of edited copies), analysed once."""
+
+    def __init__(self, backend) -> None:
+        self.backend = CachedBackend(backend)
+
+    def face(self, image: np.ndarray):
+        return largest_face(self.backend.analyze(image))
+
+    def embedding(self, photo: Photo) -> np.ndarray | None:
+        face = self.face(photo.image)
+        return None if face is None else l2_normalise(face.embedding)
+
+    def pose(self, photo: Photo) -> str | None:
+        face = self.face(photo.image)
+        return None if face is None else pose_class(face.yaw)
+
+
+def identity_figures(faces: Faces, people: dict[str, list[Photo]], judged: tuple[str, ...]) -> None:
+    photos = [p for group in people.values() for p in group if faces.embedding(p) is not None]
+    pairs: dict[str, list[float]] = {"same person": [], "different people": [], "profiles, different": []}
+    for a, b in itertools.combinations(photos, 2):
+        value = float(faces.embedding(a) @ faces.embedding(b))
+        both_judged = faces.pose(a) in judged and faces.pose(b) in judged
+        if a.person == b.person and both_judged:
+            pairs["same person"].append(value)
+        elif a.person != b.person and both_judged:
+            pairs["different people"].append(value)
+        elif a.person != b.person and faces.pose(a) == faces.pose(b) == "profile":
+            pairs["profiles, different"].append(value)
+    print("photo to photo (poses the backend judges; profiles apart):")
+    for label, values in pairs.items():
+        print(f"  {label}: {describe(values)}")
+    same, strangers = [], []
+    for person, group in people.items():
+        usable = [p for p in group if faces.embedding(p) is not None and faces.pose(p) in judged]
+        for size in (1, 2, 3):
+            for chosen in itertools.combinations(usable, size):
+                centroid = l2_normalise(np.sum([faces.embedding(p) for p in chosen], axis=0))
+                same += [float(faces.embedding(p) @ centroid) for p in usable if p not in chosen]
+                strangers += [float(faces.embedding(p) @ centroid) for p in photos if p.person != person]
+    print("to the centroid of 1-3 of a person's photos (judged poses):")
+    print(f"  the person's other photos: {describe(same)}")
+    print(f"  strangers (every pose): {describe(strangers)}")
+
+
+def copy_edits(image: np.ndarray, face_height: float) -> dict[str, np.ndarray]:
+    return {
+        "resized 0.5x": edits.resized(image, 0.5),
+        "resized to a 120 px face": edits.resized(image, min(1.0, 120 / face_height)),
+        "JPEG quality 30": edits.recompressed(image, 30),
+        "brighter x1.3 (clipped)": np.clip(image.astype(np.float32) * 1.3 + 10, 0, 255).astype(np.uint8),
+        "brighter x1.15": edits.brightened(image, 1.15),
+        "mirrored": edits.flipped(image),
+        "cropped to the head": edits.cropped(image, 0.15, 0.05, 0.85, 0.95),
+        "rotated 5 degrees": edits.rotated(image, 5),
+        "rotated 10 degrees": edits.rotated(image, 10),
+        "denoised (NL-means)": edits.denoised(image),
+        "re-rendered": edits.rerendered(image),
+        "blurred": edits.blurred(image, max(1.0, face_height / 150)),
+    }
+
+
+def copy_figures(faces: Faces, people: dict[str, list[Photo]]) -> None:
+    crops: dict[str, np.ndarray] = {}
+    for group in people.values():
+        for photo in group:
+            face = faces.face(photo.image)
+            if face is not None:
+                crops[photo.name] = aligned_face_crop(photo.image, face)
+    by_occasion: dict[str, list[float]] = {}
+    for group in people.values():
+        for a, b in itertools.combinations([p for p in group if p.name in crops], 2):
+            value = crop_match(crops[a.name], crops[b.name]).correlation
+            by_occasion.setdefault(occasion(a, b), []).append(value)
+    print("aligned face crops matched (registered correlation):")
+    for label, values in by_occasion.items():
+        print(f"  other photos of the person, {label}: {describe(values)}")
+    by_edit: dict[str, list[float]] = {}
+    for group in people.values():
+        for photo in group:
+            face = faces.face(photo.image)
+            if face is None:
+                continue
+            for label, edited in copy_edits(photo.image, face.height).items():
+                edited_face = faces.face(np.ascontiguousarray(edited))
+                if edited_face is not None:
+                    match = crop_match(crops[photo.name], aligned_face_crop(edited, edited_face))
+                    by_edit.setdefault(label, []).append(match.correlation)
+    for label, values in by_edit.items():
+        print(f"  edited copy, {label}: {describe(values)}")
+
+
+def texture_figures(faces: Faces, people: dict[str, list[Photo]]) -> None:
+    measured: dict[str, dict[str, float]] = {}
+    smoothing: dict[str, list[float]] = {"skin smoothed (bilateral)": [], "beauty filter": []}
+    filters: dict[str, Callable] = {
+        "skin smoothed (bilateral)": edits.skin_smoothed,
+        "beauty filter": edits.beauty_filtered,
+    }
+    for person, group in people.items():
+        for photo in group:
+            face = faces.face(photo.image)
+            value = skin_texture(photo.image, face) if face is not None else None
+            if value is None:
+                continue
+            measured.setdefault(person, {})[photo.name] = value
+            for label, smooth in filters.items():
+                smoothed = skin_texture(np.ascontiguousarray(smooth(photo.image, face.height)), face)
+                if smoothed is not None:
+                    smoothing[label].append(smoothed / value)
+    ratios = []
+    for values in measured.values():
+        for name, value in values.items():
+            others = [v for other, v in values.items() if other != name]
+            for size in (1, 2, 3):
+                ratios += [value / min(chosen) for chosen in itertools.combinations(others, size)]
+    print(f"skin texture measured on {sum(map(len, measured.values()))} faces of {len(measured)} people")
+    print(f"  a photo / the smoothest of 1-3 of the person's other photos: {describe(ratios)}")
+    for label, values in smoothing.items():
+        print(f"  {label} / the photo itself: {describe(values)}")
+
+
+def phash_figures(people: dict[str, list[Photo]]) -> None:
+    headshots = [
+        perceptual_hash(p.image) for person, g in people.items() if person.startswith("cc0avatar") for p in g
+    ]
+    distances = [a - b for a, b in itertools.combinations(headshots, 2)]
+    print(f"phash, {len(headshots)} head-and-shoulders photos of different people: {describe(distances)}")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=("identity", "copies", "texture", "phash"))
+    args = parser.parse_args()
     if shared_faces_dir() is None:
         sys.exit("no real face photo set here: set IDENTITY_LORA_FACES to its folder")
-    texture_figures(DlibBackend())
-    phash_figures()
+    backend = load_backend([], "centerface").backend
+    faces, people = Faces(backend), photos_by_person()
+    wanted = set(args.only or ("identity", "copies", "texture", "phash"))
+    print(f"{backend.name}; {sum(map(len, people.values()))} photos of {len(people)} people\n")
+    if "identity" in wanted:
+        identity_figures(faces, people, backend.scale.judged_poses)
+    if "copies" in wanted:
+        copy_figures(faces, people)
+    if "texture" in wanted:
+        texture_figures(faces, people)
+    if "phash" in wanted:
+        phash_figures(people)
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ class _CoarseSampler:
                 "reference_dataset / reference_images",
             )
         reference = reference_once.identity(backend)
-        coarse = CoarseLikeness(reference.labels, thresholds, backend.name)
+        coarse = CoarseLikeness(thresholds, backend.name)
         for file in checkpoint_set.files:
             self._measure_one(file, coarse, backend, reference)
         return coarse.curve

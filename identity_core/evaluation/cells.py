@@ -2,7 +2,13 @@
 
 - identity prompts reach the identity target (``reaches_target``);
 - the style prompt reaches the lower style floor (``reaches_target`` too, against that floor);
-- the control prompt shows the person without the token (``leakage``).
+- the control prompt shows the person without the token (``leakage``): at least half of its
+  seeds read at or above the backend's *bleed* landmark against the reference centroid, which is
+  above every stranger measured against a centroid; a control face between the *resembles*
+  landmark and that one merely resembles the subject (``resembles``, a note to check by eye).
+
+Likeness is compared like with like: a face against the reference centroid, on the centroid
+landmarks of the backend's scale (``identity_scale``), never on the photo-to-photo floor.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from .signals import (
     PoseSpread,
     carbon_copies,
     diversity,
+    faces_alike,
     is_same_pose,
     memorisations,
+    near_copies,
     pose_spread,
     seed_consistency,
+    seed_pairs,
 )
 from .texture import median_texture
 from .thresholds import Thresholds
@@ -50,14 +59,17 @@ class CellScore:
     similarity_sd: float | None
     best_reference_mean: float | None
     diversity: float | None
+    faces_alike: bool | None  # the seeds' faces match like one session's shots (None: < 2 faces)
     seed_consistency: float | None
     pose: PoseSpread
     same_pose: bool
-    skin_texture: float | None = None  # median over the seeds whose texture could be measured
+    skin_texture: float | None = None  # median over the seeds that are the person, where measurable
     beyond_design: bool = False  # a probe strength past the design document's sweep
     carbon_copies: list[CarbonCopy] = field(default_factory=list)
     memorised: list[Memorisation] = field(default_factory=list)
+    near_copies: list[Memorisation] = field(default_factory=list)  # close as one session's shots: a note
     leakage: bool = False
+    resembles: bool = False  # control: the faces resemble the subject, below what makes it bleed
     reaches_target: bool = False  # identity: the identity target; style: the style floor
 
     @property
@@ -79,12 +91,8 @@ class CellScore:
         if self.carbon_copies:
             pairs = ", ".join(f"{c.seed_a}/{c.seed_b}" for c in self.carbon_copies)
             reasons.append(f"carbon copies (seeds {pairs})")
-        face_copies = sorted({m.reference_label for m in self.memorised if m.face_copy})
-        image_copies = sorted({m.reference_label for m in self.memorised if m.image_copy and not m.face_copy})
-        if face_copies:
-            reasons.append(f"face copies training photo {', '.join(face_copies)}")
-        if image_copies:
-            reasons.append(f"near copy of training image {', '.join(image_copies)}")
+        copied = {m.reference_label: m.evidence for m in self.memorised}
+        reasons += [f"copies training photo {evidence.describe()}" for evidence in copied.values()]
         return reasons
 
 
@@ -92,14 +100,14 @@ def score_cell(
     key: CellKey,
     seeds: list[int],
     measures: list[ImageMeasure],
-    reference_labels: list[str],
     thresholds: Thresholds,
 ) -> CellScore:
-    similarities = [m.similarity if m.face_found else None for m in measures]
+    similarities = [m.judged_similarity for m in measures]
     known = [s for s in similarities if s is not None]
     face_rate = len(known) / len(measures) if measures else 0.0
     mean = float(np.mean(known)) if known else None
     spread = pose_spread(measures)
+    pairs = seed_pairs(seeds, measures)
     cell = CellScore(
         lora_name=key.lora_name,
         prompt_id=key.prompt_id,
@@ -112,21 +120,33 @@ def score_cell(
         similarity_sd=float(np.std(known)) if len(known) >= 2 else None,
         best_reference_mean=_mean([m.best_reference_similarity for m in measures if m.face_found]),
         diversity=diversity(measures),
+        faces_alike=faces_alike(pairs),
         seed_consistency=seed_consistency(measures),
         pose=spread,
         same_pose=is_same_pose(spread, thresholds),
-        skin_texture=median_texture([m.skin_texture for m in measures if m.face_found]),
+        skin_texture=median_texture([m.skin_texture for m in measures if _is_the_person(m, thresholds)]),
         beyond_design=key.beyond_design,
-        carbon_copies=carbon_copies(seeds, measures, thresholds),
-        memorised=memorisations(seeds, measures, reference_labels, thresholds),
+        carbon_copies=carbon_copies(pairs, thresholds),
+        memorised=memorisations(seeds, measures, thresholds),
+        near_copies=near_copies(seeds, measures, thresholds),
     )
     if key.role == ROLE_CONTROL:
-        same_person = [s for s in known if s >= thresholds.same_person]
-        cell.leakage = bool(measures) and len(same_person) / len(measures) >= 0.5
+        cell.leakage = _half_of_seeds_reach(known, len(measures), thresholds.bleed)
+        cell.resembles = not cell.leakage and _half_of_seeds_reach(known, len(measures), thresholds.resembles)
     else:
         bar = thresholds.style_floor if key.role == ROLE_STYLE else thresholds.identity_target
         cell.reaches_target = mean is not None and mean >= bar and face_rate >= thresholds.min_face_rate
     return cell
+
+
+def _is_the_person(measure: ImageMeasure, thresholds: Thresholds) -> bool:
+    """Skin is judged on faces that are the person: the person's skin against the person's photos."""
+    similarity = measure.judged_similarity
+    return similarity is not None and similarity >= thresholds.identity_target
+
+
+def _half_of_seeds_reach(similarities: list[float], seeds: int, floor: float) -> bool:
+    return seeds > 0 and sum(1 for s in similarities if s >= floor) / seeds >= 0.5
 
 
 def _mean(values: list[float | None]) -> float | None:

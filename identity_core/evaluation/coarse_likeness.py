@@ -4,7 +4,8 @@ Each checkpoint is sampled at strength 1.0 on the identity prompts with two fixe
 prompts and seeds for every checkpoint), by the engine while training or by StrengthSweep in
 ComfyUI. Every sample is scored against the reference photos once; its checkpoint's
 :class:`LikenessPoint` collects the similarities, the face rate, the diversity of the seeds and the
-copy signals. A checkpoint whose samples copy a training photo (or whose two seeds are the same
+copy signals. A checkpoint whose samples copy a training photo (the same aligned face again,
+``copy_evidence``, the rule ArcFaceScore uses) (or whose two seeds are the same
 picture) scores high *because* it copies: that is Section 7's carbon-copy overfit signal, so such a
 checkpoint is never the best one (``checkpoint_pick``).
 """
@@ -18,7 +19,7 @@ import numpy as np
 from .likeness_curve import LikenessCurve, LikenessPoint
 from .measure import ImageMeasure
 from .pose_probe import PoseProbe
-from .signals import carbon_copies, diversity, memorisations
+from .signals import carbon_copies, diversity, memorisations, seed_pairs
 from .thresholds import Thresholds
 
 COARSE_STRENGTH = 1.0
@@ -35,8 +36,7 @@ class _Sample:
 class CoarseLikeness:
     """Builds a :class:`LikenessCurve` from scored samples, one point per checkpoint step."""
 
-    def __init__(self, reference_labels: list[str], thresholds: Thresholds, measured_by: str = "") -> None:
-        self.reference_labels = list(reference_labels)
+    def __init__(self, thresholds: Thresholds, measured_by: str = "") -> None:
         self.thresholds = thresholds
         self.curve = LikenessCurve(measured_by=measured_by)
         self._samples: dict[int, dict[tuple[str, int], _Sample]] = {}
@@ -52,12 +52,10 @@ class CoarseLikeness:
         point = self.curve.point(step)
         point.samples = len(samples)
         point.similarities = [
-            float(s.measure.similarity)
-            for s in samples
-            if s.measure.face_found and s.measure.similarity is not None
+            float(s.measure.judged_similarity) for s in samples if s.measure.judged_similarity is not None
         ]
         point.diversity = _seed_diversity(samples)
-        point.copies = _copy_signals(samples, self.reference_labels, self.thresholds)
+        point.copies = _copy_signals(samples, self.thresholds)
         return point
 
     def add_pose_probe(self, step: int, probe: PoseProbe, measure: ImageMeasure) -> LikenessPoint:
@@ -82,14 +80,15 @@ def _seed_diversity(samples: list[_Sample]) -> float | None:
     return float(np.median(known)) if known else None
 
 
-def _copy_signals(samples: list[_Sample], labels: list[str], thresholds: Thresholds) -> list[str]:
+def _copy_signals(samples: list[_Sample], thresholds: Thresholds) -> list[str]:
     """Training photos copied and seeds that are the same picture, as short sentences."""
     signals = []
     for prompt_id, group in _by_prompt(samples).items():
         seeds, measures = [s.seed for s in group], [s.measure for s in group]
-        for copy in memorisations(seeds, measures, labels, thresholds):
-            kind = "face copies" if copy.face_copy else "near copy of"
-            signals.append(f"'{prompt_id}' seed {copy.seed}: {kind} training photo {copy.reference_label}")
-        for pair in carbon_copies(seeds, measures, thresholds):
+        for copy in memorisations(seeds, measures, thresholds):
+            signals.append(
+                f"'{prompt_id}' seed {copy.seed}: copies training photo {copy.evidence.describe()}"
+            )
+        for pair in carbon_copies(seed_pairs(seeds, measures), thresholds):
             signals.append(f"'{prompt_id}': seeds {pair.seed_a}/{pair.seed_b} are carbon copies")
     return signals

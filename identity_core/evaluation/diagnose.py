@@ -9,7 +9,8 @@ priors" when regularization images were used.
 from __future__ import annotations
 
 from .cells import CellScore
-from .evidence import SweepEvidence, identity_cells, identity_diversity, identity_mean, identity_texture
+from .copy_evidence import NEAR_COPY_CROP_MATCH
+from .evidence import SweepEvidence, identity_cells, identity_mean, identity_texture, seeds_barely_differ
 from .failure_modes import (
     ANGLE_FAILURE,
     IDENTITY_BLEED,
@@ -20,6 +21,7 @@ from .failure_modes import (
     WEAK_IDENTITY,
     Diagnosis,
 )
+from .texture import TEXTURE_LIMITS
 from .training_run import TE_FROZEN, TE_TWO_PHASE, TE_UNKNOWN, TrainingRun
 
 NOISE_OFFSET_INERT = (
@@ -169,10 +171,13 @@ def memorisation(ev: SweepEvidence) -> Diagnosis | None:
     if not cells:
         return None
     worst = cells[0]
+    t = ev.thresholds
     evidence = (
         f"{len(cells)} prompt/strength cells reproduce training photos, e.g. '{worst.prompt_id}' at "
-        f"{worst.strength:g}: {'; '.join(worst.overfit_reasons())} (copy: face similarity >= "
-        f"{ev.thresholds.copy:.3f} to one training photo, or a near-identical picture)."
+        f"{worst.strength:g}: {'; '.join(worst.overfit_reasons())} (a copy is the same person, face "
+        f"similarity >= {t.same_person:.3f}, whose aligned face matches one training photo at >= "
+        f"{t.copy_crop_match:.2f}: the same expression, pose and light; another photo of the person "
+        "matches below that)."
     )
     fix, causes = _fix(ev, MEMORISATION, *_overtraining_fix(ev, ev.run(worst.lora_name)))
     return Diagnosis(MEMORISATION, evidence, fix, dataset_causes=causes)
@@ -184,7 +189,7 @@ def sameface(ev: SweepEvidence) -> Diagnosis | None:
     dull = [
         (key, value)
         for key, group in ev.settings_groups().items()
-        if key[1] > 0 and (value := identity_diversity(group)) is not None and value < t.min_diversity
+        if key[1] > 0 and (value := seeds_barely_differ(group, t)) is not None
     ]
     if not cells and not dull:
         return None
@@ -196,7 +201,10 @@ def sameface(ev: SweepEvidence) -> Diagnosis | None:
         )
     if dull:
         listed = ", ".join(f"{s:g} ({v:.2f})" for (_, s), v in dull)
-        parts.append(f"Seeds barely differ (diversity below {t.min_diversity:.2f}) at strength {listed}.")
+        parts.append(
+            f"Seeds barely differ (diversity below {t.min_diversity:.2f}, and their faces match like one "
+            f"session's shots) at strength {listed}."
+        )
     lora = cells[0].lora_name if cells else dull[0][0][0]
     fix, causes = _fix(ev, SAMEFACE, *_overtraining_fix(ev, ev.run(lora)))
     return Diagnosis(SAMEFACE, " ".join(parts), fix, dataset_causes=causes)
@@ -250,8 +258,12 @@ def identity_bleed(ev: SweepEvidence) -> Diagnosis | None:
     leaks = [c for c in ev.cells if c.leakage]
     if not leaks:
         return None
-    strengths = ", ".join(f"{s:g}" for s in sorted({c.strength for c in leaks}))
-    evidence = f"The person appears on the control prompt without the token at strength {strengths}."
+    strengths = ", ".join(f"{c.strength:g} ({c.similarity_mean:.3f})" for c in _by_strength(leaks))
+    evidence = (
+        f"The person appears on the control prompt without the token at strength {strengths}: at least "
+        f"half of its faces read {ev.thresholds.bleed:.3f} or more against the reference centroid, above "
+        "every stranger measured against a centroid."
+    )
     run = ev.run(leaks[0].lora_name)
     fixes = []
     if run.regularization_images:
@@ -265,6 +277,44 @@ def identity_bleed(ev: SweepEvidence) -> Diagnosis | None:
         fixes.append("freeze the text encoder early, or keep it frozen")
     fix, causes = _fix(ev, IDENTITY_BLEED, *fixes)
     return Diagnosis(IDENTITY_BLEED, evidence, fix, dataset_causes=causes)
+
+
+def _by_strength(cells: list[CellScore]) -> list[CellScore]:
+    return sorted(cells, key=lambda c: c.strength)
+
+
+def resemblance_note(ev: SweepEvidence) -> str | None:
+    """Control faces that resemble the subject without reaching what makes it bleed: a note."""
+    close = [c for c in ev.cells if c.resembles]
+    if not close:
+        return None
+    listed = ", ".join(f"{c.strength:g} ({c.similarity_mean:.3f})" for c in _by_strength(close))
+    t = ev.thresholds
+    return (
+        f"The control prompt's faces resemble the subject at strength {listed}: at least half read "
+        f"{t.resembles:.3f} or more against the reference centroid, as the strangers closest to a person "
+        f"do, but below {t.bleed:.3f}, what makes it bleed. Check by eye that the control images show "
+        "other people."
+    )
+
+
+def near_copy_note(ev: SweepEvidence) -> str | None:
+    """Faces as close to one training photo as one session's other shots are: a check by eye."""
+    near = sorted(
+        {
+            m.evidence.describe()
+            for c in ev.cells
+            if not c.is_control and c.strength > 0
+            for m in c.near_copies
+        }
+    )
+    if not near:
+        return None
+    return (
+        f"{len(near)} generated faces match one training photo as closely as another shot of the same "
+        f"session does (aligned faces {NEAR_COPY_CROP_MATCH:.2f}-{ev.thresholds.copy_crop_match:.3f}), e.g. "
+        f"{near[0]}: check by eye that they are new pictures, not that photo again."
+    )
 
 
 def angle_failure(ev: SweepEvidence) -> Diagnosis | None:
@@ -297,17 +347,40 @@ def angle_failure(ev: SweepEvidence) -> Diagnosis | None:
     )
 
 
-def waxy_settings(ev: SweepEvidence) -> list[tuple[tuple[str, float], float]]:
-    """(setting, texture ratio) where the identity faces are smoother than the training photos allow."""
-    reference = ev.reference_texture
-    if not reference:
+def texture_ratios(ev: SweepEvidence) -> list[tuple[tuple[str, float], float]]:
+    """(setting, identity faces' skin texture / the smoothest training photo's), per setting."""
+    lowest = ev.lowest_reference_texture
+    if not lowest or len(ev.reference_textures) < ev.thresholds.min_reference_textures:
         return []
-    found = []
+    ratios = []
     for key, group in ev.settings_groups().items():
         texture = identity_texture(group)
-        if key[1] > 0 and texture is not None and texture < ev.thresholds.waxy_texture_ratio * reference:
-            found.append((key, texture / reference))
-    return sorted(found, key=lambda item: (item[0][0], item[0][1]))
+        if key[1] > 0 and texture is not None:
+            ratios.append((key, texture / lowest))
+    return sorted(ratios, key=lambda item: (item[0][0], item[0][1]))
+
+
+def waxy_settings(ev: SweepEvidence) -> list[tuple[tuple[str, float], float]]:
+    """Settings whose faces are smoother than any real photo measured reads against its set."""
+    return [(key, ratio) for key, ratio in texture_ratios(ev) if ratio < ev.thresholds.waxy_ratio]
+
+
+def smoother_settings(ev: SweepEvidence) -> list[tuple[tuple[str, float], float]]:
+    """Settings smoother than the training photos, where the measure cannot tell waxy from a camera."""
+    t = ev.thresholds
+    return [(key, ratio) for key, ratio in texture_ratios(ev) if t.waxy_ratio <= ratio < t.waxy_note_ratio]
+
+
+def smoothness_note(ev: SweepEvidence) -> str | None:
+    found = smoother_settings(ev)
+    if not found:
+        return None
+    listed = ", ".join(f"{s:g} ({ratio:.2f}x)" for (_, s), ratio in found)
+    return (
+        f"Skin is smoother than the smoothest training photo at strength {listed}, but within what real "
+        f"photos from other cameras read (waxy below {ev.thresholds.waxy_ratio:g}x): if it looks waxy, use a "
+        f"lower strength or an earlier checkpoint; {NOISE_OFFSET_INERT}."
+    )
 
 
 def waxy_skin(ev: SweepEvidence) -> Diagnosis | None:
@@ -316,8 +389,8 @@ def waxy_skin(ev: SweepEvidence) -> Diagnosis | None:
         return None
     listed = ", ".join(f"{s:g} ({ratio:.2f}x)" for (_, s), ratio in found)
     evidence = (
-        f"Cheek skin texture is below {ev.thresholds.waxy_texture_ratio:g}x the training photos' at strength "
-        f"{listed}."
+        f"Cheek skin texture is below {ev.thresholds.waxy_ratio:g}x the smoothest training photo's at "
+        f"strength {listed}; real photos of people never read that smooth against a set of photos."
     )
     smooth = {key for key, _ in found}
     lower = [
@@ -337,6 +410,5 @@ def waxy_skin(ev: SweepEvidence) -> Diagnosis | None:
         fix,
         cause="over-smoothing (the LoRA's faces lose the training photos' skin grain)",
         dataset_causes=causes,
-        measured_by=f"{ev.backend_name} keypoints; only faces at least 112 px tall and turned under 25 "
-        "degrees are measured, smaller or turned faces are not",
+        measured_by=f"{ev.backend_name} keypoints; {TEXTURE_LIMITS}",
     )

@@ -30,7 +30,7 @@ class SweepEvidence:
     angle_points: list[AnglePoint] = field(default_factory=list)
     reference_has_side_views: bool | None = None
     reference_turned_similarity: float | None = None  # real turned photos, leave-one-out
-    reference_texture: float | None = None  # median skin texture of the training photos
+    reference_textures: list[float] = field(default_factory=list)  # the training photos' skin texture
     training_runs: dict[str, TrainingRun] = field(default_factory=dict)
     dataset: DatasetEvidence | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # the sweep's sampling settings
@@ -53,6 +53,17 @@ class SweepEvidence:
     def design_strengths(self) -> list[float]:
         return sorted({c.strength for c in self.cells if not c.beyond_design})
 
+    @property
+    def lowest_reference_texture(self) -> float | None:
+        """The smoothest training photo's skin texture: real photos vary by camera, so a generated
+        face is only called smooth against the lowest of them (``texture``)."""
+        return min(self.reference_textures) if self.reference_textures else None
+
+    @property
+    def identity_measured(self) -> bool:
+        """Whether some identity prompt had a judged face in at least half of its seeds."""
+        return any(c.face_rate >= self.thresholds.min_face_rate for c in identity_cells(self.cells))
+
 
 def identity_cells(cells: list[CellScore]) -> list[CellScore]:
     return [c for c in cells if c.judges_identity]
@@ -67,6 +78,20 @@ def identity_diversity(cells: list[CellScore]) -> float | None:
     """Median seed diversity over the identity prompts of one setting."""
     values = [c.diversity for c in identity_cells(cells) if c.diversity is not None]
     return float(np.median(values)) if values else None
+
+
+def seeds_barely_differ(cells: list[CellScore], thresholds: Thresholds) -> float | None:
+    """The setting's identity diversity when its seeds barely differ, else None.
+
+    Whole pictures that hash alike are not enough: one studio's backdrop and framing hash alike
+    for different photos of a person. The seeds barely differ when the pictures hash alike and
+    their faces match like one session's shots too (or no face was found to tell).
+    """
+    value = identity_diversity(cells)
+    if value is None or value >= thresholds.min_diversity:
+        return None
+    alike = [c.faces_alike for c in identity_cells(cells) if c.faces_alike is not None]
+    return value if not alike or any(alike) else None
 
 
 def identity_texture(cells: list[CellScore]) -> float | None:

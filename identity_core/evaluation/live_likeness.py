@@ -75,7 +75,7 @@ class LiveLikeness:
         self.reference = reference
         self.prompts = {prompt.index: prompt for prompt in prompts}
         self.probe = probe
-        self._coarse = CoarseLikeness(reference.labels, Thresholds.from_scale(backend.scale), backend.name)
+        self._coarse = CoarseLikeness(Thresholds.from_scale(backend.scale), backend.name)
 
     @property
     def curve(self) -> LikenessCurve:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
+from ..faces.model import FaceBackend, clamp_similarity, l2_normalise
+from ..faces.pose import pose_class
+from .copy_evidence import CopyEvidence, aligned_face_crop, best_copy_evidence
 from .reference import ReferenceIdentity
 from .subject_face import largest_face, perceptual_hash
 from .texture import skin_texture
-
-CROP_SIZE = 112
 
 
 @dataclass
@@ -35,28 +35,22 @@ class ImageMeasure:
     crop: np.ndarray | None = None  # aligned grey face crop, float32 0..255
     embedding: np.ndarray | None = None
     skin_texture: float | None = None  # texture.skin_texture; None where not measurable
+    copy: CopyEvidence | None = None  # against the training photo it looks most like
+    pose_judged: bool = True  # False: a pose at which the backend cannot tell people apart
 
     @property
     def face_found(self) -> bool:
         return self.face_count > 0 and self.embedding is not None
 
+    @property
+    def pose(self) -> str | None:
+        return pose_class(self.yaw)
 
-def face_crop(image: np.ndarray, face: Face) -> np.ndarray:
-    """Grey 112x112 crop: aligned on the five keypoints when known, else the box resized."""
-    if face.kps is not None:
-        from ..faces.alignment import align_face
-
-        crop = align_face(np.ascontiguousarray(image), np.asarray(face.kps, np.float32), CROP_SIZE)
-    else:
-        from PIL import Image
-
-        height, width = image.shape[:2]
-        x1, y1, x2, y2 = (round(v) for v in face.bbox)
-        x1, y1 = max(x1, 0), max(y1, 0)
-        x2, y2 = min(max(x2, x1 + 1), width), min(max(y2, y1 + 1), height)
-        region = Image.fromarray(np.ascontiguousarray(image[y1:y2, x1:x2]))
-        crop = np.asarray(region.resize((CROP_SIZE, CROP_SIZE), Image.BILINEAR))
-    return crop.astype(np.float32).mean(axis=2)
+    @property
+    def judged_similarity(self) -> float | None:
+        """The likeness that identity is judged on: None without a face, or at a pose the backend
+        cannot judge (its similarity is still shown, never counted)."""
+        return self.similarity if self.face_found and self.pose_judged else None
 
 
 def measure_image(image: np.ndarray, backend: FaceBackend, reference: ReferenceIdentity) -> ImageMeasure:
@@ -71,19 +65,25 @@ def measure_image(image: np.ndarray, backend: FaceBackend, reference: ReferenceI
     best = int(np.argmax(similarities))
     height, width = image.shape[:2]
     x1, y1, x2, y2 = face.bbox
+    crop = aligned_face_crop(image, face)
+    phash_distances = [int(image_hash - reference_hash) for reference_hash in reference.phashes]
     return ImageMeasure(
         face_count=len(faces),
         similarity=clamp_similarity(reference.centroid @ embedding),
         best_reference_similarity=float(similarities[best]),
         best_reference_index=best,
-        phash_to_best_reference=int(image_hash - reference.phashes[best]),
+        phash_to_best_reference=phash_distances[best],
         yaw=face.yaw,
         pitch=face.pitch,
         roll=face.roll,
         box_centre=((x1 + x2) / 2 / width, (y1 + y2) / 2 / height),
         box_scale=(y2 - y1) / height,
         phash=image_hash,
-        crop=face_crop(image, face),
+        crop=crop,
         embedding=embedding,
         skin_texture=skin_texture(image, face),
+        copy=best_copy_evidence(
+            crop, similarities, reference.crops, reference.labels, backend.scale.same_person, phash_distances
+        ),
+        pose_judged=backend.scale.judges_pose(pose_class(face.yaw)),
     )

@@ -10,13 +10,18 @@ from .cells import CellKey, CellScore, score_cell
 from .checkpoint_verdict import CheckpointVerdict, judge_checkpoints
 from .dataset_evidence import DatasetEvidence
 from .errors import EvaluationError
-from .evidence import AnglePoint, SweepEvidence, identity_cells
+from .evidence import AnglePoint, SweepEvidence
 from .measure import ImageMeasure, measure_image
 from .model import Sweep
+from .pose_likeness import likeness_by_pose
+from .pose_probe import ROLE_POSE_PROBE
+from .prompts import ROLE_IDENTITY
 from .recommend import Recommendation, recommend
 from .reference import ReferenceIdentity
 from .report import EvaluationReport, ImageScore
 from .thresholds import Thresholds
+
+POSE_ROLES = (ROLE_IDENTITY, ROLE_POSE_PROBE)  # the prompts whose faces are the person, by pose
 
 
 class EvaluationCancelled(RuntimeError):
@@ -56,7 +61,7 @@ def evaluate_sweep(
         angle_points=_angle_points(sweep, measures),
         reference_has_side_views=reference.has_side_views(),
         reference_turned_similarity=reference.turned_similarity(thresholds.turned_yaw_degrees),
-        reference_texture=reference.median_texture(),
+        reference_textures=reference.measured_textures(),
         training_runs={name: sweep.training_run(name) for name in sweep.lora_names()},
         dataset=dataset,
         settings=dict(sweep.settings),
@@ -75,8 +80,15 @@ def evaluate_sweep(
         plain_images=sweep.plain_images,
         training_runs=[] if sweep.plain_images else list(evidence.training_runs.values()),
         dataset=dataset,
-        reference_texture=evidence.reference_texture,
+        reference_textures=evidence.reference_textures,
+        identity_measured=evidence.identity_measured,
         checkpoints=verdict,
+        pose_likeness=likeness_by_pose(
+            [m for entry, m in zip(sweep.entries, measures, strict=True) if entry.role in POSE_ROLES],
+            reference,
+            backend.scale,
+            thresholds.identity_target,
+        ),
     )
 
 
@@ -88,24 +100,27 @@ def measure_sweep(
     on_image: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> list[ImageMeasure]:
-    """Measure every sweep image, in order, on ``workers`` threads (default: one per core, at most two)."""
-    total = len(sweep.entries)
-    measures: list[ImageMeasure] = []
-    measured = ordered_map(
-        lambda entry: measure_image(entry.image, backend, reference),
-        sweep.entries,
+    """Measure every sweep image, in order, on ``workers`` threads (default: one per core, at most two).
+
+    An image array shared by several entries (a sweep built from the same pictures, as the
+    constructed sweeps of real photos are) is measured once."""
+    unique = list({id(entry.image): entry.image for entry in sweep.entries}.values())
+    measured: dict[int, ImageMeasure] = {}
+    results = ordered_map(
+        lambda image: measure_image(image, backend, reference),
+        unique,
         workers or default_workers(),
         should_cancel,
         "Scoring",
     )
     try:
-        for measure in measured:
-            measures.append(measure)
+        for image, measure in zip(unique, results, strict=False):
+            measured[id(image)] = measure
             if on_image is not None:
-                on_image(len(measures), total)
+                on_image(len(measured), len(unique))
     except Cancelled as exc:
         raise EvaluationCancelled("Scoring was cancelled") from exc
-    return measures
+    return [measured[id(entry.image)] for entry in sweep.entries]
 
 
 def _recommendation(
@@ -120,7 +135,7 @@ def _recommendation(
             "measured. Check the sweep grid: if the images show no person, the LoRA or the prompts are "
             "not producing one; very small images (under about 256 px) can also hide faces from the detector."
         )
-    elif not rec.passed and not _identity_measured(evidence):
+    elif not rec.passed and not evidence.identity_measured:
         rec.summary += (
             f" {evidence.backend_name} found a face in fewer than half of the seeds of every identity "
             "prompt, so the identity is not measured, not weak: check the grid by eye."
@@ -129,10 +144,6 @@ def _recommendation(
         chosen = verdict.recommended
         rec.summary = f"Recommended checkpoint: step {chosen.step} ({chosen.file}). {rec.summary}"
     return rec
-
-
-def _identity_measured(ev: SweepEvidence) -> bool:
-    return any(c.face_rate >= ev.thresholds.min_face_rate for c in identity_cells(ev.cells))
 
 
 def _angle_points(sweep: Sweep, measures: list[ImageMeasure]) -> list[AnglePoint]:
@@ -177,7 +188,6 @@ def score_cells(
             key,
             [sweep.entries[i].seed for i in indices],
             [measures[i] for i in indices],
-            reference.labels,
             thresholds,
         )
         for key, indices in groups.items()

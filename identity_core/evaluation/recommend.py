@@ -17,8 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .cells import CellScore
-from .diagnose import NOISE_OFFSET_INERT, diagnose, quantised_model, waxy_settings
-from .evidence import SweepEvidence, identity_cells, identity_diversity, identity_mean
+from .diagnose import (
+    NOISE_OFFSET_INERT,
+    diagnose,
+    near_copy_note,
+    quantised_model,
+    resemblance_note,
+    smoothness_note,
+    waxy_settings,
+)
+from .evidence import SweepEvidence, identity_cells, identity_mean, seeds_barely_differ
 from .failure_modes import WEAK_IDENTITY, Diagnosis
 
 
@@ -35,13 +43,12 @@ class Recommendation:
 
 def setting_passes(cells: list[CellScore], ev: SweepEvidence) -> bool:
     identity = identity_cells(cells)
-    diversity = identity_diversity(cells)
     return (
         bool(identity)
         and all(c.reaches_target for c in identity)
         and not any(c.overfit for c in cells if not c.is_control)
         and not any(c.leakage for c in cells)
-        and (diversity is None or diversity >= ev.thresholds.min_diversity)
+        and seeds_barely_differ(cells, ev.thresholds) is None
     )
 
 
@@ -67,18 +74,24 @@ def recommend(ev: SweepEvidence) -> Recommendation:
             + f". Every identity prompt reaches the identity target {ev.thresholds.identity_target:.2f}, the "
             "seeds differ, no overfit signal and no leakage on the control prompt."
         )
-        return Recommendation(strength, lora, True, summary, [], pass_notes(ev, lora, strength), beyond)
+        notes = pass_notes(ev, lora, strength) + judgement_notes(ev)
+        return Recommendation(strength, lora, True, summary, [], notes, beyond)
     strength, lora = _best_effort(groups)
     diagnoses = diagnose(ev)
     summary = (
         f"No strength passed. Best effort, not a recommendation: {_setting_label(lora, strength, several)} "
         "(highest identity without overfit or leakage where possible)."
     )
-    if not diagnoses:
+    if not diagnoses and ev.identity_measured:
         diagnoses.append(
             Diagnosis(WEAK_IDENTITY, "No setting met every criterion; see the table.", WEAK_IDENTITY.fix)
         )
-    return Recommendation(strength, lora, False, summary, diagnoses, [])
+    return Recommendation(strength, lora, False, summary, diagnoses, judgement_notes(ev))
+
+
+def judgement_notes(ev: SweepEvidence) -> list[str]:
+    """What the measures saw but cannot decide: checks by eye, passed or not."""
+    return [note for note in (near_copy_note(ev), resemblance_note(ev), smoothness_note(ev)) if note]
 
 
 def _best_effort(groups: dict[tuple[str, float], list[CellScore]]) -> tuple[float, str]:
@@ -105,9 +118,9 @@ def pass_notes(ev: SweepEvidence, lora: str, strength: float) -> list[str]:
     waxy = dict(waxy_settings(ev))
     if (lora, strength) in waxy:
         notes.append(
-            f"Skin at {strength:g} is smoother than the training photos ({waxy[(lora, strength)]:.2f}x "
-            "their cheek texture): if it looks waxy, use a lower strength or an earlier checkpoint; "
-            f"{NOISE_OFFSET_INERT}."
+            f"Skin at {strength:g} is smoother than any real photo reads against its set "
+            f"({waxy[(lora, strength)]:.2f}x the smoothest training photo's cheek texture): if it looks "
+            f"waxy, use a lower strength or an earlier checkpoint; {NOISE_OFFSET_INERT}."
         )
     higher = sorted(s for (name, s) in groups if name == lora and s > strength)
     for s in higher:
@@ -116,7 +129,8 @@ def pass_notes(ev: SweepEvidence, lora: str, strength: float) -> list[str]:
             f"leakage on '{c.prompt_id}'" for c in group if c.leakage
         ]
         if (lora, s) in waxy:
-            problems.append(f"skin smoother than the training photos ({waxy[(lora, s)]:.2f}x)")
+            ratio = waxy[(lora, s)]
+            problems.append(f"waxy skin ({ratio:.2f}x the smoothest training photo)")
         if problems:
             notes.append(f"At strength {s:g}: {'; '.join(sorted(set(problems)))}. Do not go that high.")
     if ev.dataset is not None and ev.dataset.has_problems:

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..faces.identity_scale import IdentityScale
 from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
+from ..faces.pose import pose_class
+from .copy_evidence import aligned_face_crop
 from .errors import EvaluationError
 from .subject_face import largest_face, perceptual_hash
-from .texture import median_texture, skin_texture
+from .texture import skin_texture
 
 FRONTAL_YAW_DEGREES = 20.0
 
@@ -20,9 +23,11 @@ FRONTAL_YAW_DEGREES = 20.0
 class ReferenceIdentity:
     """One embedding per reference image that has a face (its largest face).
 
-    ``centroid`` is the L2-normalised mean embedding: the identity the LoRA should
-    reproduce. ``phashes`` are whole-image perceptual hashes, used to spot a generated
-    image that is a near copy of one training photo (memorisation).
+    ``centroid`` is the L2-normalised mean embedding of the photos in poses the backend judges
+    (all of them when none is): the identity the LoRA should reproduce. A backend that reads
+    different people's profiles alike (dlib) would pull the centroid toward "any profile".
+    ``crops`` (aligned grey face crops) and ``phashes`` (whole-image perceptual hashes) are the
+    evidence that a generated image is one training photo again (``copy_evidence``).
     """
 
     labels: list[str]
@@ -32,12 +37,16 @@ class ReferenceIdentity:
     yaws: list[float | None]
     without_face: list[str] = field(default_factory=list)
     textures: list[float | None] = field(default_factory=list)  # texture.skin_texture per image
+    crops: list[np.ndarray | None] = field(default_factory=list)  # aligned grey face crops
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def median_texture(self) -> float | None:
-        return median_texture(self.textures)
+    def pose_classes(self) -> list[str | None]:
+        return [pose_class(yaw) for yaw in self.yaws]
+
+    def measured_textures(self) -> list[float]:
+        return [value for value in self.textures if value is not None]
 
     def turned_similarity(self, turned_yaw_degrees: float) -> float | None:
         """Mean similarity of the turned reference faces to the centroid of the others.
@@ -75,7 +84,7 @@ def build_reference(
             "connect the checked dataset or at least one reference photo",
             "reference",
         )
-    labels, embeddings, phashes, yaws, without_face, textures = [], [], [], [], [], []
+    labels, embeddings, phashes, yaws, without_face, textures, crops = [], [], [], [], [], [], []
     for label, image in images:
         if should_cancel is not None and should_cancel():
             break
@@ -88,6 +97,7 @@ def build_reference(
         phashes.append(perceptual_hash(image))
         yaws.append(face.yaw)
         textures.append(skin_texture(image, face))
+        crops.append(aligned_face_crop(image, face))
     if not embeddings:
         raise EvaluationError(
             f"No face was found in any of the {len(images)} reference images with {backend.name}",
@@ -99,12 +109,20 @@ def build_reference(
     return ReferenceIdentity(
         labels=labels,
         embeddings=stacked,
-        centroid=l2_normalise(stacked.mean(axis=0)),
+        centroid=judged_centroid(stacked, yaws, backend.scale),
         phashes=phashes,
         yaws=yaws,
         without_face=without_face,
         textures=textures,
+        crops=crops,
     )
+
+
+def judged_centroid(embeddings: np.ndarray, yaws: Sequence[float | None], scale: IdentityScale) -> np.ndarray:
+    """The mean embedding of the photos in poses the backend tells people apart at (else of all)."""
+    judged = [i for i, yaw in enumerate(yaws) if scale.judges_pose(pose_class(yaw))]
+    chosen = embeddings[judged] if judged else embeddings
+    return l2_normalise(chosen.mean(axis=0))
 
 
 def load_reference_photos(paths: Sequence) -> list[tuple[str, np.ndarray]]:

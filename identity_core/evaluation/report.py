@@ -10,6 +10,7 @@ from typing import Any
 from .cells import CellScore
 from .checkpoint_verdict import CheckpointVerdict
 from .dataset_evidence import DatasetEvidence
+from .pose_likeness import PoseLikeness
 from .recommend import Recommendation
 from .thresholds import Thresholds
 from .training_run import TrainingRun
@@ -50,8 +51,10 @@ class EvaluationReport:
     plain_images: bool = False
     training_runs: list[TrainingRun] = field(default_factory=list)
     dataset: DatasetEvidence | None = None
-    reference_texture: float | None = None
+    reference_textures: list[float] = field(default_factory=list)
+    identity_measured: bool = True  # some identity prompt had a judged face in half of its seeds
     checkpoints: CheckpointVerdict | None = None  # set when the sweep came from a run's checkpoints
+    pose_likeness: list[PoseLikeness] = field(default_factory=list)
 
     def cell(self, lora_name: str, prompt_id: str, strength: float) -> CellScore | None:
         return next(
@@ -68,10 +71,11 @@ class EvaluationReport:
         return {
             "backend": {"name": self.backend_name, "message": self.backend_message},
             "thresholds": asdict(self.thresholds),
+            "rules": self.thresholds.rules(),
             "reference": {
                 "images_with_face": self.reference_labels,
                 "without_face": self.reference_without_face,
-                "skin_texture_median": self.reference_texture,
+                "skin_textures": self.reference_textures,
             },
             "dataset": None
             if self.dataset is None
@@ -81,6 +85,7 @@ class EvaluationReport:
                 "backend": self.dataset.backend,
             },
             "training_runs": [run.to_dict() for run in self.training_runs],
+            "likeness_by_pose": [row.to_dict() for row in self.pose_likeness],
             "settings": self.settings,
             "recommendation": {
                 "strength": rec.strength,
@@ -107,9 +112,7 @@ class EvaluationReport:
             f"Face backend: {self.backend_name}",
             f"Reference: {len(self.reference_labels)} images with a face"
             + (f", {len(self.reference_without_face)} without" if self.reference_without_face else ""),
-            f"Identity target {self.thresholds.identity_target:.2f} (style floor "
-            f"{self.thresholds.style_floor:.2f}, same person {self.thresholds.same_person:.2f}, copy "
-            f"{self.thresholds.copy:.3f}; {self.thresholds.model or self.backend_name})",
+            _thresholds_line(self.thresholds, self.backend_name),
             f"Faces found in {faces} of {len(self.images)} images",
         ]
         if self.plain_images:
@@ -120,9 +123,14 @@ class EvaluationReport:
         lines += ["", *self._recommendation_lines(), ""]
         if self.checkpoints is not None:
             lines += [*self.checkpoints.text_lines(), ""]
+        if any(row.faces for row in self.pose_likeness):
+            lines += ["Likeness by head pose (each against the reference photos of the same pose):"]
+            lines += [f"  {row.text()}" for row in self.pose_likeness]
+            lines += [""]
         lines += ["prompt [role] @ strength: mean ± sd | faces | diversity | skin texture | signals"]
         several = len({c.lora_name for c in self.cells}) > 1
-        lines += [_cell_text(c, several, self.reference_texture) for c in self.cells]
+        lowest = min(self.reference_textures) if self.reference_textures else None
+        lines += [_cell_text(c, several, lowest) for c in self.cells]
         lines += ["", "Thresholds and their sources:"]
         lines += [f"  {source}" for source in self.thresholds.identity_sources]
         lines += [f"  {name}: {source}" for name, source in self.thresholds.sources.items()]
@@ -146,18 +154,26 @@ class EvaluationReport:
         return lines
 
 
+def _thresholds_line(t: Thresholds, backend_name: str) -> str:
+    return (
+        f"Identity target {t.identity_target:.2f} (style floor {t.style_floor:.2f}, same person "
+        f"{t.same_person:.2f} photo to photo; to the reference centroid: resembles {t.resembles:.3f}, bleed "
+        f"{t.bleed:.3f}; copy: aligned faces match {t.copy_crop_match:.3f}; {t.model or backend_name})"
+    )
+
+
 def _image_text(image: ImageScore) -> str:
     if not image.face_found:
         return "no face"
     return f"similarity {image.similarity:.2f} (best single {image.best_reference_similarity:.2f})"
 
 
-def _cell_text(c: CellScore, several: bool, reference_texture: float | None) -> str:
+def _cell_text(c: CellScore, several: bool, lowest_texture: float | None) -> str:
     name = f"{c.lora_name}: " if several else ""
     mean = "no face" if c.similarity_mean is None else f"{c.similarity_mean:.2f}"
     sd = f" ± {c.similarity_sd:.2f}" if c.similarity_sd is not None else ""
     div = f"{c.diversity:.2f}" if c.diversity is not None else "-"
-    skin = f"{c.skin_texture / reference_texture:.2f}x" if c.skin_texture and reference_texture else "-"
+    skin = f"{c.skin_texture / lowest_texture:.2f}x" if c.skin_texture and lowest_texture else "-"
     signals = c.overfit_reasons() + (["LEAKAGE"] if c.leakage else [])
     if c.is_control:
         mark = "control"

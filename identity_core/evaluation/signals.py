@@ -1,7 +1,9 @@
 """Signals computed across the seeds of one prompt and strength.
 
 Diversity and identity consistency describe the seeds; same pose, carbon copies and
-memorisation are the overfit signals of the design document (section 7).
+memorisation are the overfit signals of the evaluation protocol (docs/profiles.md, "Evaluation").
+A copy is the same picture again, not the same person again (``copy_evidence``): two seeds, or
+a seed and a training photo, whose aligned faces match pixel for pixel.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from itertools import combinations
 import numpy as np
 
 from ..faces.model import clamp_similarity
+from .copy_evidence import NEAR_COPY_CROP_MATCH, CopyEvidence, crop_match
 from .measure import ImageMeasure
 from .thresholds import Thresholds
 
@@ -30,23 +33,25 @@ class PoseSpread:
 
 @dataclass
 class CarbonCopy:
+    """Two seeds that are the same picture: their aligned faces match (or, without faces, their
+    whole-image hashes are as close as edits of one photo)."""
+
     seed_a: int
     seed_b: int
     phash_distance: int
-    crop_difference: float | None
+    crop_match: float | None
 
 
 @dataclass
 class Memorisation:
-    """A seed that copies one training photo: its face (similarity at or above the scale's
-    copy landmark) or the whole picture (same person and a near-identical perceptual hash)."""
+    """A seed that is one training photo again, with the evidence (``copy_evidence``)."""
 
     seed: int
-    reference_label: str
-    similarity: float
-    phash_distance: int
-    face_copy: bool = False
-    image_copy: bool = False
+    evidence: CopyEvidence
+
+    @property
+    def reference_label(self) -> str:
+        return self.evidence.reference_label
 
 
 def _sd(values: list[float | None]) -> float | None:
@@ -78,49 +83,65 @@ def is_same_pose(spread: PoseSpread, thresholds: Thresholds) -> bool:
     return spread.centre_sd < thresholds.box_sd and (spread.scale_sd or 0.0) < thresholds.box_sd
 
 
-def crop_difference(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
-    """Mean absolute grey-level difference of two aligned face crops (0 = identical)."""
-    if a is None or b is None:
-        return None
-    return float(np.abs(a - b).mean())
+@dataclass(frozen=True)
+class SeedPair:
+    """Two seeds of one cell: how far apart their whole pictures and their faces are."""
+
+    seed_a: int
+    seed_b: int
+    phash_distance: int
+    crop_match: float | None  # None unless both seeds have a face
 
 
-def carbon_copies(seeds: list[int], measures: list[ImageMeasure], thresholds: Thresholds) -> list[CarbonCopy]:
-    copies = []
+def seed_pairs(seeds: list[int], measures: list[ImageMeasure]) -> list[SeedPair]:
+    pairs = []
     for (seed_a, a), (seed_b, b) in combinations(zip(seeds, measures, strict=True), 2):
-        distance = int(a.phash - b.phash)
-        difference = crop_difference(a.crop, b.crop)
-        close_crop = difference is not None and difference <= thresholds.carbon_copy_crop_mad
-        if distance <= thresholds.carbon_copy_phash or close_crop:
-            copies.append(CarbonCopy(seed_a, seed_b, distance, difference))
+        match = crop_match(a.crop, b.crop).correlation if a.crop is not None and b.crop is not None else None
+        pairs.append(SeedPair(seed_a, seed_b, int(a.phash - b.phash), match))
+    return pairs
+
+
+def carbon_copies(pairs: list[SeedPair], thresholds: Thresholds) -> list[CarbonCopy]:
+    """Seed pairs that are the same picture: their faces match as a copy does (without faces: their
+    whole-image hashes are as close as edits of one photo)."""
+    copies = []
+    for pair in pairs:
+        if pair.crop_match is not None:
+            same_picture = pair.crop_match >= thresholds.copy_crop_match
+        else:
+            same_picture = pair.phash_distance <= thresholds.carbon_copy_phash
+        if same_picture:
+            copies.append(CarbonCopy(pair.seed_a, pair.seed_b, pair.phash_distance, pair.crop_match))
     return copies
 
 
+def faces_alike(pairs: list[SeedPair]) -> bool | None:
+    """Whether the seeds' faces match like one session's shots (median pair at or above a near
+    copy); None when fewer than two seeds have a face."""
+    matches = [pair.crop_match for pair in pairs if pair.crop_match is not None]
+    if not matches:
+        return None
+    return float(np.median(matches)) >= NEAR_COPY_CROP_MATCH
+
+
 def memorisations(
-    seeds: list[int], measures: list[ImageMeasure], reference_labels: list[str], thresholds: Thresholds
+    seeds: list[int], measures: list[ImageMeasure], thresholds: Thresholds
 ) -> list[Memorisation]:
-    found = []
-    for seed, m in zip(seeds, measures, strict=True):
-        if m.best_reference_index is None or m.best_reference_similarity is None:
-            continue
-        face_copy = m.best_reference_similarity >= thresholds.copy
-        image_copy = (
-            m.best_reference_similarity >= thresholds.same_person
-            and m.phash_to_best_reference is not None
-            and m.phash_to_best_reference <= thresholds.memorisation_phash
-        )
-        if face_copy or image_copy:
-            found.append(
-                Memorisation(
-                    seed,
-                    reference_labels[m.best_reference_index],
-                    m.best_reference_similarity,
-                    m.phash_to_best_reference,
-                    face_copy,
-                    image_copy,
-                )
-            )
-    return found
+    """The seeds that are a training photo again: the same person and the same aligned face."""
+    return [
+        Memorisation(seed, m.copy)
+        for seed, m in zip(seeds, measures, strict=True)
+        if m.copy is not None and m.copy.is_copy(thresholds.same_person, thresholds.copy_crop_match)
+    ]
+
+
+def near_copies(seeds: list[int], measures: list[ImageMeasure], thresholds: Thresholds) -> list[Memorisation]:
+    """The seeds as close to a training photo as one session's other shots: a note, not a copy."""
+    return [
+        Memorisation(seed, m.copy)
+        for seed, m in zip(seeds, measures, strict=True)
+        if m.copy is not None and m.copy.is_near_copy(thresholds.same_person, thresholds.copy_crop_match)
+    ]
 
 
 def diversity(measures: list[ImageMeasure]) -> float | None:
@@ -137,6 +158,6 @@ def seed_consistency(measures: list[ImageMeasure]) -> float | None:
 
     High is expected for a good identity LoRA; on its own it is not an overfit signal.
     """
-    embeddings = [m.embedding for m in measures if m.face_found]
+    embeddings = [m.embedding for m in measures if m.judged_similarity is not None]
     pairs = [clamp_similarity(a @ b) for a, b in combinations(embeddings, 2)]
     return float(np.mean(pairs)) if pairs else None

@@ -12,10 +12,13 @@ here:
 - style floor (``scale.same_person``): the *style* prompt (an oil painting...) only has to keep
   a face that still verifies as the same person. Face embedders are trained on photographs and
   score stylised faces lower, so photo likeness is not asked of a painting.
-- leakage (bleed): on the *control* prompt (no trigger token) at least half of the seeds show a
-  face at or above the same-person floor: the LoRA paints the person without being asked.
-- copy (``scale.copy``): a generated face at or above it against one single training photo is
-  a copy of that photo (memorisation).
+- bleed (``scale.bleed``): on the *control* prompt (no trigger token) at least half of the seeds
+  show a face at or above it against the reference centroid: the LoRA paints the person without
+  being asked. It lies above every stranger measured against a centroid; between ``scale.resembles``
+  and it, a control face merely resembles the subject (a note: check by eye).
+
+A copy (memorisation, carbon copies) is the same aligned face again, not the same person again:
+``copy_crop_match`` (``copy_evidence``) together with the same-person floor.
 
 The other thresholds are our measurements on real photos (project notes ``faces.md`` §4 and
 the figures in ``SOURCES``): perceptual-hash distances, pose spread, texture energy.
@@ -26,23 +29,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..faces.identity_scale import IdentityScale
+from .copy_evidence import COPY_CROP_MATCH, COPY_CROP_MATCH_SOURCE, NEAR_COPY_CROP_MATCH
+from .texture import WAXY_NOTE_RATIO, WAXY_RATIO, WAXY_SOURCE
 
 SOURCES = {
-    "memorisation_phash": "10 bits: edits of one photo stay at <= 10 bits of whole-image phash distance, "
-    "different photos are >= 23 apart (faces.md §4)",
-    "carbon_copy": "10 phash bits between two seeds, or aligned 112 px grey face crops within 6 grey levels "
-    "on average: the same face, expression and light (faces.md §4)",
+    "carbon_copy": "two seeds are the same picture when their aligned faces match as a copy does "
+    "(copy_crop_match); seeds without a face when their whole-image hashes are <= 10 bits apart, as edits "
+    "of one photo are (different photos >= 23 bits apart, faces.md §4)",
     "same_pose": "yaw, pitch and roll vary by < 2 degrees and the face box by < 1.5% of the image across "
     ">= 3 seeds (faces.md §4: pose SD near zero means the same pose every time)",
     "min_diversity": "0.25 (16 of 64 phash bits, mean over seed pairs, median over the identity prompts): "
     "16 real head-and-shoulders photos of different people at one framing are 18-42 bits apart (5th "
     "percentile 22, median 30); frames of one video where only the head moves, 2-18 "
     "(benchmarks/judgement_figures.py, shared face photos)",
-    "waxy_texture_ratio": "0.5 x the training photos' median skin texture (cheek high-pass energy over "
-    "brightness, aligned 112 px crops of faces >= 112 px turned < 25 degrees): on 22 real faces, four "
-    "photos of one person span 0.80-1.24 x their median; a blur of sigma = face height / 100 leaves "
-    "0.25-0.58 x (median 0.38), / 70 0.15-0.44 x; halving the resolution 0.77-1.00 x "
-    "(benchmarks/judgement_figures.py, shared face photos)",
+    "copy_crop_match": COPY_CROP_MATCH_SOURCE,
+    "likeness_by_pose": "each pose class of the generated faces (front < 20 degrees, three-quarter 20-55, "
+    "profile > 55; yaw from the five keypoints) against the reference photos of the same class, and read "
+    "against how well those real photos match each other; a pose at which the backend cannot tell people "
+    "apart is shown and not judged (dlib: strangers' profiles match each other at up to 0.966 on the "
+    "shared photos, above the same person's frontal photos)",
+    "waxy_skin": WAXY_SOURCE,
     "rising_margin": "0.01: likeness still rises when the top strength's identity mean is at least this "
     "far above the strength before it (smaller steps vanish in the reports' two decimals)",
     "checkpoint_margin_share": "0.1 x (likeness target - same-person floor) of the backend's scale: two "
@@ -57,20 +63,22 @@ SOURCES = {
 class Thresholds:
     same_person: float
     identity_target: float
-    copy: float
+    resembles: float
+    bleed: float
     style_floor: float
     model: str = ""
     identity_sources: tuple[str, ...] = ()
-    memorisation_phash: int = 10
     carbon_copy_phash: int = 10
-    carbon_copy_crop_mad: float = 6.0
+    copy_crop_match: float = COPY_CROP_MATCH
     pose_sd_degrees: float = 2.0
     box_sd: float = 0.015
     min_face_rate: float = 0.5
     min_seeds_for_spread: int = 3
     turned_yaw_degrees: float = 25.0
     min_diversity: float = 0.25
-    waxy_texture_ratio: float = 0.5
+    waxy_ratio: float = WAXY_RATIO
+    waxy_note_ratio: float = WAXY_NOTE_RATIO
+    min_reference_textures: int = 2
     rising_margin: float = 0.01
     checkpoint_margin_share: float = 0.1
     sources: dict[str, str] = field(default_factory=lambda: dict(SOURCES))
@@ -79,6 +87,31 @@ class Thresholds:
     def checkpoint_margin(self) -> float:
         """Likeness differences between checkpoints smaller than this are a tie (see SOURCES)."""
         return self.checkpoint_margin_share * max(self.identity_target - self.same_person, 0.0)
+
+    def rules(self) -> dict[str, dict]:
+        """The copy, bleed and waxy rules and likeness per pose, with their figures and sources (JSON)."""
+        identity = {line.split(" ", 1)[0]: line for line in self.identity_sources}
+        return {
+            "copy": {
+                "same_person": self.same_person,
+                "crop_match": self.copy_crop_match,
+                "near_copy_note": NEAR_COPY_CROP_MATCH,
+                "source": self.sources.get("copy_crop_match", ""),
+            },
+            "bleed": {
+                "resembles_note": self.resembles,
+                "bleed": self.bleed,
+                "compared_with": "the reference centroid",
+                "source": " ".join(v for k, v in identity.items() if k in ("resembles", "bleed")),
+            },
+            "waxy_skin": {
+                "diagnosis_below": self.waxy_ratio,
+                "note_below": self.waxy_note_ratio,
+                "of": "the smoothest training photo's cheek texture",
+                "source": self.sources.get("waxy_skin", ""),
+            },
+            "likeness_by_pose": {"source": self.sources.get("likeness_by_pose", "")},
+        }
 
     @classmethod
     def from_scale(cls, scale: IdentityScale, identity_target: float | None = None) -> Thresholds:
@@ -96,7 +129,8 @@ class Thresholds:
         return cls(
             same_person=float(scale.same_person),
             identity_target=target,
-            copy=float(scale.copy),
+            resembles=float(scale.resembles),
+            bleed=float(scale.bleed),
             style_floor=float(scale.same_person),
             model=scale.model,
             identity_sources=sources,

@@ -22,7 +22,8 @@ FAKE_SCALE = IdentityScale(
     model="constructed faces (test)",
     same_person=0.45,
     likeness_target=0.6,
-    copy=0.95,
+    resembles=0.45,
+    bleed=0.55,
     sources=("constructed for tests",),
 )
 REFERENCE_DIRECTION = np.eye(DIM, dtype=np.float32)[0]

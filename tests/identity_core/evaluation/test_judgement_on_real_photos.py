@@ -20,12 +20,14 @@ import pytest
 
 from devkit.photos import (
     astronaut,
-    blurred,
     brightened,
+    cropped,
     flipped,
     grace_hopper,
+    group_photo,
     on_canvas,
     resized,
+    skin_smoothed,
     tom_hanks,
 )
 from identity_core.dataset.model import PASS, Finding
@@ -84,7 +86,9 @@ def _same_pose_seeds(photo: np.ndarray) -> list[np.ndarray]:
 
 
 def _other_people() -> list[np.ndarray]:
-    return [astronaut(), flipped(astronaut()), on_canvas(resized(tom_hanks(), 3.0), (512, 512))]
+    """Three different people (a mirrored photo of one would be the same picture: a carbon copy)."""
+    perry = cropped(group_photo(), 0.5, 0.25, 0.75, 0.65)  # t1.jpg's Matthew Perry, frontal
+    return [astronaut(), on_canvas(resized(tom_hanks(), 3.0), (512, 512)), resized(perry, 2.0)]
 
 
 def _sweep(cells: dict[tuple[str, float], list[np.ndarray]], run: TrainingRun | None = None) -> Sweep:
@@ -130,7 +134,7 @@ def test_other_pictures_of_the_subject_pass_with_a_recommended_strength(dlib_bac
     reference = grace_reference
     grace = _subject_seeds(grace_hopper())
     sweep = _sweep(_table({0.5: _other_people(), 0.8: grace, 1.0: grace}))
-    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
+    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy_crop_match=1.01)
     report = _evaluate(dlib_backend, reference, sweep, without_copy_rule, PASSED_DATASET)
     rec = report.recommendation
     assert (rec.passed, rec.strength, rec.diagnoses) == (True, 0.8, []), report.to_text()
@@ -185,13 +189,15 @@ def test_the_training_photos_themselves_are_memorisation(dlib_backend, grace_ref
         "grace_mirrored.jpg",
         "grace_bright.jpg",
     }
-    assert all(m.face_copy and m.image_copy for m in cell.memorised)
+    copy = report.thresholds.copy_crop_match
+    assert all(m.evidence.crop_match >= copy and m.evidence.similarity >= 0.98 for m in cell.memorised)
+    assert "aligned face crops match" in _diagnosis(report, MEMORISATION).evidence
 
 
 def test_one_repeated_pose_is_same_pose(dlib_backend, grace_reference):
     reference = grace_reference
     repeated = _same_pose_seeds(grace_hopper())
-    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
+    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy_crop_match=1.01)
     report = _evaluate(
         dlib_backend, reference, _sweep(_table({0.8: repeated, 1.0: repeated})), without_copy_rule
     )
@@ -206,7 +212,7 @@ def test_a_frozen_text_encoder_never_gets_text_encoder_advice(dlib_backend, grac
     grace = _subject_seeds(grace_hopper())
     table = _table({0.8: grace, 1.0: grace}, prompts=("portrait",))
     table.update({(p, s): _other_people() for p in ("environment", "outfit") for s in (0.8, 1.0)})
-    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
+    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy_crop_match=1.01)
     frozen = TrainingRun(LORA, text_encoder="frozen")
     report = _evaluate(dlib_backend, reference, _sweep(table, frozen), without_copy_rule)
     brittle = _diagnosis(report, PROMPT_BRITTLENESS)
@@ -218,26 +224,32 @@ def test_a_frozen_text_encoder_never_gets_text_encoder_advice(dlib_backend, grac
     assert "freeze the text encoder early" in _diagnosis(trained, PROMPT_BRITTLENESS).fix
 
 
-def test_smoothed_skin_is_waxy_with_a_fix_this_engine_can_apply(dlib_backend, grace_reference):
-    reference = grace_reference
-    assert reference.median_texture() is not None
-    face_height = 215  # Grace Hopper's face in the 600 px photo (dlib box)
-    smooth = [blurred(image, face_height / 100) for image in _subject_seeds(grace_hopper())]
-    sharp = _subject_seeds(grace_hopper())
-    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy=1.01)
-    report = _evaluate(dlib_backend, reference, _sweep(_table({0.8: sharp, 1.0: smooth})), without_copy_rule)
+def test_plastic_skin_is_waxy_with_a_fix_this_engine_can_apply(dlib_backend):
+    big = resized(grace_hopper(), 1.6)  # a face of about 350 px: measured on the 256 px crop
+    photos = [
+        ("grace.jpg", big),
+        ("grace_mirrored.jpg", flipped(big)),
+        ("grace_warm.jpg", brightened(big, 1.1)),
+    ]
+    reference = build_reference(photos, dlib_backend)
+    assert len(reference.measured_textures()) == 3
+    face_height = 350
+    sharp = [big, flipped(big), brightened(big, 0.9)]
+    plastic = [skin_smoothed(image, face_height, passes=5) for image in sharp]
+    without_copy_rule = dataclasses.replace(Thresholds.from_scale(dlib_backend.scale), copy_crop_match=1.01)
+    report = _evaluate(dlib_backend, reference, _sweep(_table({0.8: sharp, 1.0: plastic})), without_copy_rule)
     rec = report.recommendation
-    assert rec.passed and rec.strength == 0.8
-    assert next(n for n in rec.notes if "smoother" in n).startswith("At strength 1: skin smoother")
-    smooth_cell, sharp_cell = report.cell(LORA, "portrait", 1.0), report.cell(LORA, "portrait", 0.8)
-    ratio = smooth_cell.skin_texture / reference.median_texture()
+    assert rec.passed and rec.strength == 0.8, report.to_text()
+    assert next(n for n in rec.notes if "waxy skin" in n).startswith("At strength 1: waxy skin")
+    lowest = min(reference.measured_textures())
+    plastic_cell, sharp_cell = report.cell(LORA, "portrait", 1.0), report.cell(LORA, "portrait", 0.8)
     assert (
-        ratio < report.thresholds.waxy_texture_ratio <= sharp_cell.skin_texture / reference.median_texture()
+        plastic_cell.skin_texture / lowest < report.thresholds.waxy_ratio <= sharp_cell.skin_texture / lowest
     )
-    waxy_only = _evaluate(dlib_backend, reference, _sweep(_table({1.0: smooth})), without_copy_rule)
-    assert waxy_only.recommendation.passed
-    note = next(n for n in waxy_only.recommendation.notes if "smoother than the training photos" in n)
+    waxy_only = _evaluate(dlib_backend, reference, _sweep(_table({1.0: plastic})), without_copy_rule)
+    note = next(n for n in waxy_only.recommendation.notes if "smoother than any real photo" in n)
     assert "lower strength or an earlier checkpoint" in note and NOISE_OFFSET_INERT in note
+    assert report.to_dict()["rules"]["waxy_skin"]["source"].startswith("waxy below 0.35")
 
 
 # ----------------------------------------------------------------------------- shared folder

@@ -55,7 +55,7 @@ def test_same_person_and_other_people_are_separated_by_dlib(dlib_backend, grace_
 def test_the_same_person_on_the_control_prompt_is_leakage(dlib_backend, grace_reference):
     reference = grace_reference
     grace = grace_hopper()
-    leaking = [rotated(resized(grace, 0.85), 5), rotated(resized(grace, 0.75), -5)]
+    leaking = [rotated(resized(grace, 0.85), 5), rotated(resized(grace, 0.75), -5)]  # the person, as copies
     sweep = Sweep(entries=_entries(leaking, "control", 1.0, control=True))
     report = evaluate_sweep(sweep, reference, dlib_backend, Thresholds.from_scale(dlib_backend.scale))
     assert report.cells[0].leakage
@@ -70,7 +70,7 @@ def test_near_copies_of_a_training_photo_are_memorisation_and_carbon_copies(dlib
     )
     report = evaluate_sweep(sweep, reference, dlib_backend, Thresholds.from_scale(dlib_backend.scale))
     cell = report.cell("run.safetensors", "portrait", 1.0)
-    assert cell.memorised and cell.memorised[0].reference_label in {"grace.jpg", "grace_bright.jpg"}
+    assert cell.memorised and {m.reference_label for m in cell.memorised} <= set(reference.labels)
     assert len(cell.carbon_copies) == 3
     assert not report.recommendation.passed
     assert MEMORISATION in [d.mode for d in report.recommendation.diagnoses]

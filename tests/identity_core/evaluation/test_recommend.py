@@ -115,11 +115,25 @@ def test_seeds_without_diversity_block_the_recommendation_and_mean_sameface():
     backend = FakeBackend()
     report = _evaluate(_table({0.8: 0.7, 1.0: 0.8}), backend=backend)
     assert report.recommendation.passed
-    cells = [dataclasses.replace(c, diversity=0.1 if not c.is_control else c.diversity) for c in report.cells]
+    cells = [
+        c if c.is_control else dataclasses.replace(c, diversity=0.1, faces_alike=True) for c in report.cells
+    ]
     evidence = SweepEvidence(cells, report.thresholds, backend.name)
     rec = recommend(evidence)
     assert not rec.passed and SAMEFACE in [d.mode for d in rec.diagnoses]
     assert "Seeds barely differ" in next(d.evidence for d in rec.diagnoses if d.mode is SAMEFACE)
+
+
+def test_pictures_that_hash_alike_with_different_faces_are_not_sameface():
+    """One studio's backdrop and framing hash alike for different photos of a person: the seeds
+    barely differ only when their faces match like one session's shots too."""
+    backend = FakeBackend()
+    report = _evaluate(_table({0.8: 0.7, 1.0: 0.8}), backend=backend)
+    cells = [
+        c if c.is_control else dataclasses.replace(c, diversity=0.1, faces_alike=False) for c in report.cells
+    ]
+    rec = recommend(SweepEvidence(cells, report.thresholds, backend.name))
+    assert rec.passed and SAMEFACE not in [d.mode for d in rec.diagnoses]
 
 
 def test_overfit_only_at_high_strength_is_a_note_not_a_failure():
@@ -134,7 +148,7 @@ def test_identity_on_the_control_prompt_is_leakage():
     report = _evaluate(_table({0.5: 0.4, 0.8: 0.7, 1.0: 0.8}, control=lambda s: 0.75 if s >= 0.8 else 0.2))
     assert not report.recommendation.passed
     assert _issues(report) == [IDENTITY_BLEED]
-    assert "0.8, 1" in report.recommendation.diagnoses[0].evidence
+    assert "strength 0.8 (0.750), 1 (0.750)" in report.recommendation.diagnoses[0].evidence
     assert "add 20-50 regularization images" in report.recommendation.diagnoses[0].fix
     assert report.cell("run.safetensors", "control", 0.8).leakage
     assert not report.cell("run.safetensors", "control", 0.5).leakage

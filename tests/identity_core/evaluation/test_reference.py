@@ -12,6 +12,7 @@ class CountingBackend:
     def __init__(self, backend) -> None:
         self.backend = backend
         self.name = backend.name
+        self.scale = backend.scale
         self.analysed = 0
 
     def analyze(self, image):

@@ -12,6 +12,7 @@ from identity_core.evaluation.signals import (
     memorisations,
     pose_spread,
     seed_consistency,
+    seed_pairs,
 )
 from identity_core.evaluation.thresholds import Thresholds
 from tests.identity_core.evaluation.fakes import (
@@ -42,7 +43,7 @@ def test_identical_seeds_are_carbon_copies_with_the_same_pose():
     image = backend.register(noise_image(7), [face(embedding_with_similarity(0.8, np.random.default_rng(0)))])
     measures = [measure_image(image.copy(), backend, reference) for _ in range(3)]
     assert is_same_pose(pose_spread(measures), THRESHOLDS)
-    copies = carbon_copies([1, 2, 3], measures, THRESHOLDS)
+    copies = carbon_copies(seed_pairs([1, 2, 3], measures), THRESHOLDS)
     assert [(c.seed_a, c.seed_b, c.phash_distance) for c in copies] == [(1, 2, 0), (1, 3, 0), (2, 3, 0)]
     assert diversity(measures) == pytest.approx(0.0, abs=1e-9)
     # float32 dot products of identical unit vectors can round past 1; the code clamps to [-1, 1]
@@ -66,9 +67,9 @@ def test_varied_seeds_raise_no_overfit_signal():
     spread = pose_spread(measures)
     assert spread.yaw_sd > THRESHOLDS.pose_sd_degrees
     assert not is_same_pose(spread, THRESHOLDS)
-    assert carbon_copies([0, 1, 2], measures, THRESHOLDS) == []
+    assert carbon_copies(seed_pairs([0, 1, 2], measures), THRESHOLDS) == []
     assert diversity(measures) > 0.3
-    assert memorisations([0, 1, 2], measures, reference.labels, THRESHOLDS) == []
+    assert memorisations([0, 1, 2], measures, THRESHOLDS) == []
     # The centroid of three references at 0.9 to the identity direction: cosine 0.8 * 0.96
     assert all(0.74 < m.similarity < 0.8 for m in measures)
 
@@ -84,7 +85,7 @@ def test_same_pose_with_different_backgrounds_is_caught_by_pose_not_by_hash():
         for s in range(4)
     ]
     assert is_same_pose(pose_spread(measures), THRESHOLDS)
-    assert carbon_copies([0, 1, 2, 3], measures, THRESHOLDS) == []
+    assert carbon_copies(seed_pairs([0, 1, 2, 3], measures), THRESHOLDS) == []
 
 
 def test_too_few_faces_never_claim_same_pose():
@@ -95,14 +96,18 @@ def test_too_few_faces_never_claim_same_pose():
     assert not is_same_pose(pose_spread(measures), THRESHOLDS)
 
 
-def test_near_copy_of_one_training_image_is_memorisation():
+def test_near_copy_of_one_training_image_is_memorisation_and_the_same_person_alone_is_not():
     backend = FakeBackend()
     reference = _reference(backend)
     training_image = noise_image(1001)  # reference "ref1.jpg"
     brighter = np.clip(training_image.astype(int) + 6, 0, 255).astype(np.uint8)
     backend.register(brighter, backend.analyze(training_image))  # the same face as ref1
+    # another picture of the person, more like the reference identity than the copy is
     other = backend.register(noise_image(55), [face(REFERENCE_DIRECTION)])
     measures = [measure_image(img, backend, reference) for img in (brighter, other)]
-    found = memorisations([10, 11], measures, reference.labels, THRESHOLDS)
+    found = memorisations([10, 11], measures, THRESHOLDS)
     assert [(m.seed, m.reference_label) for m in found] == [(10, "ref1.jpg")]
-    assert found[0].phash_distance <= THRESHOLDS.memorisation_phash
+    evidence = found[0].evidence
+    assert evidence.crop_match >= THRESHOLDS.copy_crop_match and evidence.similarity >= THRESHOLDS.same_person
+    assert measures[1].similarity > measures[0].similarity  # the person, more like the identity...
+    assert measures[1].copy.crop_match < THRESHOLDS.copy_crop_match  # ...but not this photo again

@@ -85,7 +85,7 @@ def test_identity_follows_the_person_not_the_photo(offline_backend):
     grace = _only_face(offline_backend, grace_hopper()).embedding
     assert (
         cosine(grace, _only_face(offline_backend, flipped(grace_hopper())).embedding)
-        >= offline_backend.scale.copy
+        >= offline_backend.scale.likeness_target
     )
     others = [f.embedding for f in offline_backend.analyze(group_photo())]
     assert max(cosine(grace, other) for other in others) < offline_backend.same_person_cosine

@@ -27,8 +27,10 @@ def _embeddings_by_person(offline_backend, photos):
 
 def test_every_scale_is_ordered_and_sourced():
     for scale in (DLIB_SCALE, ARCFACE_SCALE):
-        assert scale.same_person < scale.likeness_target < scale.copy < 1.0
-        assert len(scale.sources) == 3 and all(scale.sources)
+        assert scale.same_person < scale.likeness_target < 1.0
+        assert scale.resembles < scale.bleed < 1.0 and scale.same_person <= scale.resembles
+        assert len(scale.sources) >= 4 and all(scale.sources)
+        assert all(pose in ("front", "three-quarter", "profile") for pose in scale.judged_poses)
     assert all("measured" in source for source in DLIB_SCALE.sources)
 
 

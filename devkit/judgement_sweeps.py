@@ -37,8 +37,10 @@ from identity_core.evaluation.model import Sweep, SweepEntry
 from identity_core.evaluation.pipeline import evaluate_sweep
 from identity_core.evaluation.reference import build_reference
 from identity_core.evaluation.report import EvaluationReport
+from identity_core.evaluation.subject_face import perceptual_hash
 from identity_core.evaluation.thresholds import Thresholds
 from identity_core.faces.model import Face, FaceBackend, l2_normalise
+from identity_core.faces.pose import pose_class
 
 from .real_faces import load_upright, shared_faces_dir, shared_photos
 
@@ -127,14 +129,35 @@ class Split:
         return f"{self.person} [{names}]"
 
 
+SAME_PICTURE_BITS = 10  # whole-image phash: edits of one photo stay within it (notes faces.md §4)
+
+
 def splits(people: dict[str, list[Photo]], sizes: tuple[int, ...] = REFERENCE_SIZES) -> Iterator[Split]:
-    """Every person with enough photos, every choice of 2-3 reference photos."""
+    """Every person with enough photos, every choice of 2-3 reference photos.
+
+    The "other photos" leave out any that is the same picture as a reference photo (video frames
+    a moment apart, whole images within ``SAME_PICTURE_BITS``): that is a copy, not another photo.
+    """
     for person, photos in sorted(people.items()):
         if len(photos) < MIN_PHOTOS:
             continue
         for size in sizes:
             for chosen in itertools.combinations(photos, size):
-                yield Split(person, chosen, tuple(p for p in photos if p not in chosen))
+                others = tuple(p for p in photos if p not in chosen and not _same_picture(p, chosen))
+                yield Split(person, chosen, others)
+
+
+def _same_picture(photo: Photo, references: tuple[Photo, ...]) -> bool:
+    return any(_phash(photo) - _phash(reference) <= SAME_PICTURE_BITS for reference in references)
+
+
+def _phash(photo: Photo):
+    if photo.name not in _PHASHES:
+        _PHASHES[photo.name] = perceptual_hash(photo.image)
+    return _PHASHES[photo.name]
+
+
+_PHASHES: dict[str, object] = {}
 
 
 @dataclass
@@ -167,12 +190,9 @@ class Judge:
         reference = build_reference([(p.name, p.image) for p in split.references], self.backend)
         closest = self.closest_strangers(split, reference.centroid)
         usual = self.usual_strangers(split.person)
-        sweeps = {
-            "a": _sweep(split.others, usual),
-            "b": _sweep(closest, usual),
-            "c": _sweep(split.references, usual),
-            "d": _sweep(split.others, closest),
-        }
+        sweeps = {"b": _sweep(closest, usual), "c": _sweep(split.references, usual)}
+        if split.others:  # every other photo may be the same picture as a reference (video frames)
+            sweeps = {"a": _sweep(split.others, usual), **sweeps, "d": _sweep(split.others, closest)}
         return [self._judged(split, kind, sweep, reference) for kind, sweep in sweeps.items()]
 
     def _judged(self, split: Split, kind: str, sweep: Sweep, reference) -> Judged:
@@ -187,15 +207,21 @@ class Judge:
             self._embeddings[photo.name] = l2_normalise(face.embedding) if face is not None else None
         return self._embeddings[photo.name]
 
+    def judged(self, photo: Photo) -> bool:
+        faces = self.backend.analyze(photo.image)
+        face = max(faces, key=lambda f: f.area) if faces else None
+        return face is not None and self.backend.scale.judges_pose(pose_class(face.yaw))
+
     def strangers(self, person: str) -> list[Photo]:
         return [p for other, photos in sorted(self.people.items()) if other != person for p in photos]
 
     def closest_strangers(self, split: Split, centroid: np.ndarray) -> tuple[Photo, ...]:
-        """The other people's photos that read closest to the reference identity."""
+        """The other people's photos that read closest to the reference identity, among the poses
+        the backend judges (a profile's similarity says nothing to dlib)."""
         scored = [
             (float(e @ centroid), p.name, p)
             for p in self.strangers(split.person)
-            if (e := self.embedding(p)) is not None
+            if (e := self.embedding(p)) is not None and self.judged(p)
         ]
         scored.sort(key=lambda item: (-item[0], item[1]))
         chosen: list[Photo] = []

@@ -249,7 +249,7 @@ def test_plastic_skin_is_waxy_with_a_fix_this_engine_can_apply(dlib_backend):
     waxy_only = _evaluate(dlib_backend, reference, _sweep(_table({1.0: plastic})), without_copy_rule)
     note = next(n for n in waxy_only.recommendation.notes if "smoother than any real photo" in n)
     assert "lower strength or an earlier checkpoint" in note and NOISE_OFFSET_INERT in note
-    assert report.to_dict()["rules"]["waxy_skin"]["source"].startswith("waxy below 0.35")
+    assert report.to_dict()["rules"]["waxy_skin"]["source"].startswith("waxy below 0.40")
 
 
 # ----------------------------------------------------------------------------- shared folder

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import IdentityError
-from .settings import ALLOWED_ROOTS_ENV, SETTINGS_FILE
+from .settings import ALLOWED_ROOTS_ENV, SETTINGS_FILE, WORK_FOLDER_ENV
 
 
 class OutsideAllowedRootsError(IdentityError):
@@ -40,10 +40,28 @@ def confine_folder(text: str, roots: Sequence[Path], source: str = "folder") -> 
     candidate = (raw if raw.is_absolute() else Path(roots[0]) / raw).resolve()
     if any(is_inside(candidate, root) for root in roots):
         return candidate
-    listed = ", ".join(str(root) for root in roots)
     raise OutsideAllowedRootsError(
-        f"The folder {text.strip()!r} is outside the folders this server allows ({listed})",
+        "The folder is outside the folders this server allows (ComfyUI's input folder and the roots "
+        "the server owner lists; which roots those are is not shown to clients)",
         f"put the photos in a folder under ComfyUI's input folder, or ask the server owner to add its "
         f"root to {ALLOWED_ROOTS_ENV} or to 'allowed_roots' in {SETTINGS_FILE} beside the pack",
         source,
     )
+
+
+class RootOverlapsWorkFolderError(IdentityError):
+    pass
+
+
+def refuse_roots_over(work: Path, roots: Sequence[Path]) -> None:
+    """Refuse roots that contain the work folder or lie inside it: a folder input there would read
+    staged photos, states and caption backups, and caption write-back would write into them."""
+    for root in roots:
+        if is_inside(work, root) or is_inside(root, work):
+            raise RootOverlapsWorkFolderError(
+                "An allowed root of this server overlaps the pack's private work folder (staged photos, "
+                "resume states, caption backups), so no folder input is read until that is fixed",
+                f"the server owner must remove that root from 'allowed_roots' / 'writable_roots' in "
+                f"{SETTINGS_FILE} or {ALLOWED_ROOTS_ENV}, or move the work folder ({WORK_FOLDER_ENV})",
+                "folder",
+            )

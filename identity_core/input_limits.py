@@ -14,6 +14,7 @@ five lines) and far below what could hold the server.
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from .errors import IdentityError
@@ -125,6 +126,15 @@ def check_text(name: str, value: object, cap: TextCap | None = None) -> str:
         )
     if not cap.lines and ("\n" in value or "\r" in value):
         raise InputLimitError(f"The {name} input spans several lines", f"write {name} on one line", name)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON can carry it, no file or tokenizer can
+            raise InputLimitError(
+                f"The {name} input holds characters that are not valid Unicode text",
+                f"retype {name}",
+                name,
+            ) from None
     return value
 
 
@@ -176,11 +186,13 @@ def check_number(name: str, value: object, low: float, high: float) -> float:
 
 
 def check_word(name: str, value: object) -> str:
-    """A trigger token or class word: within its cap, one line, no control characters."""
+    """A trigger token, class word or file name: within its cap, one line, no control or format
+    characters (a right-to-left override makes a name read as another)."""
     text = check_text(name, value)
-    if any(ord(character) < 32 or 0x7F <= ord(character) < 0xA0 for character in text):
+    control = any(ord(character) < 32 or ord(character) == 0x7F for character in text)
+    if control or (not text.isascii() and any(unicodedata.category(c)[0] == "C" for c in text)):
         raise InputLimitError(
-            f"The {name} input contains control characters", f"type {name} as plain text", name
+            f"The {name} input contains control or format characters", f"type {name} as plain text", name
         )
     return text
 

@@ -224,11 +224,11 @@ class TrainIdentityLoRA:
 def _check_inputs(dataset, output_name, inputs: dict) -> None:
     """Text caps, the output name and every number, before anything is built from them (a name
     with '../' once probed for files outside the loras folder)."""
-    from ..identity_core.input_limits import check_number, check_text
+    from ..identity_core.input_limits import check_number, check_text, check_word
     from ..sd_scripts_bridge.request_checks import check_output_name
     from .input_checks import require_dataset
 
-    check_output_name(check_text("output_name", output_name).strip())
+    check_output_name(check_word("output_name", output_name).strip())
     for name in ("preview_prompt", "advanced_settings"):
         if inputs.get(name) is not None:
             check_text(name, inputs[name])

@@ -32,11 +32,15 @@ def is_inside(path: Path, root: Path) -> bool:
 def confine_folder(text: str, roots: Sequence[Path], source: str = "folder") -> Path:
     """The folder ``text`` names, resolved and inside one of ``roots`` (the first is ComfyUI's
     input folder, where a relative path starts); else :class:`OutsideAllowedRootsError`."""
-    raw = Path(text.strip()).expanduser()
     if not text.strip():
         raise OutsideAllowedRootsError(
             "No folder was given", "enter the folder that holds the photos", source
         )
+    if any(ord(character) < 32 or ord(character) == 0x7F for character in text):
+        raise OutsideAllowedRootsError(
+            "The folder contains control characters", "type the folder's path as plain text", source
+        )
+    raw = Path(text.strip()).expanduser()
     candidate = (raw if raw.is_absolute() else Path(roots[0]) / raw).resolve()
     if any(is_inside(candidate, root) for root in roots):
         return candidate

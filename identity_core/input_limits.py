@@ -5,7 +5,7 @@ ComfyUI's own process: a parse that takes a second per kilobyte holds Python's i
 and with it the whole server (HTTP, the websocket, /interrupt). So each text input is measured
 against its cap *before* it is parsed, the error never echoes the value, and every parse of these
 inputs is linear (split at the first ``:``, sets for duplicates). docs/shared-server.md lists the
-caps; ``tests/docs/test_shared_server_page.py`` keeps the page and this table in step.
+caps; ``tests/identity_core/test_input_limits.py`` keeps the page and these tables in step.
 
 Each cap is far above what the input is for (a trigger token is one word; the fixed prompt set has
 five lines) and far below what could hold the server.

@@ -93,3 +93,34 @@ def test_captions_are_capped_per_caption_and_in_count():
         check_captions(["\n".join(["c"] * 1001)])
     with pytest.raises(InputLimitError, match="not text"):
         check_captions([{"caption": "x"}])
+
+
+def test_the_shared_server_page_lists_every_cap_and_owner_setting():
+    """docs/shared-server.md is the owner's reference: each cap and setting with its value."""
+    from pathlib import Path
+
+    from identity_core.access.settings import DEFAULT_CHECKPOINT_DISK_GB, DEFAULT_MAX_KEPT_CHECKPOINTS
+    from identity_core.dataset.caption_files import BACKUP_BYTES, BACKUPS_PER_FOLDER
+    from identity_core.input_limits import IDENTITY_LONG_SIDE, WRITTEN_CAPTION_BYTES
+
+    root = Path(__file__).resolve().parents[2]
+    page = (root / "docs" / "shared-server.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| ")]
+    for name, cap in TEXT_CAPS.items():
+        assert any(f"`{name}`" in row and str(cap.chars) in row for row in rows), name
+    for name, cap in COUNT_CAPS.items():
+        assert any(str(cap.count) in row for row in rows if name.split()[0] in row or cap.source in row), name
+    for figure in (
+        f"{IDENTITY_LONG_SIDE} px", f"{WRITTEN_CAPTION_BYTES // 1024} KB",
+        f"at most **{BACKUPS_PER_FOLDER}**", f"at most **{BACKUP_BYTES // 2**20} MB**",
+    ):  # fmt: skip
+        assert figure in page, figure
+    example = (root / "identity_lora_server.example.json").read_text(encoding="utf-8")
+    for key, default in (
+        ("allowed_roots", "none"), ("writable_roots", "none"), ("work_folder", "identity_lora_work"),
+        ("ram_check", "`true`"), ("max_processes", "GPUs present"),
+        ("max_kept_checkpoints", str(DEFAULT_MAX_KEPT_CHECKPOINTS)),
+        ("checkpoint_disk_budget_gb", f"{DEFAULT_CHECKPOINT_DISK_GB:g}"),
+    ):  # fmt: skip
+        assert any(row.startswith(f"| `{key}` | ") and default in row for row in rows), key
+        assert f'"{key}"' in example, key

@@ -556,19 +556,29 @@ def hiding_private_paths(function):
         try:
             result = function(*args, **kwargs)
         except Exception as error:
-            hide_in_error(error, private_path_labels())
+            labels = _labels()
+            if labels is not None:
+                hide_in_error(error, labels)
             raise
         return _hidden_ui(result)
 
     return run
 
 
+def _labels():
+    """The path labels, or None when ComfyUI's folders cannot be read (the original error wins)."""
+    try:
+        return private_path_labels()
+    except Exception:  # a broken folder setup must not replace the node's own error
+        return None
+
+
 def _hidden_ui(result):
     if not isinstance(result, dict) or not isinstance(result.get("ui"), dict):
         return result
     texts = result["ui"].get("text")
-    if isinstance(texts, list):
-        labels = private_path_labels()
+    labels = _labels() if isinstance(texts, list) else None
+    if labels is not None:
         result["ui"]["text"] = [labels.hide(text) if isinstance(text, str) else text for text in texts]
     return result
 

@@ -7,9 +7,10 @@ types, NaN and infinities, negative and huge numbers, control, format and lone-s
 characters, path-like strings aimed at a canary folder outside every allowed root. Each prompt
 must be refused by ComfyUI's validation (HTTP 400) or end, within ``PROMPT_LIMIT_S``, in success
 or in the pack's readable error (what happened, what to do); while it runs /system_stats must
-answer within a second (two slow answers in a row count as a freeze, one can be the shared test
-machine). After each node: no file outside the pack's places changed, and /history shows nothing
-private (the server's folders, the work folder, the owner's roots, the pack's own folder).
+answer within a second (``devkit.hostile_host.frozen``: one answer may be late by up to 2.5 s on the
+shared test machine, never two in a row). After each node: no file outside the pack's places
+changed, and /history shows nothing private (the server's folders, the work folder, the owner's
+roots, the pack's own folder).
 
 What /history may show: the values the client itself sent (ComfyUI keeps the prompt and a failing
 node's inputs) and ComfyUI's own traceback lines, which name ComfyUI's and the pack's code files
@@ -28,7 +29,7 @@ import pytest
 from PIL import Image
 
 from devkit.host import REPO_ROOT
-from devkit.hostile_host import FREEZE_S, inert_models, start_hostile_host, sweep_inputs
+from devkit.hostile_host import frozen, inert_models, start_hostile_host, sweep_inputs
 from devkit.photos import grace_hopper
 from devkit.stand_in_engine import stand_in
 from devkit.train_host import train_prompt, write_photos
@@ -177,15 +178,16 @@ class _Fuzzer:
 
     def _wait(self, label: str, prompt_id: str):
         """Ask /system_stats (timed) and /history until the prompt ends; its history entry."""
-        deadline, last_slow = time.monotonic() + PROMPT_LIMIT_S, False
+        deadline, latencies = time.monotonic() + PROMPT_LIMIT_S, []
         while time.monotonic() < deadline:
             started = time.monotonic()
             self.client.system_stats()
-            latency = time.monotonic() - started
-            self.slowest = max(self.slowest, latency)
-            if latency > FREEZE_S and last_slow:
-                self.problems.append(f"{label}: /system_stats took {latency:.1f} s twice in a row")
-            last_slow = latency > FREEZE_S
+            latencies.append(time.monotonic() - started)
+            self.slowest = max(self.slowest, latencies[-1])
+            if frozen(latencies[-2:]):
+                self.problems.append(
+                    f"{label}: /system_stats late: {', '.join(f'{s:.1f} s' for s in latencies[-2:])}"
+                )
             entry = self.client.history(prompt_id)
             if entry is not None:
                 return entry

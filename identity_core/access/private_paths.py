@@ -32,9 +32,10 @@ class PathLabels:
                 labels.setdefault(form, label)
         self.labels = labels
         ordered = sorted(labels, key=len, reverse=True)
-        # A place matches only as a whole path: not inside a longer name before or after it.
+        # A place matches only as a whole path: not inside a longer name before or after it (a dot
+        # that ends a sentence may follow it, one that starts a file extension may not).
         self._pattern = (
-            re.compile(r"(?<![\w.\-/])(" + "|".join(map(re.escape, ordered)) + r")(?![\w.\-])")
+            re.compile(r"(?<![\w.\-/])(" + "|".join(map(re.escape, ordered)) + r")(?![\w\-]|\.\w)")
             if ordered
             else None
         )

@@ -316,6 +316,18 @@ def test_caption_write_back_is_bounded(host, owner_settings, tmp_path):
 # ----------------------------------------------------------------------------- bounded memory
 
 
+def test_a_sweep_too_large_to_hold_is_refused_before_sampling(host):
+    """16 seeds x 32 prompts x 8 strengths at 4096 px: every image was kept as float32, without a cap."""
+    prompts = "\n".join(f"p{index}: a photo of {{token}} {index}" for index in range(32))
+    strengths = ", ".join(f"{0.1 * index:.1f}" for index in range(1, 9))
+    huge = sweep_inputs(
+        prompts=prompts, strengths=strengths, seeds=16, width=4096, height=4096, lora_file="any.safetensors"
+    )
+    run = host.run_prompt({**inert_models(), "1": {"class_type": "StrengthSweep", "inputs": huge}})
+    message = _readable(run)
+    assert "The sweep would hold 4,096 images, over this server's limit of 512" in message, message
+
+
 def _peak_rss_reset(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM, the peak resident size
 

@@ -306,6 +306,7 @@ def test_missing_engine_says_how_to_install(tmp_path):
         host.cleanup()
     message = run.error["exception_message"]
     assert "not installed" in message and "python -m sd_scripts_bridge install" in message
+    assert str(tmp_path) not in message and "<engine>" in message  # no server path in /history
 
 
 # ---------------------------------------------------------------------- the real engine

@@ -29,6 +29,9 @@ def test_places_are_replaced_by_their_labels_and_longer_names_are_left_alone(tmp
     assert "'input/anna/01.jpg'" in hidden and " models/loras/x" in hidden
     assert f"{tmp_path}/input2/y" in hidden  # another folder that only starts like input
     assert f"/x{tmp_path}/work" in hidden  # not a whole path
+    assert labels(tmp_path).hide(f"File: {tmp_path}/work. Or {tmp_path}/work.old") == (
+        f"File: <work folder>. Or {tmp_path}/work.old"
+    )
 
 
 def test_errors_keep_their_type_and_lose_the_paths(tmp_path):

@@ -157,6 +157,7 @@ def test_messages_name_places_never_server_paths_or_the_roots(host, owner_settin
 def test_output_name_is_checked_before_anything_is_built_from_it(host, tmp_path):
     """'../' repeated, then a path: the answer told whether a *.safetensors file existed anywhere on
     the server (and its header was read). Now the name is refused first, the same way either way."""
+    (host.models_dir / "loras" / "identity").mkdir(parents=True, exist_ok=True)  # someone trained before
     planted = tmp_path / "secret_dir"
     planted.mkdir()
     (planted / "present.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")

@@ -15,6 +15,10 @@ With ``checkpoints`` (a training run's IDENTITY_CHECKPOINTS) the sweep first mea
 likeness per checkpoint (the coarse pass, ``checkpoint_pass``), then runs the protocol above on
 the best checkpoint and a tie, labelled ``step N``; lora_name, lora_file and extra_loras are then
 ignored. The checkpoint files come from the checkpoint value only, never from a typed path.
+
+On a shared server: every input is checked first (text caps, finite numbers, the kinds of the
+linked values: ``identity_core.input_limits``, ``input_checks``), and the images are held as 8-bit
+RGB within the sweep's count and pixel caps; the float IMAGE output is made once, at the end.
 """
 
 from __future__ import annotations

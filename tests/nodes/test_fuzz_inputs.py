@@ -8,9 +8,10 @@ characters, path-like strings aimed at a canary folder outside every allowed roo
 must be refused by ComfyUI's validation (HTTP 400) or end, within ``PROMPT_LIMIT_S``, in success
 or in the pack's readable error (what happened, what to do); while it runs /system_stats must
 answer within a second (``devkit.hostile_host.frozen``: one answer may be late by up to 2.5 s on the
-shared test machine, never two in a row). After each node: no file outside the pack's places
-changed, and /history shows nothing private (the server's folders, the work folder, the owner's
-roots, the pack's own folder).
+shared test machine, never two in a row; a case that is late is run again, and only a case late both
+times fails: a value that holds the server holds it every time). After each node: no file outside
+the pack's places changed, and /history shows nothing private (the server's folders, the work
+folder, the owner's roots, the pack's own folder).
 
 What /history may show: the values the client itself sent (ComfyUI keeps the prompt and a failing
 node's inputs) and ComfyUI's own traceback lines, which name ComfyUI's and the pack's code files
@@ -164,7 +165,7 @@ class _Fuzzer:
         self.slowest = 0.0
         self.counts = {"refused": 0, "success": 0, "error": 0}
 
-    def run_case(self, label: str, prompt: dict, sent) -> None:
+    def run_case(self, label: str, prompt: dict, sent, second_try: bool = False) -> None:
         status, answer = self.client.post_prompt(prompt)
         if status == 400 and isinstance(answer, dict) and "error" in answer:
             self.counts["refused"] += 1
@@ -172,29 +173,36 @@ class _Fuzzer:
         if status != 200:
             self.problems.append(f"{label}: /prompt answered {status}: {str(answer)[:200]}")
             return
-        entry = self._wait(label, answer["prompt_id"])
+        entry, late = self._wait(label, answer["prompt_id"])
+        if late and not second_try:
+            # A value that holds the server holds it every time; the shared test machine's load
+            # does not repeat on cue. Run the case again, from scratch (no cached outputs).
+            self.client.post_json("/free", {"free_memory": True})
+            self.run_case(label, prompt, sent, second_try=True)
+            return
+        if late:
+            self.problems.append(f"{label}: /system_stats late, twice: {late}")
         if entry is not None:
             self._judge(label, entry, sent)
 
     def _wait(self, label: str, prompt_id: str):
-        """Ask /system_stats (timed) and /history until the prompt ends; its history entry."""
-        deadline, latencies = time.monotonic() + PROMPT_LIMIT_S, []
+        """Ask /system_stats (timed) and /history until the prompt ends: (its history entry, the
+        late answers in words, or "" when the server always answered in time)."""
+        deadline, latencies, late = time.monotonic() + PROMPT_LIMIT_S, [], ""
         while time.monotonic() < deadline:
             started = time.monotonic()
             self.client.system_stats()
             latencies.append(time.monotonic() - started)
             self.slowest = max(self.slowest, latencies[-1])
             if frozen(latencies[-2:]):
-                self.problems.append(
-                    f"{label}: /system_stats late: {', '.join(f'{s:.1f} s' for s in latencies[-2:])}"
-                )
+                late = late or ", ".join(f"{latency:.1f} s" for latency in latencies[-2:])
             entry = self.client.history(prompt_id)
             if entry is not None:
-                return entry
+                return entry, late
             time.sleep(0.05)
         self.client.interrupt(prompt_id)
         self.problems.append(f"{label}: not finished within {PROMPT_LIMIT_S:.0f} s")
-        return None
+        return None, late
 
     def _judge(self, label: str, entry: dict, sent) -> None:
         messages = entry.get("status", {}).get("messages", [])

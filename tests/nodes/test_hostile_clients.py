@@ -70,22 +70,29 @@ def _readable(run) -> str:
 # ----------------------------------------------------------------------------- one prompt froze all
 
 
+def _run_watched(host, prompt: dict):
+    """The prompt's run and the /system_stats latencies while it ran; a run that was late is run once
+    more (a value that holds the server holds it every time, the shared machine's load does not)."""
+    for _attempt in range(2):
+        with Responsiveness(host.url) as watch:
+            run = host.run_prompt(prompt)
+        if not watch.frozen:
+            break
+    return run, watch
+
+
 def test_a_pathological_prompt_list_never_freezes_the_server(host):
     """60,000 spaces after 'a: x' took the line pattern 15 s, holding Python's lock: /system_stats,
     the websocket and /interrupt all stopped. Now the text is refused by its cap at once, and a
     prompt set within the caps is parsed in linear time."""
     hostile = "a: x" + " " * 60_000 + "y"
-    with Responsiveness(host.url) as watch:
-        run = host.run_prompt(
-            {**inert_models(), "1": {"class_type": "StrengthSweep", "inputs": sweep_inputs(prompts=hostile)}}
-        )
+    sweep = {"class_type": "StrengthSweep", "inputs": sweep_inputs(prompts=hostile)}
+    run, watch = _run_watched(host, {**inert_models(), "1": sweep})
     assert not watch.frozen, f"/system_stats latencies: {sorted(watch.latencies)[-5:]}"
     assert "over this server's limit" in _readable(run) and "Input: prompts" in run.error["exception_message"]
     within = "\n".join(["a: x" + " " * 1000 + "y"] * 15 + ["p: {token}"])  # long lines, inside every cap
-    with Responsiveness(host.url) as watch:
-        run = host.run_prompt(
-            {**inert_models(), "1": {"class_type": "StrengthSweep", "inputs": sweep_inputs(prompts=within)}}
-        )
+    sweep = {"class_type": "StrengthSweep", "inputs": sweep_inputs(prompts=within)}
+    run, watch = _run_watched(host, {**inert_models(), "1": sweep})
     assert not watch.frozen and "used twice" in _readable(run)
 
 

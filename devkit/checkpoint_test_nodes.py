@@ -5,6 +5,8 @@ checkpoint loader will, from the LoRA files a test wrote into ``<base>/runs/<run
 ``<name>-stepNNNNNNNN.safetensors``), with the run's published LoRA at
 ``models/loras/<publish_name>``, a falling loss per step and, when ``likeness`` is set
 (``{"step": similarity}``), the likeness curve training would have measured from its samples.
+``trained_here`` marks the value as TrainIdentityLoRA marks its own in the prompt that trained the
+run (ArcFaceScore then may publish over the run's LoRA).
 The harness loads it as a whitelisted single-file custom node
 (``identity_lora_checkpoint_test_nodes.py``).
 """
@@ -47,11 +49,16 @@ class TestCheckpointSet:
                 "publish_name": ("STRING", {"default": "identity/tiny.safetensors"}),
                 "likeness": ("STRING", {"default": ""}),
                 "measured_by": ("STRING", {"default": "dlib 128-d (not ArcFace)"}),
-            }
+            },
+            "optional": {
+                # as TrainIdentityLoRA's output in the prompt that trained the run (False: as loaded)
+                "trained_here": ("BOOLEAN", {"default": False}),
+            },
         }
 
-    def make(self, run, publish_name, likeness, measured_by):
+    def make(self, run, publish_name, likeness, measured_by, trained_here=False):
         import folder_paths
+        from comfy_execution.utils import get_executing_context
 
         checkpoints = _pack("identity_core.evaluation.checkpoints")
         found = checkpoints.checkpoints_in_folder(Path(folder_paths.base_path) / "runs" / run)
@@ -62,6 +69,7 @@ class TestCheckpointSet:
             publish_to=Path(folder_paths.get_folder_paths("loras")[0]) / publish_name,
             likeness=_curve(likeness, measured_by) if likeness.strip() else None,
             losses=tuple((step, 1.0 - step / (2 * last)) for step in range(1, last + 1)),
+            trained_in_prompt=get_executing_context().prompt_id if trained_here else None,
         )
         return (value,)
 

@@ -195,6 +195,11 @@ class Host:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id (ComfyUI's main.py itself), None when it is not running."""
+        return self._process.pid if self.running else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from identity_core.bounded_photos import read_photo
 from identity_core.evaluation.failure_modes import IDENTITY_BLEED, MEMORISATION, WAXY_SKIN, WEAK_IDENTITY
 from identity_core.evaluation.model import Sweep, SweepEntry
 from identity_core.evaluation.pipeline import evaluate_sweep
@@ -42,7 +43,7 @@ from identity_core.evaluation.thresholds import Thresholds
 from identity_core.faces.model import Face, FaceBackend, l2_normalise
 from identity_core.faces.pose import pose_class
 
-from .real_faces import load_upright, shared_faces_dir, shared_photos
+from .real_faces import shared_faces_dir, shared_photos
 
 MIN_PHOTOS = 4
 REFERENCE_SIZES = (2, 3)
@@ -89,19 +90,9 @@ class Photo:
     image: np.ndarray = field(repr=False, compare=False)
 
 
-IDENTITY_LONG_SIDE = 1024  # TODO(merge): identity_core.bounded_photos.read_photo
-
-
 @cache
 def _decoded(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    image = load_upright(path)
-    scale = IDENTITY_LONG_SIDE / max(image.shape[:2])
-    if scale >= 1:
-        return image
-    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
+    return read_photo(path)
 
 
 def photos_by_person() -> dict[str, list[Photo]]:

@@ -2,7 +2,9 @@
 
 ComfyUI's core nodes cannot run a slow prompt with progress on a CPU without model files, so
 the queue client's tests use these: a counter that reports progress, honours interruption and
-emits the pack's training progress event, and a node that fails with a known message.
+emits the pack's training progress event (as the pack does, to the prompt's client with its prompt
+id; or broadcast without one, as another user's run looks), and a node that fails with a known
+message.
 Loaded as a single-file custom node (``custom_nodes/harness_probe_nodes.py``).
 """
 
@@ -25,17 +27,25 @@ class HarnessProbeCounter:
                 "delay": ("FLOAT", {"default": 0.05, "min": 0.0, "max": 10.0, "step": 0.01}),
                 "label": ("STRING", {"default": "probe"}),
                 "training_events": ("BOOLEAN", {"default": False}),
-            }
+            },
+            "optional": {
+                # the pack's old way: to every client, without a prompt id (as another user's run looks)
+                "broadcast_events": ("BOOLEAN", {"default": False}),
+            },
         }
 
     @classmethod
     def IS_CHANGED(cls, **_inputs):
         return float("nan")  # always run: the tests need the progress messages every time
 
-    def count(self, steps, delay, label, training_events):
+    def count(self, steps, delay, label, training_events, broadcast_events=False):
         import comfy.model_management
         import comfy.utils
+        from comfy_execution.utils import get_executing_context
         from server import PromptServer
+
+        server = PromptServer.instance
+        prompt_id, client_id = get_executing_context().prompt_id, server.client_id
 
         bar = comfy.utils.ProgressBar(steps)
         for step in range(1, steps + 1):
@@ -49,7 +59,10 @@ class HarnessProbeCounter:
                     "loss": 1.0 / step,
                     "eta_s": (steps - step) * delay,
                 }
-                PromptServer.instance.send_sync(TRAINING_EVENT, event)
+                if broadcast_events:
+                    server.send_sync(TRAINING_EVENT, event)
+                elif client_id is not None:  # as the pack sends them: its own client, with the prompt id
+                    server.send_sync(TRAINING_EVENT, {**event, "prompt_id": prompt_id}, client_id)
         text = f"{label}: counted {steps} steps"
         return {"ui": {"text": [text]}, "result": (text,)}
 

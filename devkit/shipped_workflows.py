@@ -148,8 +148,10 @@ generate with), and probes 1.5 / 2.0 when likeness is still rising. ArcFace Iden
 every face with your photos, flags overfitting, waxy skin and leakage on the control prompt, and
 **recommends the strength** (`passed` is false when it is only a best effort).
 With the training run's checkpoints connected, the sweep runs on the best checkpoint by likeness
-(copies set aside), and the score **recommends a checkpoint and a strength**: that checkpoint
-becomes the LoRA in `models/loras/identity/`. Grid and chart are saved under `output/identity_lora/`.
+(copies set aside), and the score **recommends a checkpoint and a strength**; with `publish` on,
+that checkpoint becomes the run's LoRA in `models/loras/identity/` when this prompt trained it (the
+file it replaces is kept in `identity/replaced/`), else a new `<run>-step<N>` file. Grid and chart
+are saved under `output/identity_lora/`.
 """
 
 
@@ -175,6 +177,7 @@ def evaluation_section(
     group_title: str,
     reference: str = "check",
     sweep_inputs: Sequence[Link] = (),
+    publish: bool = False,
 ) -> Section:
     """StrengthSweep, ArcFaceScore, the evaluation note and the grid and chart outputs.
 
@@ -183,7 +186,8 @@ def evaluation_section(
     score take the dataset output of node ``reference`` as the reference identity. ``sweep_inputs``
     are links into the sweep from the rest of the graph (the trained LoRA, token, class word);
     without them the user picks an existing LoRA in the sweep, which is then marked as a node to
-    edit.
+    edit. ``publish``: the score publishes the recommended checkpoint (the training graphs, whose
+    own training made the checkpoints).
     """
     x, y = anchor
     picks_lora = not sweep_inputs
@@ -197,7 +201,9 @@ def evaluation_section(
             size=(440, 700),
             color="yellow" if picks_lora else None,
         ),
-        Node("score", "ArcFaceScore", (x + 480, y), {}, "ArcFace Identity Score", (380, 200)),
+        Node(
+            "score", "ArcFaceScore", (x + 480, y), {"publish": publish}, "ArcFace Identity Score", (380, 200)
+        ),
         Note("eval_note", EVAL_NOTE, (x + 480, y + 280), (380, 210), "Evaluation"),
         _save_image("grid", (x, y + 760), f"{output_prefix}_sweep_grid", "Sweep grid", (440, 400)),
         _save_image("chart", (x + 480, y + 550), f"{output_prefix}_identity_chart", "Identity score chart"),
@@ -238,6 +244,7 @@ def training_graph(profile: str) -> Graph:
         f"identity_lora/{profile}",
         "4. Evaluate: strength sweep and identity score",
         reference="captions",  # caption findings reach the diagnoses with the dataset
+        publish=True,  # the checkpoints are this workflow's own training
         sweep_inputs=(
             Link("train", ("lora_path", "lora_file", "path", "lora_name"), "sweep", "lora_file"),
             Link("token", "STRING", "sweep", "trigger_token"),

@@ -11,8 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def short_module(name: str) -> str:
+    """A module name without the folder ComfyUI may put in front of it.
+
+    ComfyUI imports a custom node folder under its absolute path as the module name, so an error
+    class's ``__module__`` would carry the server's path into /history's ``exception_type``.
+    """
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 class IdentityError(ValueError):
     """``what`` happened, to ``path`` (a file or folder) or ``source`` (a node input), and the ``fix``."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__module__ = short_module(cls.__module__)
 
     def __init__(
         self, what: str, fix: str, source: str | None = None, path: Path | str | None = None
@@ -31,3 +44,6 @@ class IdentityError(ValueError):
             parts.append(f"Input: {self.source}.")
         parts.append(f"What to do: {self.fix.rstrip('.')}.")
         return " ".join(parts)
+
+
+IdentityError.__module__ = short_module(IdentityError.__module__)

@@ -21,8 +21,8 @@ class ArcFaceScore:
         "photos), waxy skin and leakage on the control prompt, and recommends the lowest LoRA strength at "
         "which the identity prompts hold the identity. Diagnoses read the LoRA's training metadata and "
         "the reference dataset's findings (dataset first). 'passed' is False when the strength is only a "
-        "best effort. A sweep over a run's checkpoints also gets a report per checkpoint, and the "
-        "recommended checkpoint is published as the run's LoRA (recommended_lora, recommended_step)."
+        "best effort. A sweep over a run's checkpoints also gets a report per checkpoint and a recommended "
+        "checkpoint (recommended_lora, recommended_step), published only with publish on."
     )
     RETURN_TYPES = ("FLOAT", "STRING", "IMAGE", "IMAGE", "BOOLEAN", "STRING", "INT")
     RETURN_NAMES = (
@@ -40,8 +40,8 @@ class ArcFaceScore:
         "Likeness by strength; with checkpoints, likeness by training step below it.",
         "The sweep grid with each cell's verdict.",
         "True when the recommendation met every criterion.",
-        "LoraLoader's name of the recommended LoRA: with checkpoints, the run's LoRA, which now holds the "
-        "recommended checkpoint (empty when nothing could be published).",
+        "LoraLoader's name of the recommended LoRA: with checkpoints, the file that holds the recommended "
+        "checkpoint (empty when it is not in a loras folder and publish is off).",
         "The training step of the recommended checkpoint (0 when the sweep did not come from checkpoints).",
     )
     FUNCTION = "run"
@@ -89,9 +89,20 @@ class ArcFaceScore:
                     {"tooltip": "The checked training set: its DatasetCheck findings are named first."},
                 ),
                 "reference_images": ("IMAGE",),
+                "publish": (
+                    "BOOLEAN",
+                    {
+                        "default": False,
+                        "tooltip": "With a sweep over a run's checkpoints: publish the recommended one. Over "
+                        "the run's LoRA only when this prompt's own TrainIdentityLoRA trained the run (the "
+                        "file it replaces is kept in identity/replaced/); otherwise as a new file "
+                        "identity/<run>-step<N>.safetensors. Off: nothing is written.",
+                    },
+                ),
             },
         }
 
+    @glue.hiding_private_paths
     def run(
         self,
         backend,
@@ -101,6 +112,7 @@ class ArcFaceScore:
         images=None,
         reference_dataset=None,
         reference_images=None,
+        publish=False,
     ):
         from ..identity_core.evaluation import (
             DatasetEvidence,
@@ -109,7 +121,13 @@ class ArcFaceScore:
             build_reference,
             evaluate_sweep,
         )
+        from ..identity_core.input_limits import check_number
+        from .input_checks import require_dataset, require_images
 
+        check_number("identity_target", identity_target, 0.0, 1.0)
+        require_images("images", images, optional=True)
+        require_dataset("reference_dataset", reference_dataset, optional=True)
+        require_images("reference_images", reference_images, optional=True)
         sweep = _sweep_to_score(sweep, images)
         photos = reference_photos(reference_dataset, reference_images)
         choice = load_face_backend(backend, insightface_pack)
@@ -132,15 +150,16 @@ class ArcFaceScore:
         except EvaluationCancelled:
             glue.raise_if_interrupted()
             raise
-        return _outputs(report, sweep, _recommended_lora(report))
+        return _outputs(report, sweep, _recommended_lora(report, publish is True))
 
 
-def _recommended_lora(report) -> tuple[str, int]:
-    """(LoraLoader name, step): the published checkpoint, or the recommended LoRA of a plain sweep."""
+def _recommended_lora(report, publish: bool) -> tuple[str, int]:
+    """(LoraLoader name, step): the recommended checkpoint (published when asked), or the
+    recommended LoRA of a plain sweep."""
     if report.checkpoints is not None:
         from .checkpoint_publish import publish_recommended
 
-        return publish_recommended(report)
+        return publish_recommended(report, publish)
     return report.recommendation.lora_name, 0
 
 
@@ -161,6 +180,10 @@ def _sweep_to_score(sweep, images):
         )
     if images is None:
         return sweep
+    from ..identity_core.input_limits import check_count
+
+    check_count("sweep images", len(images))
+    check_count("sweep megapixels", -(-len(images) * images.shape[1] * images.shape[2] // 1_000_000))
     arrays = glue.images_to_arrays(images)
     if sweep is None:
         return Sweep.from_images(arrays)

@@ -45,7 +45,9 @@ class CaptionTokenizer:
                     "BOOLEAN",
                     {
                         "default": False,
-                        "tooltip": "Rewrite the .txt files in the dataset folder (after a backup).",
+                        "tooltip": "Rewrite the .txt files in the dataset folder (after a backup): "
+                        "only under ComfyUI's input folder or a root the server owner marks writable; "
+                        "one line of at most 1 KB each.",
                     },
                 ),
             },
@@ -62,6 +64,7 @@ class CaptionTokenizer:
             },
         }
 
+    @comfy_glue.hiding_private_paths
     def run(self, dataset, trigger_token, class_word, mode, write_captions, captions=None):
         from ..identity_core.dataset.caption_files import write_caption_files
         from ..identity_core.dataset.captions import apply_caption_rules
@@ -71,10 +74,13 @@ class CaptionTokenizer:
             _single(value) for value in (dataset, trigger_token, class_word, mode, write_captions)
         )
         comfy_glue.raise_if_interrupted()
+        _check_inputs(dataset, trigger_token, class_word, captions)
         tokenizers = load_tokenizers(comfy_glue.comfyui_dir())
         result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers, captions)
         if write_captions:
-            written = write_caption_files(result.dataset, comfy_glue.work_folder() / BACKUP_SUBFOLDER)
+            written = write_caption_files(
+                result.dataset, comfy_glue.work_folder() / BACKUP_SUBFOLDER, comfy_glue.writable_roots()
+            )
             result.backup_folder, result.written, result.skipped = (
                 written.backup_folder,
                 written.written,
@@ -82,6 +88,18 @@ class CaptionTokenizer:
             )
         report = result.text_report()
         return {"ui": {"text": [report]}, "result": (result.dataset, report)}
+
+
+def _check_inputs(dataset, trigger_token, class_word, captions) -> None:
+    """Caps on the words and the captions (each ends up in every caption file), before any work."""
+    from ..identity_core.input_limits import check_captions, check_word
+    from .input_checks import require_dataset
+
+    require_dataset("dataset", dataset)
+    check_word("trigger_token", trigger_token)
+    check_word("class_word", class_word)
+    if captions is not None:
+        check_captions(captions if isinstance(captions, list) else [captions])
 
 
 def _single(value):

@@ -161,6 +161,6 @@ class _CoarseSampler:
         model, clip, vae = self.models
         entries: list = []
         sample_lora(
-            plan, model, clip, vae, file.label, str(file.path), self.progress, entries, [], plan.strengths
+            plan, model, clip, vae, file.label, str(file.path), self.progress, entries, plan.strengths
         )
         return entries

@@ -6,6 +6,7 @@ imported (and their INPUT_TYPES read) cheaply at pack load time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -87,19 +88,24 @@ def interrupt_checker() -> Callable[[], bool]:
 
 
 def images_to_arrays(images: Any) -> list:
-    """IMAGE tensor -> list of RGB uint8 arrays (same rounding as ComfyUI's SaveImage)."""
+    """IMAGE tensor -> list of RGB uint8 arrays (same rounding as ComfyUI's SaveImage).
+
+    One image at a time: a float32 copy of the whole batch would hold four times its 8-bit size.
+    """
     import numpy as np
 
-    batch = images.detach().cpu().float().numpy()
-    return [np.clip(255.0 * image[..., :3], 0, 255).astype(np.uint8) for image in batch]
+    return [
+        np.clip(255.0 * image[..., :3].detach().cpu().float().numpy(), 0, 255).astype(np.uint8)
+        for image in images
+    ]
 
 
 def arrays_to_images(arrays: list) -> Any:
-    """List of RGB uint8 arrays of one size -> IMAGE tensor."""
+    """List of RGB uint8 arrays of one size -> IMAGE tensor (one float32 batch, made once)."""
     import numpy as np
     import torch
 
-    return torch.from_numpy(np.stack([np.asarray(a, np.float32) / 255.0 for a in arrays]))
+    return torch.from_numpy(np.stack([np.asarray(a, np.uint8) for a in arrays])).float().div_(255.0)
 
 
 def save_preview_png(array: Any, prefix: str) -> dict[str, str]:
@@ -422,19 +428,24 @@ def _trim_malloc() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def send_event(event: str, data: dict) -> None:
-    """A custom websocket message to every client (``{"type": event, "data": data}``)."""
+def send_event(event: str, data: dict, prompt: tuple[str | None, str | None]) -> None:
+    """A custom websocket message (``{"type": event, "data": data}``) for the client that queued
+    ``prompt`` (prompt id, client id), carrying the prompt id; nobody gets it when the prompt was
+    queued without a client id (ComfyUI would send a message without ``sid`` to every client)."""
     from server import PromptServer
 
-    PromptServer.instance.send_sync(event, data)
+    prompt_id, client_id = prompt
+    if client_id is not None:
+        PromptServer.instance.send_sync(event, {**data, "prompt_id": prompt_id}, client_id)
 
 
-def send_node_text(node_id: str | None, text: str) -> None:
-    """Live text shown on the node while it runs (ComfyUI's progress-text channel)."""
+def send_node_text(node_id: str | None, text: str, client_id: str | None) -> None:
+    """Live text shown on the node while it runs (ComfyUI's progress-text channel), for the
+    prompt's own client only."""
     from server import PromptServer
 
-    if node_id is not None and hasattr(PromptServer.instance, "send_progress_text"):
-        PromptServer.instance.send_progress_text(text, node_id)
+    if node_id is not None and client_id is not None and hasattr(PromptServer.instance, "send_progress_text"):
+        PromptServer.instance.send_progress_text(text, node_id, client_id)
 
 
 # ----------------------------------------------------------------------------- (added for a shared
@@ -455,21 +466,134 @@ def served_folders() -> list[str]:
     ]
 
 
+def server_settings():
+    """The owner's settings file (and environment), read on each use: the owner may edit it live."""
+    from ..identity_core.access import read_settings
+
+    return read_settings(PACK_DIR)
+
+
 def allowed_roots() -> tuple:
-    """ComfyUI's input folder plus the roots the server owner listed."""
+    """ComfyUI's input folder plus the roots the server owner listed (none may overlap the work
+    folder, whose staged photos and backups are private)."""
     import folder_paths
 
     from ..identity_core.access import allowed_roots as roots
-    from ..identity_core.access import read_settings
+    from ..identity_core.access import refuse_roots_over
 
-    return roots(folder_paths.get_input_directory(), read_settings(PACK_DIR).extra_roots)
+    settings = server_settings()
+    found = roots(folder_paths.get_input_directory(), settings.readable_roots)
+    refuse_roots_over(work_folder(), found)
+    return found
+
+
+def writable_roots() -> tuple:
+    """Where caption files may be rewritten: ComfyUI's input folder and the owner's writable roots."""
+    import folder_paths
+
+    from ..identity_core.access import allowed_roots as roots
+    from ..identity_core.access import refuse_roots_over
+
+    found = roots(folder_paths.get_input_directory(), server_settings().writable_roots)
+    refuse_roots_over(work_folder(), found)
+    return found
 
 
 def work_folder():
     """The pack's private work folder (not served by ComfyUI), created on first use."""
     import folder_paths
 
-    from ..identity_core.access import read_settings
     from ..identity_core.access import work_folder as private_folder
 
-    return private_folder(folder_paths.base_path, served_folders(), read_settings(PACK_DIR).work_folder)
+    return private_folder(folder_paths.base_path, served_folders(), server_settings().work_folder)
+
+
+def gpu_count() -> int:
+    """CUDA devices present (0 without CUDA)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+# ----------------------------------------------------------------------------- (added for a shared
+# server, round two): server paths hidden from what clients read, events for their own prompt.
+
+
+def private_path_labels():
+    """Every place of this server a message may name, with the label clients see instead."""
+    import folder_paths
+
+    from ..identity_core.access import PRIVATE_LABEL, PathLabels
+
+    places: list[tuple[str, str]] = []
+    with contextlib.suppress(Exception):  # a misconfigured work folder: its own error says so
+        places.append((str(work_folder()), PRIVATE_LABEL))
+    for name, folder in zip(("input", "output", "temp", "user"), served_folders(), strict=True):
+        places.append((folder, name))
+    places.append((folder_paths.models_dir, "models"))
+    for kind, (folders, _extensions) in list(folder_paths.folder_names_and_paths.items()):
+        places += [(folder, f"models/{kind}") for folder in folders if kind != "custom_nodes"]
+    settings = server_settings()
+    places += [(root, "<allowed root>") for root in (*settings.extra_roots, *settings.writable_roots)]
+    engine = os.environ.get("IDENTITY_LORA_ENGINE", "").strip()
+    places += [(engine, "<engine>")] if engine else []
+    places += [(PACK_DIR, "<pack>"), (comfyui_dir(), "<ComfyUI>"), (folder_paths.base_path, "<ComfyUI base>")]
+    places.append((os.path.expanduser("~"), "~"))
+    return PathLabels(places)
+
+
+def hiding_private_paths(function):
+    """A node's FUNCTION whose error messages and ``ui`` texts name places, not server paths.
+
+    ComfyUI stores both in /history, which every client reads; the server's log keeps the paths.
+    """
+    import functools
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        from ..identity_core.access import hide_in_error
+
+        try:
+            result = function(*args, **kwargs)
+        except Exception as error:
+            labels = _labels()
+            if labels is not None:
+                hide_in_error(error, labels)
+            raise
+        return _hidden_ui(result)
+
+    return run
+
+
+def _labels():
+    """The path labels, or None when ComfyUI's folders cannot be read (the original error wins)."""
+    try:
+        return private_path_labels()
+    except Exception:  # a broken folder setup must not replace the node's own error
+        return None
+
+
+def _hidden_ui(result):
+    if not isinstance(result, dict) or not isinstance(result.get("ui"), dict):
+        return result
+    texts = result["ui"].get("text")
+    labels = _labels() if isinstance(texts, list) else None
+    if labels is not None:
+        result["ui"]["text"] = [labels.hide(text) if isinstance(text, str) else text for text in texts]
+    return result
+
+
+def current_prompt() -> tuple[str | None, str | None]:
+    """(prompt id, client id) of the prompt running now; a client id is None when it queued without one."""
+    from server import PromptServer
+
+    prompt_id = None
+    try:
+        from comfy_execution.utils import get_executing_context
+
+        context = get_executing_context()
+        prompt_id = context.prompt_id if context is not None else None
+    except ImportError:  # ComfyUI before the execution context (0.3.4x)
+        pass
+    server = PromptServer.instance
+    return prompt_id or getattr(server, "last_prompt_id", None), getattr(server, "client_id", None)

@@ -79,14 +79,15 @@ class DatasetCheck:
     def IS_CHANGED(cls, folder, regularization_folder="", **_):
         """Re-run when files in the folders change, not only when the inputs do (a folder outside
         the allowed roots is never listed here: run() refuses it)."""
-        from ..identity_core.access import OutsideAllowedRootsError
+        from ..identity_core.errors import IdentityError
 
         try:
             folders = _confined(folder, regularization_folder)
-        except OutsideAllowedRootsError:
+        except IdentityError:  # outside the allowed roots or over the caps: run() says why
             return float("nan")
         return "|".join(_folder_fingerprint(path) for path in folders)
 
+    @comfy_glue.hiding_private_paths
     def run(
         self,
         folder,
@@ -103,8 +104,11 @@ class DatasetCheck:
         from ..identity_core.dataset.check import CheckCancelled, check_dataset
         from ..identity_core.dataset.report import render_contact_sheet, render_text, save_json_report
         from ..identity_core.dataset.thresholds import Thresholds
+        from ..identity_core.input_limits import check_number
 
         comfy_glue.raise_if_interrupted()
+        check_number("max_background_share", max_background_share, 0.05, 1.0)
+        check_number("min_sharpness", min_sharpness, 0.0, 10000.0)
         folder, regularization = _confined(folder, regularization_folder)
         thresholds = Thresholds(
             min_images=min_images,
@@ -154,7 +158,10 @@ class _Progress:
 def _confined(folder: str, regularization_folder: str):
     """Both folder inputs resolved inside the allowed roots (the regularization one is optional)."""
     from ..identity_core.access import confine_folder
+    from ..identity_core.input_limits import check_text
 
+    check_text("folder", folder)
+    check_text("regularization_folder", regularization_folder)
     roots = comfy_glue.allowed_roots()
     subject = confine_folder(folder, roots, "folder")
     regularization = (

@@ -15,16 +15,21 @@ def load_face_backend(preference: str, pack: str):
 
 
 def reference_photos(dataset, reference_images, required: bool = True) -> list:
-    """``(label, RGB array)`` pairs from the checked dataset and/or reference images."""
+    """``(label, RGB array)`` pairs from the checked dataset and/or reference images, each at most
+    ``IDENTITY_LONG_SIDE`` on its long side, at most ``COUNT_CAPS["reference photos"]`` in all."""
+    from ..identity_core.bounded_photos import fit_long_side
     from ..identity_core.evaluation import EvaluationError
     from ..identity_core.evaluation.reference import load_reference_photos
+    from ..identity_core.input_limits import check_count
 
     photos = []
     if dataset is not None:
         photos += load_reference_photos(dataset.image_paths)
     if reference_images is not None:
+        check_count("reference photos", len(photos) + len(reference_images))
         photos += [
-            (f"reference image {i + 1}", a) for i, a in enumerate(glue.images_to_arrays(reference_images))
+            (f"reference image {i + 1}", fit_long_side(glue.images_to_arrays(image[None])[0]))
+            for i, image in enumerate(reference_images)
         ]
     if not photos and required:
         raise EvaluationError(

@@ -45,6 +45,7 @@ class LoadIdentityCheckpoints:
             }
         }
 
+    @glue.hiding_private_paths
     def load(self, run):
         checkpoints = load_choice(run)
         steps = ", ".join(str(step) for step in checkpoints.steps)
@@ -126,7 +127,7 @@ def _from_run(run_dir: Path):
             "run",
         )
     saved = read_likeness(run_dir)
-    publish_to = _published_lora(run_dir)
+    publish_to, key = _published_lora(run_dir)
     return CheckpointSet(
         files=tuple(CheckpointFile(c.step, c.path) for c in checkpoints),
         run_name=run_dir.name,
@@ -134,19 +135,23 @@ def _from_run(run_dir: Path):
         publish_to=publish_to,
         likeness=saved.curve if saved is not None else None,
         losses=tuple((p.step, p.loss) for p in read_loss_points(run_dir / "loss.csv")),
+        request_key=key,
     )
 
 
-def _published_lora(run_dir: Path) -> Path | None:
-    """The run's published LoRA, when it lies in a loras folder and still carries the run's key."""
-    from ..sd_scripts_bridge.request_key import published_for_key
+def _published_lora(run_dir: Path) -> tuple[Path | None, str]:
+    """The run's published LoRA, when it lies in a loras folder and still carries the run's key (as
+    its training published it, or with the step of a checkpoint an evaluation published), and the key.
+    """
+    from ..sd_scripts_bridge.request_key import published_for_key, published_step
     from ..sd_scripts_bridge.run_report import read_report
 
     report = read_report(run_dir)
     path, key = report.get("lora_path"), report.get("request_key")
     if not isinstance(path, str) or not isinstance(key, str) or not glue.lies_in_lora_folders(path):
-        return None
-    return Path(path) if published_for_key(Path(path), key) else None
+        return None, key if isinstance(key, str) else ""
+    ours = published_for_key(Path(path), key) or published_step(Path(path), key) is not None
+    return (Path(path) if ours else None), key
 
 
 def _from_loras(subfolder: str):

@@ -15,6 +15,10 @@ With ``checkpoints`` (a training run's IDENTITY_CHECKPOINTS) the sweep first mea
 likeness per checkpoint (the coarse pass, ``checkpoint_pass``), then runs the protocol above on
 the best checkpoint and a tie, labelled ``step N``; lora_name, lora_file and extra_loras are then
 ignored. The checkpoint files come from the checkpoint value only, never from a typed path.
+
+On a shared server: every input is checked first (text caps, finite numbers, the kinds of the
+linked values: ``identity_core.input_limits``, ``input_checks``), and the images are held as 8-bit
+RGB within the sweep's count and pixel caps; the float IMAGE output is made once, at the end.
 """
 
 from __future__ import annotations
@@ -158,6 +162,7 @@ class StrengthSweep:
             },
         }
 
+    @glue.hiding_private_paths
     def run(
         self,
         model,
@@ -190,6 +195,13 @@ class StrengthSweep:
         from ..identity_core.evaluation.prompts import parse_prompts, parse_strengths
         from ..identity_core.reports.grid import sweep_grid
 
+        _check_inputs(
+            (model, clip, vae),
+            {"trigger_token": trigger_token, "class_word": class_word},
+            {"prompts": prompts, "strengths": strengths, "extra_loras": extra_loras, "lora_file": lora_file},
+            guidance,
+            (reference_dataset, reference_images),
+        )
         if not trigger_token.strip():
             raise EvaluationError(
                 "The trigger token is empty", "enter the token the LoRA was trained with", "trigger_token"
@@ -201,6 +213,8 @@ class StrengthSweep:
         plan = SweepPlan(
             specs, texts, strength_list, seed_list, steps, guidance, sampler_name, scheduler, width, height
         )
+        if checkpoints is not None:
+            _check_sweep_size(plan, 2 if sweep_tied_checkpoint else 1, probe_beyond)
         reference = _reference_once(reference_dataset, reference_images)
         if checkpoints is not None:
             words = (trigger_token.strip(), class_word.strip())
@@ -209,11 +223,11 @@ class StrengthSweep:
                 checkpoints, plan, (model, clip, vae), words, references, face_backend, sweep_tied_checkpoint
             )
         else:
-            files = _lora_files(lora_name, lora_file, extra_loras, plan)
+            files = _lora_files(lora_name, lora_file, extra_loras, plan, probe_beyond)
         progress, names, paths = files.progress, files.names, files.paths
-        entries, tensors = [], []
+        entries = []
         for name, path in zip(names, paths, strict=True):
-            sample_lora(plan, model, clip, vae, name, path, progress, entries, tensors, strength_list)
+            sample_lora(plan, model, clip, vae, name, path, progress, entries, strength_list)
         sweep = Sweep(
             entries=entries,
             trigger_token=trigger_token.strip(),
@@ -240,12 +254,8 @@ class StrengthSweep:
         )
         probe_text = ""
         if probe_beyond:
-            sampler = _ProbeSampler(
-                plan, (model, clip, vae), dict(zip(names, paths, strict=True)), progress, tensors
-            )
+            sampler = _ProbeSampler(plan, (model, clip, vae), dict(zip(names, paths, strict=True)), progress)
             probe_text = _probe(sweep, sampler, reference, face_backend)
-        import torch
-
         grid = sweep_grid(sweep, title=f"{files.title}  |  token '{sweep.trigger_token}'")
         summary = "\n".join(
             [
@@ -259,7 +269,11 @@ class StrengthSweep:
         )
         return {
             "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
-            "result": (torch.cat(tensors, dim=0), glue.arrays_to_images([grid]), sweep),
+            "result": (
+                glue.arrays_to_images([entry.image for entry in sweep.entries]),
+                glue.arrays_to_images([grid]),
+                sweep,
+            ),
         }
 
 
@@ -275,12 +289,40 @@ class _SweptFiles:
         self.run_metadata = run_metadata or {}  # the run's identity_lora_* keys (checkpoints only)
 
 
-def _lora_files(lora_name, lora_file, extra_loras, plan) -> _SweptFiles:
+def _check_inputs(models, words: dict, texts: dict, guidance, references) -> None:
+    """Every input a client could send as anything, before any parsing or sampling."""
+    from ..identity_core.input_limits import check_number, check_text, check_word
+    from .input_checks import require_dataset, require_images, require_models
+
+    for name, value in words.items():
+        check_word(name, value)
+    for name, value in texts.items():
+        if value is not None:
+            check_text(name, value)
+    check_number("guidance", guidance, 0.0, 100.0)
+    require_models(*models)
+    require_dataset("reference_dataset", references[0], optional=True)
+    require_images("reference_images", references[1], optional=True)
+
+
+def _check_sweep_size(plan, lora_files: int, probe_beyond: bool) -> None:
+    """The images the full pass (and its probes) will hold, within the count and pixel caps."""
+    from ..identity_core.evaluation.prompts import PROBE_STRENGTHS
+    from ..identity_core.input_limits import check_count
+
+    probes = len(PROBE_STRENGTHS) * plan.images_per_strength if probe_beyond else 0
+    images = lora_files * (plan.images_per_lora + probes)
+    check_count("sweep images", images)
+    check_count("sweep megapixels", -(-images * plan.width * plan.height // 1_000_000))
+
+
+def _lora_files(lora_name, lora_file, extra_loras, plan, probe_beyond) -> _SweptFiles:
     """lora_name (or the connected lora_file) and extra_loras, from ComfyUI's loras folders."""
     from ..identity_core.evaluation.prompts import parse_name_list
 
     names = [_chosen_lora(lora_name, lora_file)]
     names += [n for n in parse_name_list(extra_loras) if n not in names]
+    _check_sweep_size(plan, len(names), probe_beyond)
     paths = [_resolve_lora(name) for name in names]
     names = [glue.lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
     progress = glue.progress_bar(len(paths) * plan.images_per_lora * plan.steps)
@@ -354,12 +396,11 @@ def _training_run(name: str, path: str, run_metadata: dict[str, str]):
 class _ProbeSampler:
     """Samples extra strengths for one LoRA into the sweep being built (same plan, same models)."""
 
-    def __init__(self, plan, models, paths, progress, tensors):
+    def __init__(self, plan, models, paths, progress):
         self.plan = plan
         self.models = models  # (MODEL, CLIP, VAE) as connected
         self.paths = paths  # LoRA name -> file
         self.progress = progress
-        self.tensors = tensors  # the IMAGE batch being built, in entry order
 
     def sample(self, sweep, lora_name: str, strengths: list[float]) -> None:
         extra = len(strengths) * self.plan.images_per_strength * self.plan.steps
@@ -367,7 +408,7 @@ class _ProbeSampler:
         model, clip, vae = self.models
         sample_lora(
             self.plan, model, clip, vae, lora_name, self.paths[lora_name], self.progress, sweep.entries,
-            self.tensors, strengths, beyond_design=True,
+            strengths, beyond_design=True,
         )  # fmt: skip
 
 

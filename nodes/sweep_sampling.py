@@ -37,12 +37,13 @@ def encode_all(plan: SweepPlan, clip) -> dict:
 
 
 def sample_lora(
-    plan: SweepPlan, model, clip, vae, name, path, progress, entries, tensors, strengths, beyond_design=False
+    plan: SweepPlan, model, clip, vae, name, path, progress, entries, strengths, beyond_design=False
 ) -> None:
     """Read the LoRA file once; patch once per strength; sample every prompt and seed.
 
     A LoRA that also carries text-encoder keys (kohya ``lora_te*``) patches CLIP too, so its
-    prompts are encoded per strength; otherwise each prompt is encoded once per file.
+    prompts are encoded per strength; otherwise each prompt is encoded once per file. Each image
+    is kept as 8-bit RGB (what the sweep scores and SaveImage writes), never as the VAE's float32.
     """
     from ..identity_core.evaluation.model import SweepEntry
 
@@ -75,11 +76,10 @@ def sample_lora(
                     plan.height,
                     on_step=lambda step, o=offset: progress.update_absolute(o + step, total),
                 )
-                image = glue.decode_latent(vae, latent)
-                tensors.append(image)
+                image = glue.images_to_arrays(glue.decode_latent(vae, latent))[0]
                 entries.append(
                     SweepEntry(
-                        glue.images_to_arrays(image)[0],
+                        image,
                         spec.prompt_id,
                         plan.texts[spec.prompt_id],
                         strength,

@@ -35,6 +35,7 @@ from ..sd_scripts_bridge.tiers import TIER_ORDER
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
 from .face_reference import BACKENDS
+from .train_limits import owner_limited
 from .train_previews import preview_batch, preview_index, samples_of_prompt
 from .train_request import (
     FORCE_CPU_ENV,
@@ -185,34 +186,57 @@ class TrainIdentityLoRA:
         text = json.dumps({"settings": settings, "models": models}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    @comfy_glue.hiding_private_paths
     def run(self, dataset, output_name, unique_id=None, **inputs):
-        from ..identity_core.access import hide_private_paths
         from ..identity_core.dataset.gate import refuse_failed_dataset
         from ..sd_scripts_bridge.errors import TrainingCancelledError
         from ..sd_scripts_bridge.job import run_job
         from .train_progress import TrainingProgress
 
         comfy_glue.raise_if_interrupted()
+        _check_inputs(dataset, output_name, inputs)
         refuse_failed_dataset(dataset)
+        inputs, limit_notes = owner_limited(
+            inputs, (inputs.get("regularization") or dataset.regularization) is not None
+        )
         work = comfy_glue.work_folder()
         prompts, probe = likeness_prompts(dataset, inputs)
         request = training_request(dataset, output_name, inputs, work, prompts)
         progress = TrainingProgress(unique_id)
+        for note in limit_notes:
+            progress.say(note)
         relay = _relay(dataset, inputs, prompts, probe, progress, request)
-        with hide_private_paths(work):
-            try:
-                result = run_job(
-                    request,
-                    on_event=relay or progress,
-                    should_cancel=comfy_glue.is_interrupted,
-                    options=_options(inputs, unique_id, relay),
-                    host=comfy_glue.ComfyMemory(),
-                    should_stop=relay.should_stop if relay is not None else None,
-                )
-            except TrainingCancelledError:
-                comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
-                raise
-        return _outputs(result, inputs, relay, preview_index(prompts))
+        try:
+            result = run_job(
+                request,
+                on_event=relay or progress,
+                should_cancel=comfy_glue.is_interrupted,
+                options=_options(inputs, unique_id, relay),
+                host=comfy_glue.ComfyMemory(),
+                should_stop=relay.should_stop if relay is not None else None,
+            )
+        except TrainingCancelledError:
+            comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
+            raise
+        return _outputs(result, inputs, relay, preview_index(prompts), limit_notes)
+
+
+def _check_inputs(dataset, output_name, inputs: dict) -> None:
+    """Text caps, the output name and every number, before anything is built from them (a name
+    with '../' once probed for files outside the loras folder)."""
+    from ..identity_core.input_limits import check_number, check_text, check_word
+    from ..sd_scripts_bridge.request_checks import check_output_name
+    from .input_checks import require_dataset
+
+    check_output_name(check_word("output_name", output_name).strip())
+    for name in ("preview_prompt", "advanced_settings"):
+        if inputs.get(name) is not None:
+            check_text(name, inputs[name])
+    check_number("learning_rate", inputs.get("learning_rate", 0.0), 0.0, 0.01)
+    check_number("alpha", inputs.get("alpha", 0.0), 0.0, 512.0)
+    check_number("validation_split", inputs.get("validation_split", 0.0), 0.0, 0.5)
+    require_dataset("dataset", dataset)
+    require_dataset("regularization", inputs.get("regularization"), optional=True)
 
 
 def _options(inputs: dict, unique_id, relay):
@@ -245,12 +269,13 @@ def _file_identity(path: str) -> list:
     return [os.path.basename(path), stat.st_size, stat.st_mtime_ns]
 
 
-def _outputs(result, inputs: dict, relay, preview_prompt_index: int) -> dict:
+def _outputs(result, inputs: dict, relay, preview_prompt_index: int, notes: list[str]) -> dict:
     from ..identity_core.reports.loss_chart import loss_chart, read_loss_points, read_validation_points
     from .train_likeness import checkpoint_outputs
 
     lora_name = f"{LORA_SUBFOLDER}/{result.lora_path.name}"
-    summary = result.summary + f"\nRun folder: {RUNS_SUBFOLDER}/{result.run_dir.name} in the work folder."
+    run_folder = f"Run folder: {RUNS_SUBFOLDER}/{result.run_dir.name} in the work folder."
+    summary = "\n".join([result.summary, *(f"Server limit: {note}." for note in notes), run_folder])
     chart = loss_chart(
         read_loss_points(result.run_dir / "loss.csv"),
         read_validation_points(result.run_dir / "validation.csv"),

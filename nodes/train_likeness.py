@@ -116,6 +116,7 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
     from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    from .comfy_glue import current_prompt
 
     monitor = relay.monitor if relay is not None else None
     saved = read_likeness(result.run_dir) if monitor is None else None
@@ -131,6 +132,8 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
         likeness=curve,
         losses=tuple((p.step, p.loss) for p in read_loss_points(result.run_dir / "loss.csv")),
         early_stop=stop,
+        trained_in_prompt=current_prompt()[0],
+        request_key=result.key,
     )
     plateau = monitor.plateau if monitor is not None else None
     stopped_at = stop.at_step if stop is not None else None

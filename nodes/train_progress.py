@@ -3,9 +3,10 @@
 Every progress event of ``sd_scripts_bridge.job.run_job`` moves the progress bar (steps over all
 phases; a resumed run starts where it stopped), and each one worth a line goes out as an
 ``identity_lora.progress`` websocket event and as the node's live text (the same line the CLI
-prints). A ``sample`` event's image becomes the progress preview. Once the live likeness of a
-checkpoint is known (``train_likeness.py``), every later event carries it (the API client prints it
-beside step and loss), and the likeness chart becomes the preview.
+prints), both to the client that queued the prompt only; the event carries its ``prompt_id``.
+A ``sample`` event's image becomes the progress preview. Once the live likeness of a checkpoint
+is known (``train_likeness.py``), every later event carries it (the API client prints it beside
+step and loss), and the likeness chart becomes the preview.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class TrainingProgress:
 
     def __init__(self, node_id: str | None) -> None:
         self.node_id = node_id
+        self.prompt = comfy_glue.current_prompt()  # (prompt id, client id): events go to that client only
         self.bar: Any = None
         self.likeness: dict[str, Any] | None = None  # {"value", "step"} of the newest scored checkpoint
         self.last_step = (0, 0)  # (step, total) of the bar
@@ -33,14 +35,16 @@ class TrainingProgress:
         if event.total and not event.message.startswith(EARLIER_SAMPLE_PREFIX):
             self._move_bar(event)
         if worth_showing(event):
-            comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event))
-            comfy_glue.send_node_text(self.node_id, progress_line(event) + self._likeness_text())
+            comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event), self.prompt)
+            comfy_glue.send_node_text(
+                self.node_id, progress_line(event) + self._likeness_text(), self.prompt[1]
+            )
 
     def say(self, text: str) -> None:
         """A line of the node's own (not from the engine)."""
         data = {"node": self.node_id, "kind": "log", "message": text, "likeness": self.likeness}
-        comfy_glue.send_event(PROGRESS_EVENT, data)
-        comfy_glue.send_node_text(self.node_id, text)
+        comfy_glue.send_event(PROGRESS_EVENT, data, self.prompt)
+        comfy_glue.send_node_text(self.node_id, text, self.prompt[1])
 
     def show_likeness(self, step: int, value: float | None, chart) -> None:
         """A checkpoint's likeness: a line, a ws event with the value, the chart as the preview."""

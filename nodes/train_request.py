@@ -66,7 +66,7 @@ def training_request(dataset, output_name: str, inputs: dict, work: Path, prompt
         vram_tier=inputs["vram_tier"],
         te_policy=inputs["text_encoder"],
         token_is_unique=uniqueness.is_unique if uniqueness is not None else None,
-        overrides=_overrides(inputs),
+        overrides=overrides(inputs),
         seed=int(inputs["seed"]),
         save_every_n_steps=int(inputs["checkpoint_every"]) or None,
         sample_prompts=tuple(EngineSamplePrompt(p.text, seed=p.seed) for p in prompts),
@@ -81,7 +81,7 @@ def training_request(dataset, output_name: str, inputs: dict, work: Path, prompt
     return place_run(request, work / RUNS_SUBFOLDER)
 
 
-def _overrides(inputs: dict) -> dict:
+def overrides(inputs: dict) -> dict:
     """Non-zero number inputs as profile settings; the advanced JSON is applied last."""
     from ..sd_scripts_bridge.overrides import from_fields, parse_settings_json
 

@@ -39,6 +39,8 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 class TokenizerSourceError(RuntimeError):
     """The ComfyUI tree lacks a tokenizer file we copy."""
 
+    __module__ = __name__.replace("\\", "/").rsplit("/", 1)[-1]  # no server path in /history
+
 
 def _clip_config(raw: bytes) -> bytes:
     config = json.loads(raw)

@@ -16,6 +16,10 @@ INSTALL_COMMAND = "python -m sd_scripts_bridge install --engine DIR"
 class BridgeError(Exception):
     """Base class: ``what`` happened, to ``path`` (optional), and the ``fix``."""
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__module__ = _short_module(cls.__module__)
+
     def __init__(self, what: str, fix: str, path: Path | str | None = None) -> None:
         self.what = what
         self.fix = fix
@@ -28,6 +32,15 @@ class BridgeError(Exception):
             parts.append(f"File: {self.path}.")
         parts.append(f"What to do: {self.fix.rstrip('.')}.")
         return " ".join(parts)
+
+
+def _short_module(name: str) -> str:
+    """The module name without a folder in front: ComfyUI imports a custom node folder under its
+    absolute path, and an error's type name reaches every client through /history."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+BridgeError.__module__ = _short_module(BridgeError.__module__)
 
 
 class EngineRunError(BridgeError):

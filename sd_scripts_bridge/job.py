@@ -49,7 +49,8 @@ from .oom_recovery import Recovery, train_with_recovery
 from .plan import build_plan, engine_output_dir
 from .publish import refuse_existing
 from .ram_preflight import RamCheck, check_ram
-from .request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
+from .request_checks import check_output_name
+from .request_key import REQUEST_KEY_METADATA, published_for_key, published_step, request_key, run_folder_name
 from .run_folder import choose_start
 from .run_lock import RunLock
 from .run_report import read_report, report_record, reused_summary, summary_text, write_report
@@ -136,6 +137,7 @@ class _Job:
         self.started = time.monotonic()
 
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
+        check_output_name(request.output_name)  # before a path is built from it
         key = request_key(request)
         destination = publish_destination(request)
         reused = self._reuse(request, destination, key)
@@ -162,7 +164,11 @@ class _Job:
 
     def _reuse(self, request: PlanRequest, destination: Path, key: str) -> JobResult | None:
         """The LoRA published for this key, unless it was stopped early and this caller does not stop
-        early (then the run continues to the end)."""
+        early (then the run continues to the end); or the checkpoint of this run that an evaluation
+        of it published there (its key records the step: ``request_key.published_step``)."""
+        step = published_step(destination, key)
+        if step is not None:
+            return self._reused(request, destination, key, None, step)
         if not published_for_key(destination, key):
             return None
         earlier_stop = _stop_of(destination)
@@ -175,10 +181,20 @@ class _Job:
         return self.options.overwrite or published_for_key(destination, key)
 
     def _reused(
-        self, request: PlanRequest, destination: Path, key: str, stop: StopRequest | None
+        self,
+        request: PlanRequest,
+        destination: Path,
+        key: str,
+        stop: StopRequest | None,
+        step: int | None = None,
     ) -> JobResult:
         run_dir = Path(request.run_dir)
         summary = reused_summary(destination, key, read_report(run_dir))
+        if step is not None:
+            summary += (
+                f"\n{destination.name} holds the checkpoint of step {step} of this run, which an evaluation "
+                "of the run published; the file it replaced is in its folder's 'replaced' sub-folder"
+            )
         self.emit(ProgressEvent(kind="log", phase=JOB_PHASE, message=f"reused {destination.name}"))
         samples = images_in([engine_output_dir(run_dir) / SAMPLE_FOLDER])
         return JobResult(

@@ -102,6 +102,16 @@ def expected_clip_modules() -> dict[str, tuple[int, int]]:
     }
 
 
+FLUX_DOUBLE_BLOCKS, FLUX_SINGLE_BLOCKS = 19, 38  # FLUX.1-dev and schnell
+
+
+def estimated_lora_bytes(rank: int, bytes_per_weight: int = 2) -> int:
+    """A full-size FLUX.1 LoRA file of ``rank`` with the CLIP-L modules (a bound for a disk budget):
+    ``rank x (in + out)`` weights per module, bf16 (2 bytes) as the engine saves them."""
+    modules = {**expected_unet_modules(FLUX_DOUBLE_BLOCKS, FLUX_SINGLE_BLOCKS), **expected_clip_modules()}
+    return rank * sum(fan_in + fan_out for fan_in, fan_out in modules.values()) * bytes_per_weight
+
+
 def expectation_for_argv(argv: Sequence[str]) -> LoRAExpectation:
     """What the engine command ``argv`` should produce: rank, which networks, block counts."""
     rank_text = flag_value(argv, "--network_dim")

@@ -38,9 +38,9 @@ def parse_settings_json(text: str) -> dict[str, Any]:
         return {}
     try:
         values = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # nesting past the parser's depth is RecursionError
         raise OverrideSyntaxError(
-            what=f"advanced_settings is not valid JSON ({error})",
+            what=f"advanced_settings is not valid JSON ({str(error)[:80]})",
             fix='write an object such as {"lr_warmup_steps": 50}, or leave it empty',
         ) from None
     if not isinstance(values, dict):

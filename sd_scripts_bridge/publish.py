@@ -5,8 +5,9 @@ then moved into place: ``os.link`` when overwriting is not allowed (it fails if 
 so a file that appeared meanwhile is never replaced), ``os.replace`` when it is. A reader never
 sees a half-written LoRA, and an existing file is never replaced without ``overwrite=True``.
 
-After evaluation, ArcFaceScore publishes the recommended checkpoint of a run over that run's
-published LoRA (``publish_checkpoint``): the one file it may replace.
+After evaluation, ArcFaceScore publishes the recommended checkpoint of a run
+(``publish_checkpoint``): over that run's published LoRA, the one file it may replace (moved aside
+first), when the prompt trained the run itself; otherwise as a new file only.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BridgeError, OutputExistsError
 from .lora_file import read_metadata, same_tensors, write_with_metadata
+from .request_key import REQUEST_KEY_METADATA, checkpoint_key
 
 OUR_PREFIX = "identity_lora_"
 CHECKPOINT_STEP_KEY = "identity_lora_checkpoint_step"
 RECOMMENDED_STRENGTH_KEY = "identity_lora_recommended_strength"
+REPLACED_SUBFOLDER = "replaced"  # beside a published LoRA: the files a recommendation replaced
 
 
 def merged_metadata(engine_metadata: dict[str, str], ours: dict[str, str]) -> dict[str, str]:
@@ -71,27 +77,66 @@ def publish_lora(
     return merged
 
 
-def checkpoint_metadata(source: Path, destination: Path, step: int, strength: float) -> dict[str, str]:
-    """The checkpoint's engine keys (its own ``ss_steps``...), the published file's ``identity_lora_*``
-    keys (how the run was trained), and which step and strength were recommended."""
-    published = read_metadata(destination) if destination.is_file() else {}
+def checkpoint_metadata(
+    source: Path, destination: Path, step: int, strength: float, run_keys: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The checkpoint's engine keys (its own ``ss_steps``...), the run's ``identity_lora_*`` keys (how
+    it was trained: ``run_keys``, else the published file's), and which step and strength were
+    recommended. The request key records the checkpoint (``<key>:step<N>``), so the run's own
+    re-queue can tell the file from the LoRA its training published."""
+    if run_keys is None:
+        run_keys = read_metadata(destination) if destination.is_file() else {}
     metadata = {k: v for k, v in read_metadata(source).items() if not k.startswith(OUR_PREFIX)}
-    metadata.update({k: v for k, v in published.items() if k.startswith(OUR_PREFIX)})
+    metadata.update({k: v for k, v in run_keys.items() if k.startswith(OUR_PREFIX)})
     metadata.update({CHECKPOINT_STEP_KEY: str(step), RECOMMENDED_STRENGTH_KEY: f"{strength:g}"})
+    if metadata.get(REQUEST_KEY_METADATA):
+        metadata[REQUEST_KEY_METADATA] = checkpoint_key(metadata[REQUEST_KEY_METADATA], step)
     return metadata
 
 
-def publish_checkpoint(source: Path, destination: Path, step: int, strength: float) -> bool:
-    """Publish the checkpoint ``source`` as the LoRA ``destination``, replacing that one file atomically.
+@dataclass(frozen=True)
+class CheckpointPublished:
+    changed: bool  # False: the file already held this checkpoint with this recommendation
+    moved_aside: Path | None = None  # where the file it replaced went
 
-    Returns False, writing nothing, when ``destination`` already holds the checkpoint's tensors
-    with exactly this metadata (the same recommendation again).
+
+def publish_checkpoint(
+    source: Path,
+    destination: Path,
+    step: int,
+    strength: float,
+    run_keys: dict[str, str] | None = None,
+    replace: bool = True,
+) -> CheckpointPublished:
+    """Publish the checkpoint ``source`` as the LoRA ``destination`` atomically.
+
+    ``replace`` True: ``destination`` (the run's published LoRA) is replaced, and the file it held is
+    first moved aside into ``replaced/`` beside it, never destroyed. ``replace`` False: a new file
+    only; an existing ``destination`` that holds anything else raises ``OutputExistsError``.
+    Nothing is written when ``destination`` already holds the checkpoint's tensors with exactly
+    this metadata (the same recommendation again).
     """
-    metadata = checkpoint_metadata(source, destination, step, strength)
-    if destination.is_file() and read_metadata(destination) == metadata and same_tensors(source, destination):
-        return False
-    publish_lora(source, destination, metadata, overwrite=True, keep_source_metadata=False)
-    return True
+    metadata = checkpoint_metadata(source, destination, step, strength, run_keys)
+    holds_it = destination.is_file() and same_tensors(source, destination)
+    if holds_it and (not replace or read_metadata(destination) == metadata):  # a new file is never rewritten
+        return CheckpointPublished(False)
+    refuse_existing(destination, replace)
+    moved = move_aside(destination) if destination.is_file() else None
+    publish_lora(source, destination, metadata, overwrite=replace, keep_source_metadata=False)
+    return CheckpointPublished(True, moved)
+
+
+def move_aside(path: Path) -> Path:
+    """Keep ``path``'s file under ``replaced/<stem>-<time>-<random>.safetensors`` beside it (a hard
+    link where the file system has them, else a copy), so replacing ``path`` destroys nothing."""
+    folder = path.parent / REPLACED_SUBFOLDER
+    folder.mkdir(exist_ok=True)
+    kept = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}{path.suffix}"
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
+    return kept
 
 
 def _write_temp_copy(source: Path, folder: Path, name: str, metadata: dict[str, str]) -> Path:

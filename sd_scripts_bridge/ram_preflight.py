@@ -117,7 +117,8 @@ class RamPreflightError(BridgeError):
                 "shipped workflows do) or queue the training alone; use fp8 model files (flux1-dev fp8, "
                 "t5xxl_fp8_e4m3fn: half the size); or add RAM or swap. The estimate counts the model files' "
                 "pages, which the system can drop under pressure (slowly): if you know it fits, turn the "
-                "check off (ram_check off, train --no-ram-check)"
+                "check off (train --no-ram-check, or the node's ram_check off where the server owner's "
+                "settings allow it)"
             ),
             path=largest,
         )

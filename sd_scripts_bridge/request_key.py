@@ -23,6 +23,7 @@ from .sample_prompts import resolved_prompt
 from .staging import dataset_hash, model_identity, stage_images
 
 REQUEST_KEY_METADATA = "identity_lora_request_key"
+CHECKPOINT_MARK = ":step"  # a published checkpoint's key: <request key>:step<N>
 RUN_FOLDER_KEY_CHARS = 12
 
 
@@ -74,12 +75,29 @@ def run_folder_name(output_name: str, key: str) -> str:
     return f"{safe}-{key[:RUN_FOLDER_KEY_CHARS]}"
 
 
+def checkpoint_key(key: str, step: int) -> str:
+    """The request key of a file that holds step ``step`` of the run of ``key`` (``<key>:step<N>``)."""
+    return f"{key.split(CHECKPOINT_MARK, 1)[0]}{CHECKPOINT_MARK}{step}"
+
+
+def published_step(lora_path: Path, key: str) -> int | None:
+    """The step when ``lora_path`` holds a checkpoint of the run of exactly this request (published
+    by an evaluation of that run), else None."""
+    recorded = _recorded_key(lora_path)
+    base, mark, step = (recorded or "").partition(CHECKPOINT_MARK)
+    return int(step) if mark and base == key and step.isdigit() else None
+
+
 def published_for_key(lora_path: Path, key: str) -> bool:
     """Whether ``lora_path`` exists and was published by a run of exactly this request."""
+    return _recorded_key(lora_path) == key
+
+
+def _recorded_key(lora_path: Path) -> str | None:
     if not lora_path.is_file():
-        return False
+        return None
     try:
         metadata = read_metadata(lora_path)
     except (OSError, ValueError):  # unreadable: not ours to reuse; publishing reports it later
-        return False
-    return metadata.get(REQUEST_KEY_METADATA) == key
+        return None
+    return metadata.get(REQUEST_KEY_METADATA)

@@ -325,8 +325,8 @@ class ComfyClient:
     ) -> PromptRun:
         """Queue ``prompt``, follow it on the websocket to its end, then read its history.
 
-        Collects every message that belongs to the prompt (those carrying its prompt id, and
-        those carrying none while it runs, such as custom progress events) until ComfyUI's
+        Collects every message that carries the prompt's id (ComfyUI's own and the pack's progress
+        events; a message without one may be another user's on a shared server) until ComfyUI's
         end-of-prompt signal, ``executing`` with ``node`` null. When the websocket drops (a
         tunnel, a proxy, a network change) it reconnects and keeps asking /history until the
         prompt really ends, so a long training job is never reported as failed while it runs.
@@ -392,7 +392,7 @@ class ComfyClient:
             return False
         data = message.get("data") if isinstance(message, dict) else None
         owner = data.get("prompt_id") if isinstance(data, dict) else None
-        if owner not in (None, run.prompt_id):
+        if owner != run.prompt_id:  # another prompt's, or nobody's (a shared server's broadcast)
             return False
         run.messages.append(message)
         if on_message:

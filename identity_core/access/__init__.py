@@ -6,21 +6,43 @@ files (staged photos, states, logs, caption backups, anything that holds paths) 
 folder that ComfyUI does not serve. Pure Python: the nodes pass in ComfyUI's folders.
 """
 
-from .roots import OutsideAllowedRootsError, allowed_roots, confine_folder, is_inside
-from .settings import ALLOWED_ROOTS_ENV, SETTINGS_FILE, WORK_FOLDER_ENV, ServerSettings, read_settings
-from .work_folder import ServedWorkFolderError, hide_private_paths, work_folder
+from .private_paths import PathLabels, hide_in_error, private_paths_hidden
+from .roots import (
+    OutsideAllowedRootsError,
+    RootOverlapsWorkFolderError,
+    allowed_roots,
+    confine_folder,
+    is_inside,
+    refuse_roots_over,
+)
+from .settings import (
+    ALLOWED_ROOTS_ENV,
+    SETTINGS_ENV,
+    SETTINGS_FILE,
+    WORK_FOLDER_ENV,
+    ServerSettings,
+    read_settings,
+)
+from .work_folder import PRIVATE_LABEL, ServedWorkFolderError, hide_private_paths, work_folder
 
 __all__ = [
     "ALLOWED_ROOTS_ENV",
+    "PRIVATE_LABEL",
+    "SETTINGS_ENV",
     "SETTINGS_FILE",
     "WORK_FOLDER_ENV",
     "OutsideAllowedRootsError",
+    "PathLabels",
+    "RootOverlapsWorkFolderError",
     "ServedWorkFolderError",
     "ServerSettings",
     "allowed_roots",
     "confine_folder",
+    "hide_in_error",
     "hide_private_paths",
     "is_inside",
+    "private_paths_hidden",
     "read_settings",
+    "refuse_roots_over",
     "work_folder",
 ]

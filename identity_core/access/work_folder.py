@@ -8,11 +8,11 @@ never into or above a served folder, where clients could read or write it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import IdentityError
+from .private_paths import PathLabels, private_paths_hidden
 from .roots import is_inside
 from .settings import SETTINGS_FILE, WORK_FOLDER_ENV
 
@@ -38,17 +38,11 @@ def work_folder(base_dir: Path, served: Sequence[Path], configured: Path | None 
     return folder
 
 
-@contextmanager
-def hide_private_paths(folder: Path) -> Iterator[None]:
+def hide_private_paths(folder: Path):
     """Errors raised inside show ``<work folder>`` instead of the work folder's absolute path.
 
     Error messages reach every client through ComfyUI's history; the server's own log still has
-    the full paths.
+    the full paths. The nodes hide every place they know (``private_paths``); this is the work
+    folder alone, for callers that know only it.
     """
-    try:
-        yield
-    except Exception as error:
-        prefix = str(Path(folder))
-        if error.args and isinstance(error.args[0], str) and prefix in error.args[0]:
-            error.args = (error.args[0].replace(prefix, PRIVATE_LABEL), *error.args[1:])
-        raise
+    return private_paths_hidden(PathLabels([(folder, PRIVATE_LABEL)]))

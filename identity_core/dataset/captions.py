@@ -80,7 +80,8 @@ class CaptionResult:
         if self.backup_folder:
             lines.append(
                 f"Caption files rewritten: {len(self.written)}; their previous versions are backed up in "
-                f"the pack's work folder ({self.backup_folder.name})."
+                f"the pack's work folder (caption_backups/{self.backup_folder.parent.name}/"
+                f"{self.backup_folder.name})."
             )
         else:
             lines.append("Caption files untouched; captions are staged with the training run.")

@@ -72,7 +72,7 @@ class TokenUniqueness:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Dataset:
     """A checked dataset folder, optionally with its regularization set."""
 
@@ -87,6 +87,17 @@ class Dataset:
     report_path: Path | None = None  # the JSON report DatasetCheck wrote
     face_backend: str | None = None  # the name of the backend that measured the faces
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        """Names and counts only: ComfyUI stores a failing node's inputs as their ``str`` in /history,
+        which every client reads, and the fields hold photo paths and captions."""
+        parts = [f"folder {Path(self.folder).name!r}", f"{len(self.items)} images"]
+        if self.regularization is not None:
+            parts.append(f"regularization {len(self.regularization.items)} images")
+        if self.trigger_token:
+            parts.append(f"token {self.trigger_token[:64]!r}")
+        parts.append(f"verdict {self.verdict}")
+        return f"Dataset({', '.join(parts)})"
 
     @property
     def image_paths(self) -> tuple[Path, ...]:

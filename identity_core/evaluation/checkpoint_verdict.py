@@ -84,13 +84,23 @@ class PublishedCheckpoint:
     step: int
     strength: float
     changed: bool  # False: the file already held this checkpoint with this recommendation
+    moved_aside: str = ""  # LoraLoader's name of the file it replaced, kept beside it
+    new_file: bool = False  # published under a new name: the checkpoints were not this prompt's training
 
     def describe(self) -> str:
         action = "now holds" if self.changed else "already held"
-        return (
+        text = (
             f"The LoRA '{self.lora_name}' {action} the checkpoint of step {self.step} (recommended "
             f"strength {self.strength:g})."
         )
+        if self.moved_aside:
+            text += f" The file it replaced is kept as '{self.moved_aside}'."
+        if self.new_file:
+            text += (
+                " These checkpoints were not trained by this prompt, so they are published under a new name "
+                "and the run's own LoRA is left as it is."
+            )
+        return text
 
 
 @dataclass

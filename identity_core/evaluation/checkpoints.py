@@ -35,7 +35,7 @@ class EarlyStop:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckpointSet:
     """Every checkpoint of one run. Only the pack makes this value (never from a workflow's text),
     so its paths are files the pack chose: the run's own checkpoints or LoRA files from ComfyUI's
@@ -48,6 +48,16 @@ class CheckpointSet:
     likeness: LikenessCurve | None = field(default=None, compare=False)  # measured while training
     losses: tuple[tuple[int, float], ...] = field(default=(), compare=False)  # (step, loss) of the run
     early_stop: EarlyStop | None = None
+    # The prompt whose TrainIdentityLoRA made this value (None: loaded from disk). Only that prompt's
+    # ArcFaceScore may publish over the run's LoRA; ComfyUI may hand a cached value to other prompts.
+    trained_in_prompt: str | None = None
+    request_key: str = ""  # the run's request key (sd_scripts_bridge.request_key), when known
+
+    def __repr__(self) -> str:
+        """Names and counts only (``Dataset.__repr__`` says why): the files lie in a private run folder."""
+        steps = f"steps {self.files[0].step}..{self.files[-1].step}" if self.files else "no steps"
+        likeness = "likeness from training" if self.likeness is not None else "no likeness"
+        return f"CheckpointSet(run {self.run_name!r}, {len(self.files)} checkpoints, {steps}, {likeness})"
 
     def at(self, step: int) -> CheckpointFile | None:
         return next((f for f in self.files if f.step == step), None)

@@ -40,7 +40,7 @@ class SweepEntry:
         self.is_control = self.role == ROLE_CONTROL
 
 
-@dataclass
+@dataclass(repr=False)
 class Sweep:
     """A strength sweep: entries in generation order plus the shared settings.
 
@@ -60,6 +60,14 @@ class Sweep:
     plain_images: bool = False
     training_runs: dict[str, TrainingRun] = field(default_factory=dict)
     checkpoints: CheckpointSweep | None = None
+
+    def __repr__(self) -> str:
+        """Counts only (``Dataset.__repr__`` says why): a full repr would print every image's pixels."""
+        return (
+            f"Sweep({len(self.entries)} images, {len(self.lora_names())} LoRA files, "
+            f"{len(self.prompt_ids())} prompts, {len(self.strengths())} strengths, {len(self.seeds())} seeds"
+            f"{', checkpoints' if self.checkpoints is not None else ''})"
+        )
 
     def training_run(self, lora_name: str) -> TrainingRun:
         return self.training_runs.get(lora_name) or TrainingRun.unknown(lora_name)

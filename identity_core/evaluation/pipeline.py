@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..concurrency import Cancelled, default_workers, ordered_map
+from ..errors import short_module
 from ..faces.model import FaceBackend
 from .cells import CellKey, CellScore, score_cell
 from .checkpoint_verdict import CheckpointVerdict, judge_checkpoints
@@ -26,6 +27,8 @@ POSE_ROLES = (ROLE_IDENTITY, ROLE_POSE_PROBE)  # the prompts whose faces are the
 
 class EvaluationCancelled(RuntimeError):
     """The user cancelled while images were being analysed."""
+
+    __module__ = short_module(__name__)  # no server path in /history's exception_type
 
 
 def evaluate_sweep(

@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..input_limits import check_count
 from .errors import EvaluationError
 
 TOKEN_FIELD = "{token}"
@@ -48,7 +49,7 @@ DEFAULT_STRENGTHS_TEXT = "0.5, 0.8, 1.0, 1.2"
 # misses the target (users raise weak LoRAs to 2-3 in ComfyUI; an fp8 base can round deltas away).
 PROBE_STRENGTHS = (1.5, 2.0)
 
-_LINE_WITH_ID = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:\[\s*([A-Za-z]+)\s*\])?\s*:\s*(.+?)\s*$")
+_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,28 @@ def infer_role(prompt_id: str, template: str) -> str:
 
 def parse_prompts(text: str) -> list[PromptSpec]:
     """One prompt per line, ``id: template`` or ``id[role]: template`` (the id is optional);
-    ``#`` starts a comment line."""
+    ``#`` starts a comment line.
+
+    Linear in the text: each line is split at its first ``:`` and ids are kept in a set (a
+    backtracking pattern over a line of spaces once held a shared server for minutes). The text's
+    size is capped by the node before this runs; the line count and length are capped here.
+    """
     specs: list[PromptSpec] = []
+    seen: set[str] = set()
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        specs.append(_parse_line(line, len(specs) + 1))
-        if any(spec.prompt_id == specs[-1].prompt_id for spec in specs[:-1]):
+        check_count("prompt lines", len(specs) + 1)
+        check_count("prompt line characters", len(line))
+        spec = _parse_line(line, len(specs) + 1)
+        if spec.prompt_id in seen:
             raise EvaluationError(
-                f"The prompt id '{specs[-1].prompt_id}' is used twice",
+                f"The prompt id '{spec.prompt_id}' is used twice",
                 "give every prompt line its own id ('id: prompt text')",
                 "prompts",
             )
+        seen.add(spec.prompt_id)
+        specs.append(spec)
     if not specs:
         raise EvaluationError("The prompt list is empty", "enter one prompt per line", "prompts")
     if not any(spec.role == ROLE_IDENTITY for spec in specs):
@@ -104,10 +115,12 @@ def parse_prompts(text: str) -> list[PromptSpec]:
 
 
 def _parse_line(line: str, number: int) -> PromptSpec:
-    match = _LINE_WITH_ID.match(line)
-    if not match:
+    head, colon, rest = line.partition(":")
+    labelled = _id_and_role(head) if colon else None
+    template = rest.strip()
+    if labelled is None or not template:
         return PromptSpec(f"prompt{number}", line.strip())
-    prompt_id, role, template = match.group(1), (match.group(2) or "").lower(), match.group(3)
+    prompt_id, role = labelled
     if role and role not in ROLES:
         raise EvaluationError(
             f"The prompt '{prompt_id}' has the unknown role [{role}]",
@@ -124,6 +137,22 @@ def _parse_line(line: str, number: int) -> PromptSpec:
             "prompts",
         )
     return PromptSpec(prompt_id, template, role)
+
+
+def _id_and_role(head: str) -> tuple[str, str] | None:
+    """``id`` or ``id[role]`` (spaces allowed around each part) -> (id, lower-case role); None when
+    ``head`` is not a label (the line is then a prompt without an id). String methods only."""
+    head, role = head.strip(), ""
+    if head.endswith("]"):
+        opening = head.rfind("[")
+        if opening < 0:
+            return None
+        role, head = head[opening + 1 : -1].strip(), head[:opening].rstrip()
+        if not (role.isascii() and role.isalpha()):
+            return None
+    if not head or not all(character in _ID_CHARACTERS for character in head):
+        return None
+    return head, role.lower()
 
 
 def parse_strengths(text: str) -> list[float]:
@@ -143,16 +172,19 @@ def parse_strengths(text: str) -> list[float]:
                 f"The strength {part} is out of range", "use strengths between -10 and 10", "strengths"
             )
         values.add(round(value, 4))
+        check_count("strengths", len(values))
     if not values:
         raise EvaluationError("No strengths given", "list strengths like '0.5, 0.8, 1.0, 1.2'", "strengths")
     return sorted(values)
 
 
-def parse_name_list(text: str) -> list[str]:
-    """Names one per line; blank lines and ``#`` comments are skipped, repeats dropped."""
-    names: list[str] = []
+def parse_name_list(text: str, count_name: str = "extra_loras") -> list[str]:
+    """Names one per line; blank lines and ``#`` comments are skipped, repeats dropped; at most
+    ``COUNT_CAPS[count_name]`` names."""
+    names: dict[str, None] = {}
     for line in text.splitlines():
         name = line.strip()
-        if name and not name.startswith("#") and name not in names:
-            names.append(name)
-    return names
+        if name and not name.startswith("#"):
+            names[name] = None
+            check_count(count_name, len(names))
+    return list(names)

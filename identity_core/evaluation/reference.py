@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bounded_photos import PhotoTooLargeError, read_photo
 from ..faces.identity_scale import IdentityScale
 from ..faces.model import Face, FaceBackend, clamp_similarity, l2_normalise
 from ..faces.pose import pose_class
+from ..input_limits import check_count
 from .copy_evidence import aligned_face_crop
 from .errors import EvaluationError
 from .subject_face import largest_face, perceptual_hash
@@ -126,21 +128,46 @@ def judged_centroid(embeddings: np.ndarray, yaws: Sequence[float | None], scale:
 
 
 def load_reference_photos(paths: Sequence) -> list[tuple[str, np.ndarray]]:
-    """Read reference photos as RGB arrays (EXIF rotation applied), labelled by file name."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Read reference photos as RGB arrays (EXIF rotation applied), labelled by file name.
 
+    Each is decoded at a reduced size, at most ``IDENTITY_LONG_SIDE`` on its long side
+    (``bounded_photos``), and at most ``COUNT_CAPS["reference photos"]`` are read.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    check_count("reference photos", len(paths))
     photos = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                photos.append((Path(path).name, np.asarray(ImageOps.exif_transpose(image).convert("RGB"))))
-        except (OSError, UnidentifiedImageError) as error:
+            photos.append((Path(path).name, read_photo(path)))
+        except (
+            OSError,
+            UnidentifiedImageError,
+            PhotoTooLargeError,
+            Image.DecompressionBombError,
+            SyntaxError,
+            ValueError,
+        ) as error:
             raise EvaluationError(
-                f"The reference photo could not be read ({error})",
-                "check that the file exists and is a JPEG/PNG/WebP image, then run DatasetCheck again",
-                str(path),
+                f"The reference photo {Path(path).name} could not be read ({_reason(error)})",
+                "check that the file exists and is a JPEG/PNG/WebP image of at most 100 megapixels, then run "
+                "DatasetCheck again",
+                "reference_dataset",
             ) from error
     return photos
+
+
+def _reason(error: Exception) -> str:
+    """The error in words without the file's server path."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image the imaging library recognises"
+    if isinstance(error, PhotoTooLargeError | Image.DecompressionBombError):
+        return "more pixels than the pack decodes (100 megapixels)"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return f"damaged or truncated image: {type(error).__name__}"
 
 
 class ReferenceOnce:

@@ -3,6 +3,7 @@ default (CenterFace + dlib 128-d), or dlib's HOG path when asked for."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,8 @@ def load_backend_once(
 
 
 def _close(backend: object) -> None:
+    if any(backend is kept for kept in _OFFLINE.values()):
+        return  # built once per process and shared by every choice that uses it
     close = getattr(backend, "close", None)
     if callable(close):
         close()
@@ -94,16 +97,30 @@ def _offline_default(why: str) -> BackendChoice:
         )
 
 
+# The offline backends, built at most once per process: loading one holds Python's lock for seconds
+# (dlib deserialises its models in C++), so a client choosing backends in turn must not make the
+# server load them again and again. Together they hold about 150 MB.
+_OFFLINE: dict[str, object] = {}
+_OFFLINE_LOCK = threading.Lock()
+
+
 def _centerface():
     from .centerface_backend import CenterFaceBackend
 
-    return CenterFaceBackend()
+    return _offline("centerface", CenterFaceBackend)
 
 
 def _dlib():
     from .dlib_backend import DlibBackend
 
-    return DlibBackend()
+    return _offline("dlib", DlibBackend)
+
+
+def _offline(kind: str, build):
+    with _OFFLINE_LOCK:
+        if kind not in _OFFLINE:
+            _OFFLINE[kind] = build()
+        return _OFFLINE[kind]
 
 
 def _missing_pack(searched: Sequence[Path], pack: str, hint: str) -> tuple[str, str]:

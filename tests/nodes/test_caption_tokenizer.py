@@ -36,8 +36,9 @@ def test_write_captions_backs_up_first(comfy_host, tmp_path):
     assert run.status == "success", run.error
     report = run.outputs["2"]["text"][0]
     assert "p0.txt" in report and "wrong encoding" in report
-    backups = list((comfy_host.base_dir / "identity_lora_work" / "caption_backups").glob("few_captions_*"))
-    assert len(backups) == 1 and backups[0].name in report and str(comfy_host.base_dir) not in report
+    backups = list((comfy_host.base_dir / "identity_lora_work" / "caption_backups").glob("few-*/*"))
+    shown = f"caption_backups/{backups[0].parent.name}/{backups[0].name}" if backups else None
+    assert len(backups) == 1 and shown in report and str(comfy_host.base_dir) not in report
     assert not list(comfy_host.output_dir.rglob("*.txt"))  # nothing of the captions in a served folder
     assert (backups[0] / "p0.txt").read_bytes() == "a woman, café".encode("cp1252")
     assert (folder / "p0.txt").read_text(encoding="utf-8") == "zyqux, a woman, café"

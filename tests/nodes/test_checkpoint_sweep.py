@@ -77,16 +77,18 @@ def _score(sweep_id: str) -> dict:
             "identity_target": 0.0,
             "sweep": [sweep_id, 2],
             "reference_images": ["14", 0],
+            "publish": True,
         },
     }
 
 
 def _checkpoint_set(publish_name: str, likeness: str = "") -> dict:
+    """As TrainIdentityLoRA's checkpoints output in the prompt that trained the run."""
     return {
         "class_type": "TestCheckpointSet",
         "inputs": {
             "run": "tiny", "publish_name": publish_name, "likeness": likeness,
-            "measured_by": "dlib 128-d (not ArcFace)",
+            "measured_by": "dlib 128-d (not ArcFace)", "trained_here": True,
         },
     }  # fmt: skip
 

@@ -17,6 +17,7 @@ from sd_scripts_bridge.publish import (
     publish_checkpoint,
     publish_lora,
 )
+from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA, published_for_key, published_step
 
 ENGINE_METADATA = {"ss_network_dim": "4", "ss_steps": "1500", "modelspec.title": "ohwx"}
 OURS = {"identity_lora_profile": "fast", "identity_lora_dataset_hash": "abc", "ss_steps": "999"}
@@ -121,20 +122,45 @@ def checkpoint_file(tmp_path: Path, step: int, value: float) -> Path:
 
 def test_a_recommended_checkpoint_replaces_the_published_lora_keeping_our_keys(tmp_path):
     destination = tmp_path / "loras" / "sub" / "ohwx.safetensors"
-    publish_lora(trained_file(tmp_path, 3.0), destination, OURS)  # training published its final step
+    final = {**OURS, REQUEST_KEY_METADATA: "k" * 64}
+    publish_lora(trained_file(tmp_path, 3.0), destination, final)  # training published its final step
+    original = destination.read_bytes()
     checkpoint = checkpoint_file(tmp_path, 500, 2.0)
-    assert publish_checkpoint(checkpoint, destination, 500, 0.8) is True
+    done = publish_checkpoint(checkpoint, destination, 500, 0.8)
+    assert done.changed is True
+    assert done.moved_aside.parent == destination.parent / "replaced"  # the file it replaced, kept
+    assert done.moved_aside.read_bytes() == original
     metadata = read_metadata(destination)
     assert metadata["ss_steps"] == "500"  # the checkpoint's own engine keys
     assert metadata["identity_lora_profile"] == "fast" and metadata["identity_lora_dataset_hash"] == "abc"
     assert (metadata[CHECKPOINT_STEP_KEY], metadata[RECOMMENDED_STRENGTH_KEY]) == ("500", "0.8")
+    assert metadata[REQUEST_KEY_METADATA] == "k" * 64 + ":step500"  # the key records the checkpoint
+    assert published_step(destination, "k" * 64) == 500 and not published_for_key(destination, "k" * 64)
     assert same_tensors(checkpoint, destination) and leftovers(destination.parent) == []
     before = destination.stat()
-    assert publish_checkpoint(checkpoint, destination, 500, 0.8) is False  # already that file's content
+    assert publish_checkpoint(checkpoint, destination, 500, 0.8).changed is False  # already its content
     assert destination.stat().st_ino == before.st_ino and destination.stat().st_mtime_ns == before.st_mtime_ns
+    assert len(list((destination.parent / "replaced").iterdir())) == 1  # nothing moved when nothing changed
     # the published file itself recommended at another strength: only the metadata changes
-    assert publish_checkpoint(destination, destination, 500, 1.0) is True
+    assert publish_checkpoint(destination, destination, 500, 1.0).changed is True
     assert read_metadata(destination)[RECOMMENDED_STRENGTH_KEY] == "1" and same_tensors(
         checkpoint, destination
     )
+    assert read_metadata(destination)[REQUEST_KEY_METADATA] == "k" * 64 + ":step500"
     assert not same_tensors(trained_file(tmp_path, 3.0), destination)
+    assert len(list((destination.parent / "replaced").iterdir())) == 2
+
+
+def test_a_checkpoint_published_as_a_new_file_never_replaces_one(tmp_path):
+    run_keys = {**OURS, REQUEST_KEY_METADATA: "k" * 64}
+    checkpoint = checkpoint_file(tmp_path, 250, 2.0)
+    destination = tmp_path / "loras" / "identity" / "run-step00000250.safetensors"
+    done = publish_checkpoint(checkpoint, destination, 250, 1.0, run_keys, replace=False)
+    assert done.changed and done.moved_aside is None and same_tensors(checkpoint, destination)
+    assert read_metadata(destination)[REQUEST_KEY_METADATA] == "k" * 64 + ":step250"
+    again = publish_checkpoint(checkpoint, destination, 250, 1.2, run_keys, replace=False)
+    assert again.changed is False and read_metadata(destination)[RECOMMENDED_STRENGTH_KEY] == "1"
+    other = checkpoint_file(tmp_path / "other", 250, 5.0)
+    with pytest.raises(OutputExistsError):
+        publish_checkpoint(other, destination, 250, 1.0, run_keys, replace=False)
+    assert same_tensors(checkpoint, destination) and not (destination.parent / "replaced").exists()

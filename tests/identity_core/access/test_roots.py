@@ -16,7 +16,7 @@ def test_relative_folders_start_in_the_input_folder(tmp_path):
     assert confine_folder("not yet there", roots) == (input_dir / "not yet there").resolve()
 
 
-def test_escapes_are_refused_with_the_roots_and_how_to_add_one(tmp_path):
+def test_escapes_are_refused_without_naming_the_roots_and_with_how_to_add_one(tmp_path):
     input_dir, outside = tmp_path / "input", tmp_path / "outside"
     input_dir.mkdir()
     outside.mkdir()
@@ -26,7 +26,7 @@ def test_escapes_are_refused_with_the_roots_and_how_to_add_one(tmp_path):
         with pytest.raises(OutsideAllowedRootsError) as refused:
             confine_folder(text, roots, "folder")
         message = str(refused.value)
-        assert str(input_dir.resolve()) in message and "IDENTITY_LORA_ALLOWED_ROOTS" in message
+        assert str(tmp_path) not in message and "IDENTITY_LORA_ALLOWED_ROOTS" in message
         assert "identity_lora_server.json" in message and "Input: folder" in message
 
 

@@ -35,6 +35,9 @@ DEFAULT_PACK_NAME = "flux-identity-lora"
 PROBE_NODES_FILE = Path(__file__).resolve().parent / "probe_nodes.py"
 PROBE_NODES_NAME = "harness_probe_nodes.py"
 STARTUP_TIMEOUT_S = 120.0
+# The newest ComfyUI frontend the tests also run (scripts/setup_test_env.sh installs it beside the
+# host's own, pinned there as frontend_version); a host serves it with newest_frontend_args().
+NEWEST_FRONTEND = "1.58.1"
 STOP_GRACE_S = 15.0  # the server exits on SIGTERM in 1-4 s; this bounds a hung one
 
 
@@ -50,6 +53,22 @@ def host_python() -> str:
         return explicit
     venv_python = platform_compat.venv_python(cache_root() / "venv")
     return str(venv_python) if venv_python.exists() else sys.executable
+
+
+def newest_frontend_root() -> Path:
+    """The static files of comfyui-frontend-package ``NEWEST_FRONTEND`` in the cache."""
+    root = cache_root() / f"frontend-{NEWEST_FRONTEND}" / "comfyui_frontend_package" / "static"
+    if not (root / "index.html").is_file():
+        raise HostStartError(
+            f"no comfyui-frontend-package {NEWEST_FRONTEND} at {root}: run `make setup` "
+            "(scripts/setup_test_env.sh installs it)"
+        )
+    return root
+
+
+def newest_frontend_args() -> tuple[str, ...]:
+    """Host arguments that serve the newest frontend instead of the host's own."""
+    return ("--front-end-root", str(newest_frontend_root()))
 
 
 def free_port() -> int:

@@ -34,7 +34,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO_ROOT / "web" / "docs"
 BUILD_COMMAND = "python scripts/build_node_docs.py"
 PIPELINE_PICTURE = ("images/identity_fast.jpg", "The fast workflow: dataset, models, training, evaluation")
-TABLE_RULE = "|---|---|---|"
 EVALUATE_PICTURE = ("images/identity_evaluate.jpg", "The evaluate workflow: reference photos, sweep, score")
 
 
@@ -189,9 +188,9 @@ def _inputs(info: Mapping[str, Any], text: NodeDocText) -> list[tuple[str, str]]
         kind = "list" if spec.combo_options is not None else spec.type_name
         default = spec.options.get("default")
         shown_default = "" if default in (None, "") or not what else f" (default `{default}`)"
-        optional = " *(optional)*" if spec.optional else ""
+        optional = ", optional" if spec.optional else ""
         described = f"{_cell(what)}{shown_default}" if what else ""
-        rows.append((f"| `{spec.name}`{optional} | {kind} |", described))
+        rows.append((f"- `{spec.name}` ({kind}{optional})", described))
     return rows
 
 
@@ -200,12 +199,13 @@ def _outputs(info: Mapping[str, Any], text: NodeDocText) -> list[tuple[str, str]
     rows = []
     for index, (name, kind) in enumerate(zip(output_names(info), info["output"], strict=True)):
         what = (tooltips[index] if index < len(tooltips) else "") or text.output_notes.get(name, "")
-        rows.append((f"| `{name}` | {kind if isinstance(kind, str) else 'list'} |", _cell(what)))
+        rows.append((f"- `{name}` ({kind if isinstance(kind, str) else 'list'})", _cell(what)))
     return rows
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One line of Markdown text."""
+    return " ".join(str(text).split())
 
 
 def missing_descriptions(node_type: str, info: Mapping[str, Any]) -> list[str]:
@@ -221,10 +221,9 @@ def page(node_type: str, info: Mapping[str, Any]) -> str:
     lines = [f"# {info.get('display_name') or node_type}", "", _cell(info.get("description", "")), ""]
     if text.picture:
         lines += [f"![{text.picture[1]}]({text.picture[0]})", ""]
-    inputs = [f"{cells} {what} |" for cells, what in _inputs(info, text)]
-    outputs = [f"{cells} {what} |" for cells, what in _outputs(info, text)]
-    lines += ["## Inputs", "", "| input | type | what it does |", TABLE_RULE, *inputs, ""]
-    lines += ["## Outputs", "", "| output | type | what it is |", TABLE_RULE, *outputs, ""]
+    inputs = [f"{item}: {what}" for item, what in _inputs(info, text)]
+    outputs = [f"{item}: {what}" for item, what in _outputs(info, text)]
+    lines += ["## Inputs", "", *inputs, "", "## Outputs", "", *outputs, ""]
     if text.thresholds:
         lines += ["## Thresholds and their sources", "", *(f"- {_cell(t)}" for t in text.thresholds), ""]
     lines += ["## When it fails", "", *(f"- {_cell(t)}" for t in text.when_it_fails), ""]

@@ -109,8 +109,10 @@ class Host:
         extra_args: tuple[str, ...] = (),
         base_dir: Path | None = None,
         probe_nodes: bool = False,
+        pack_source: Path = REPO_ROOT,
     ) -> None:
         self.pack_name = pack_name
+        self.pack_source = Path(pack_source)  # the folder the pack link points at: this checkout
         self.probe_nodes = probe_nodes
         self.comfyui_dir = comfyui_dir()
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="comfy-host-"))
@@ -175,7 +177,7 @@ class Host:
             )
         for folder in (self.models_dir, self.input_dir, self.output_dir, self.base_dir / "custom_nodes"):
             folder.mkdir(parents=True, exist_ok=True)
-        link_pack(self.pack_dir)
+        link_pack(self.pack_dir, self.pack_source)
         probe_link = self.base_dir / "custom_nodes" / PROBE_NODES_NAME
         if self.probe_nodes:
             link_pack(probe_link, PROBE_NODES_FILE)

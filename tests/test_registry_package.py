@@ -17,8 +17,8 @@ import pytest
 import tomllib
 from PIL import Image
 
+from devkit.checkout import copy_checkout
 from devkit.host import Host
-from tests.devkit.test_host import clone
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACK_NODES = {
@@ -62,7 +62,7 @@ def comfy(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]
 def packed(tmp_path_factory) -> tuple[Path, list[str], str]:
     """(the clone, the archive's file names, comfy node validate's output)."""
     tmp = tmp_path_factory.mktemp("registry")
-    checkout = clone(tmp / "flux-identity-lora")
+    checkout = copy_checkout(tmp / "flux-identity-lora")
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-C", str(checkout)]
     for step in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"]):
         subprocess.run([*git, *step], check=True, capture_output=True)

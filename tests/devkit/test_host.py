@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.checkout import copy_checkout
 from devkit.host import HostStartError, link_pack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,23 +37,6 @@ finally:
 """
 
 
-def clone(destination: Path) -> Path:
-    """A copy of this checkout's files as git sees them (tracked and untracked, not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
-
-
 def demo_host_setup(checkout: Path, base: Path, scratch: Path) -> dict:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run(
@@ -72,7 +56,7 @@ def demo_host_setup(checkout: Path, base: Path, scratch: Path) -> dict:
 def test_the_demo_host_runs_the_second_clone_after_the_first_was_deleted(tmp_path):
     base, scratch = tmp_path / "demo_host", tmp_path / "scratch"
     scratch.mkdir()
-    first, second = clone(tmp_path / "first"), clone(tmp_path / "second")
+    first, second = copy_checkout(tmp_path / "first"), copy_checkout(tmp_path / "second")
 
     assert demo_host_setup(first, base, scratch) == {"link": str(first.resolve()), "loaded": True}
     shutil.rmtree(first)

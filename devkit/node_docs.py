@@ -82,8 +82,8 @@ DOC_TEXT: dict[str, NodeDocText] = {
             "(README, Running on a shared server).",
             "No faces found: with face_backend auto and no insightface pack, CenterFace + dlib run "
             "offline; dlib's HOG sees front-facing faces only.",
-            "Too few photos or one background everywhere: add photos before training; the training "
-            "node refuses a dataset whose verdict failed.",
+            "Verdict 'fail' (too few photos, too many without a face...): the training node refuses "
+            "the dataset; fix what the findings say and run the check again.",
         ),
     ),
     "CaptionTokenizer": NodeDocText(
@@ -125,10 +125,14 @@ DOC_TEXT: dict[str, NodeDocText] = {
             _FAILS_WITH_A_FIX,
             "Engine not installed: run `python -m sd_scripts_bridge install` once (its own venv; "
             "never ComfyUI's).",
-            "Out of memory: queue again; the run resumes from its last state on the next smaller tier.",
+            "Out of GPU memory: with oom_fallback on (the default) the run goes on by itself on the next "
+            "smaller VRAM tier from its last state; off, the error names that tier.",
             "Cancelled or ComfyUI closed: queue the same inputs again with resume on; it continues "
             "from the saved state. Re-queueing finished inputs reuses the LoRA.",
-            "Loss turned NaN: nothing is published; lower the learning rate or use the fast profile.",
+            "Loss turned NaN: the run stops and nothing is published; halve the learning rate, train in "
+            "bf16 and start a new run (the run folder is kept for inspection).",
+            "Refused before training: DatasetCheck's verdict is 'fail'; fix the dataset as its findings "
+            "say and check it again (fix the dataset first, not the optimizer).",
         ),
     ),
     "StrengthSweep": NodeDocText(
@@ -140,9 +144,11 @@ DOC_TEXT: dict[str, NodeDocText] = {
         ),
         when_it_fails=(
             _FAILS_WITH_A_FIX,
-            "A LoRA whose keys do not fit the model is refused with the keys it could not load: "
-            "sweep with the FLUX.1 model the LoRA was trained on.",
-            "Slow: every cell is a full sample; fewer seeds or strengths shorten it.",
+            "The LoRA is not in ComfyUI's loras folders: pick one from the list, or put the file into "
+            "models/loras (a LoRA is never loaded from elsewhere).",
+            "lora_name is '(use lora_file)' with nothing connected: pick a LoRA, or connect "
+            "TrainIdentityLoRA's lora_path to lora_file.",
+            "Slow: every image is a full sample; fewer seeds or strengths shorten it.",
         ),
     ),
     "ArcFaceScore": NodeDocText(
@@ -160,7 +166,8 @@ DOC_TEXT: dict[str, NodeDocText] = {
             _FAILS_WITH_A_FIX,
             "`passed` is false: the recommendation is a best effort; the report's diagnoses say whether "
             "to fix the dataset first (most often) or the training.",
-            "No face in the sweep: the LoRA or the strength is off; check the grid and the control prompt.",
+            "Without an insightface pack the offline backend (CenterFace + dlib 128-d) scores, with its "
+            "own thresholds; the report names the backend and what it cannot see.",
         ),
     ),
     "LoadIdentityCheckpoints": NodeDocText(
@@ -175,6 +182,8 @@ DOC_TEXT: dict[str, NodeDocText] = {
             "then pick a run.",
             "The list is empty: train a run first, or put checkpoint files in a sub-folder of "
             "models/loras; refresh the page after a new run.",
+            "No checkpoint of the run still matches what its training recorded (files replaced or "
+            "removed): pick another run, or train this one again.",
         ),
     ),
 }

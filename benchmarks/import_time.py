@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
 TARGET_MS = 150.0
 
 MEASURE = r"""
@@ -44,19 +45,13 @@ print("IMPORT-TIME-JSON:" + json.dumps({"loaded": loaded, "seconds": seconds, "n
 """
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("IDENTITY_LORA_CACHE") or Path.home() / ".cache" / "flux-identity-lora")
-
-
 def host() -> tuple[Path, str]:
-    comfyui = Path(os.environ.get("COMFYUI_DIR") or cache_dir() / "comfyui")
-    venv_python = cache_dir() / "venv" / "bin" / "python"
-    python = os.environ.get("COMFYUI_PYTHON") or (
-        str(venv_python) if venv_python.exists() else sys.executable
-    )
+    from devkit.host import comfyui_dir, host_python
+
+    comfyui = comfyui_dir()
     if not (comfyui / "main.py").exists():
         raise SystemExit(f"error: no ComfyUI at {comfyui}; run `make setup` or set COMFYUI_DIR")
-    return comfyui, python
+    return comfyui, host_python()
 
 
 def measure_once(pack_path: Path, comfyui: Path, python: str) -> dict:

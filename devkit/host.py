@@ -5,7 +5,9 @@ The host is ComfyUI 0.3.75 at ``$IDENTITY_LORA_CACHE/comfyui`` run with the cach
 ``$COMFYUI_PYTHON`` (default: the cache venv's python, else this interpreter). Each server gets
 its own base directory (models/, input/, output/, temp/, user/, custom_nodes/) in a temp folder,
 loads only this pack (``--disable-all-custom-nodes --whitelist-custom-nodes <name>``) and is
-stopped with SIGTERM, then SIGKILL, for its whole process group.
+stopped for its whole process group: a stop request, then the kill (``platform_compat.py``).
+The pack folder in ``custom_nodes`` is always a link to THIS checkout: a link to another clone,
+or one left dangling by a deleted clone, is replaced (``link_pack``).
 
 Tests talk to it only over HTTP and the websocket, through ``workflows.queue_client.ComfyClient``.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sd_scripts_bridge import platform_compat
 from workflows.queue_client import ComfyClient, PromptRun, ServerUnreachable
 
 from .cache import cache_root
@@ -33,6 +35,10 @@ DEFAULT_PACK_NAME = "flux-identity-lora"
 PROBE_NODES_FILE = Path(__file__).resolve().parent / "probe_nodes.py"
 PROBE_NODES_NAME = "harness_probe_nodes.py"
 STARTUP_TIMEOUT_S = 120.0
+# The newest ComfyUI frontend the tests also run (scripts/setup_test_env.sh installs it beside the
+# host's own, pinned there as frontend_version); a host serves it with newest_frontend_args().
+NEWEST_FRONTEND = "1.58.1"
+STOP_GRACE_S = 15.0  # the server exits on SIGTERM in 1-4 s; this bounds a hung one
 
 
 def comfyui_dir() -> Path:
@@ -45,8 +51,24 @@ def host_python() -> str:
     explicit = os.environ.get("COMFYUI_PYTHON")
     if explicit:
         return explicit
-    venv_python = cache_root() / "venv" / "bin" / "python"
+    venv_python = platform_compat.venv_python(cache_root() / "venv")
     return str(venv_python) if venv_python.exists() else sys.executable
+
+
+def newest_frontend_root() -> Path:
+    """The static files of comfyui-frontend-package ``NEWEST_FRONTEND`` in the cache."""
+    root = cache_root() / f"frontend-{NEWEST_FRONTEND}" / "comfyui_frontend_package" / "static"
+    if not (root / "index.html").is_file():
+        raise HostStartError(
+            f"no comfyui-frontend-package {NEWEST_FRONTEND} at {root}: run `make setup` "
+            "(scripts/setup_test_env.sh installs it)"
+        )
+    return root
+
+
+def newest_frontend_args() -> tuple[str, ...]:
+    """Host arguments that serve the newest frontend instead of the host's own."""
+    return ("--front-end-root", str(newest_frontend_root()))
 
 
 def free_port() -> int:
@@ -59,6 +81,24 @@ class HostStartError(RuntimeError):
     """The server did not come up; the message carries the command and the log tail."""
 
 
+def link_pack(link: Path, target: Path = REPO_ROOT) -> Path:
+    """Make ``link`` point at ``target`` (this checkout), whatever link was there: another clone's,
+    or a dangling one left by a deleted clone. A real folder there is not ours to delete: refused."""
+    target = target.resolve()
+    if link.is_symlink():
+        if link.resolve() == target:
+            return link
+        link.unlink()
+    elif link.exists():
+        raise HostStartError(
+            f"{link} is a real folder or file, not a link to this checkout ({target}): the host "
+            "would load that copy. Move it away (or use another base folder), then start again"
+        )
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target, target_is_directory=target.is_dir())
+    return link
+
+
 class Host:
     """One running ComfyUI server with its own base directory."""
 
@@ -69,8 +109,10 @@ class Host:
         extra_args: tuple[str, ...] = (),
         base_dir: Path | None = None,
         probe_nodes: bool = False,
+        pack_source: Path = REPO_ROOT,
     ) -> None:
         self.pack_name = pack_name
+        self.pack_source = Path(pack_source)  # the folder the pack link points at: this checkout
         self.probe_nodes = probe_nodes
         self.comfyui_dir = comfyui_dir()
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="comfy-host-"))
@@ -135,11 +177,10 @@ class Host:
             )
         for folder in (self.models_dir, self.input_dir, self.output_dir, self.base_dir / "custom_nodes"):
             folder.mkdir(parents=True, exist_ok=True)
-        if not self.pack_dir.exists():
-            self.pack_dir.symlink_to(REPO_ROOT, target_is_directory=True)
+        link_pack(self.pack_dir, self.pack_source)
         probe_link = self.base_dir / "custom_nodes" / PROBE_NODES_NAME
-        if self.probe_nodes and not probe_link.exists():
-            probe_link.symlink_to(PROBE_NODES_FILE)
+        if self.probe_nodes:
+            link_pack(probe_link, PROBE_NODES_FILE)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the repo root would shadow `nodes`
         env.update({"PYTHONUNBUFFERED": "1", **self.extra_env})
         with open(self.log_path, "ab") as log:
@@ -150,7 +191,7 @@ class Host:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                **platform_compat.new_group_options(),
             )
         self._wait_ready(timeout)
         return self
@@ -179,14 +220,12 @@ class Host:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        platform_compat.request_stop(process.pid)
         try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
+            process.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        except ProcessLookupError:
-            pass
+            platform_compat.kill(process.pid)
+            process.wait()
 
     def cleanup(self) -> None:
         """Stop the server and delete its base directory (keeps it when KEEP_COMFY_HOST is set)."""

@@ -329,13 +329,24 @@ Sweeps LoRA strengths over the fixed prompt set and scores identity with face em
    and **class word**. More LoRA files go in `extra_loras`, one per line.
 3. The **FLUX files** in the loaders.
 
-**An earlier training run's checkpoints** instead: pick the run (or a `models/loras` sub-folder
-of checkpoint files) in **Load Identity Checkpoints** and connect its output to the sweep's
-`checkpoints` input. The best checkpoint by likeness is swept and the score recommends a
-(checkpoint, strength) pair.
+**An earlier training run's checkpoints** instead: turn **Load Identity Checkpoints** on (select
+it, Ctrl+B) and pick the run (or a `models/loras` sub-folder of checkpoint files). The best
+checkpoint by likeness is swept and the score recommends a (checkpoint, strength) pair.
 
 Then press **Run**. The score recommends the lowest strength that holds the identity without
 overfitting or leakage, or says what to fix.
+"""
+
+
+CHECKPOINTS_OFF_NOTE = """### Earlier run's checkpoints: off
+**Load Identity Checkpoints** ships bypassed (purple), so the sweep tests the LoRA picked in it.
+To sweep an earlier training run's checkpoints instead: select the node, press **Ctrl+B**, pick
+the run.
+
+*Why bypassed, not an on/off input:* a bypassed node is left out of the prompt, so while it is off
+nothing checks or runs it (no run needs to exist yet) and `comfy workflow validate` has nothing to
+warn about; turning it on is one key, as for any node. An on/off input would keep it in every
+prompt, its run list checked even when off.
 """
 
 
@@ -359,11 +370,21 @@ def evaluate_graph() -> Graph:
             {},
             "Or: an earlier run's checkpoints",
             (320, 100),
+            bypassed=True,
         ),
+        Note("earlier_note", CHECKPOINTS_OFF_NOTE, (480, 590), (320, 300), "Earlier run's checkpoints"),
     ]
-    links = [Link("check", "contact_sheet", "sheet", "images"), *evaluation.links]
+    links = [
+        Link("check", "contact_sheet", "sheet", "images"),
+        *evaluation.links,
+        Link("earlier", "checkpoints", "sweep", "checkpoints"),
+    ]
     groups = [
-        Group("1. Reference: photos of the person", ("start", "check", "sheet", "earlier"), "#8A8"),
+        Group(
+            "1. Reference: photos of the person",
+            ("start", "check", "sheet", "earlier", "earlier_note"),
+            "#8A8",
+        ),
         models.group,
         evaluation.group,
     ]

@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sd_scripts_bridge import platform_compat
+
 from .cache import cache_root
 from .flux_layouts import (
     FULL_DOUBLE_BLOCKS,
@@ -166,18 +168,14 @@ def _write_manifest(dest: Path, manifest: dict) -> None:
 
 @contextlib.contextmanager
 def _exclusive(dest: Path) -> Iterator[None]:
-    """Hold ``dest/.lock`` so only one process generates at a time (no-op where fcntl is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: callers are expected not to race
-        yield
-        return
+    """Hold ``dest/.lock`` so only one process generates at a time (waits for the holder)."""
     with open(dest / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        while not platform_compat.try_lock(lock):
+            time.sleep(0.2)
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            platform_compat.unlock(lock)
 
 
 def _is_current(dest: Path, entry: dict | None, spec: PartSpec, fp: str, size: int) -> bool:

@@ -38,6 +38,7 @@ class Node:
     title: str | None = None
     size: tuple[int, int] | None = None
     color: str | None = None  # "yellow" marks the nodes a user must edit
+    bypassed: bool = False  # shipped off (mode 4): left out of the prompt until the user turns it on
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Graph:
 
 
 COLORS = {"yellow": ("#432", "#653"), "green": ("#232", "#353"), "blue": ("#223", "#335")}
+MODE_ALWAYS, MODE_BYPASS = 0, 4  # litegraph node modes
 
 
 def socket_type(output_type: Any) -> str:
@@ -261,7 +263,7 @@ class _Builder:
             "size": list(self._size(node, info)),
             "flags": {},
             "order": order,
-            "mode": 0,
+            "mode": MODE_BYPASS if node.bypassed else MODE_ALWAYS,
             "inputs": inputs,
             "outputs": outputs,
             "properties": {"Node name for S&R": node.class_type},
@@ -339,11 +341,14 @@ class _Builder:
     # -- API ---------------------------------------------------------------------------
     def api(self) -> dict[str, Any]:
         prompt = {}
+        bypassed = {self.ids[n.key] for n in self.graph.nodes if isinstance(n, Node) and n.bypassed}
         for node in self.graph.nodes:
-            if not isinstance(node, Node):
-                continue
+            if not isinstance(node, Node) or node.bypassed:
+                continue  # the frontend leaves a bypassed node out, and its links (it has no input to pass)
             node_id = self.ids[node.key]
-            incoming = {x.input_name: x for x in self.links if x.target_id == node_id}
+            incoming = {
+                x.input_name: x for x in self.links if x.target_id == node_id and x.source_id not in bypassed
+            }
             widgets = {}
             for spec in frontend_inputs(self.info(node)):
                 if spec.is_widget:

@@ -79,7 +79,7 @@ class ArcFaceScore:
                 ),
             },
             "optional": {
-                "sweep": (SWEEP_TYPE,),
+                "sweep": (SWEEP_TYPE, {"tooltip": "StrengthSweep's sweep output."}),
                 "images": (
                     "IMAGE",
                     {"tooltip": "Plain images, or the sweep's images after editing (same count)."},
@@ -88,7 +88,7 @@ class ArcFaceScore:
                     DATASET_TYPE,
                     {"tooltip": "The checked training set: its DatasetCheck findings are named first."},
                 ),
-                "reference_images": ("IMAGE",),
+                "reference_images": ("IMAGE", {"tooltip": "Reference photos, instead of the dataset."}),
                 "publish": (
                     "BOOLEAN",
                     {

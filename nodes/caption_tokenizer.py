@@ -22,6 +22,10 @@ class CaptionTokenizer:
     CATEGORY = f"{CATEGORY_ROOT}/dataset"
     RETURN_TYPES = (DATASET_TYPE, "STRING")
     RETURN_NAMES = ("dataset", "report")
+    OUTPUT_TOOLTIPS = (
+        "The dataset with the fixed captions (in memory), for TrainIdentityLoRA.",
+        "What was changed or flagged in the captions, and the token's rarity for CLIP-L and T5.",
+    )
     FUNCTION = "run"
     OUTPUT_NODE = True
     INPUT_IS_LIST = True
@@ -37,10 +41,17 @@ class CaptionTokenizer:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "dataset": (DATASET_TYPE,),
+                "dataset": (DATASET_TYPE, {"tooltip": "The checked dataset from DatasetCheck."}),
                 "trigger_token": ("STRING", {"default": "zyqux", "tooltip": "A rare made-up word."}),
                 "class_word": ("STRING", {"default": "person", "tooltip": "man, woman, person..."}),
-                "mode": (list(CAPTION_MODES), {"default": CAPTION_MODES[0]}),
+                "mode": (
+                    list(CAPTION_MODES),
+                    {
+                        "default": CAPTION_MODES[0],
+                        "tooltip": "Keep your captions and put the token in them, or write template captions "
+                        "for every photo from what DatasetCheck measured (framing, view, light, background).",
+                    },
+                ),
                 "write_captions": (
                     "BOOLEAN",
                     {

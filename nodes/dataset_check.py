@@ -21,6 +21,12 @@ class DatasetCheck:
     CATEGORY = f"{CATEGORY_ROOT}/dataset"
     RETURN_TYPES = (DATASET_TYPE, "STRING", "STRING", "IMAGE")
     RETURN_NAMES = ("dataset", "verdict", "report", "contact_sheet")
+    OUTPUT_TOOLTIPS = (
+        "The checked photos and captions (in memory) with the findings, for CaptionTokenizer or training.",
+        "ready, warnings or failed: training refuses a failed dataset.",
+        "The findings as text, each with what to do.",
+        "The photos in a grid, each marked with its findings.",
+    )
     FUNCTION = "run"
     OUTPUT_NODE = True
     DESCRIPTION = (
@@ -61,11 +67,44 @@ class DatasetCheck:
                     ["final", "fast"],
                     {"default": "final", "tooltip": "Bucket range for the size check."},
                 ),
-                "min_images": ("INT", {"default": 15, "min": 1, "max": 1000}),
-                "max_images": ("INT", {"default": 30, "min": 1, "max": 1000}),
-                "max_background_share": ("FLOAT", {"default": 0.4, "min": 0.05, "max": 1.0, "step": 0.05}),
-                "duplicate_distance": ("INT", {"default": 8, "min": 0, "max": 32}),
-                "min_sharpness": ("FLOAT", {"default": 100.0, "min": 0.0, "max": 10000.0, "step": 10.0}),
+                "min_images": (
+                    "INT",
+                    {"default": 15, "min": 1, "max": 1000, "tooltip": "Fewer photos fail the check."},
+                ),
+                "max_images": (
+                    "INT",
+                    {"default": 30, "min": 1, "max": 1000, "tooltip": "More photos are a warning."},
+                ),
+                "max_background_share": (
+                    "FLOAT",
+                    {
+                        "default": 0.4,
+                        "min": 0.05,
+                        "max": 1.0,
+                        "step": 0.05,
+                        "tooltip": "One background in more than this share of the photos is a warning.",
+                    },
+                ),
+                "duplicate_distance": (
+                    "INT",
+                    {
+                        "default": 8,
+                        "min": 0,
+                        "max": 32,
+                        "tooltip": "Perceptual-hash bits at or below which two photos are near-duplicates.",
+                    },
+                ),
+                "min_sharpness": (
+                    "FLOAT",
+                    {
+                        "default": 100.0,
+                        "min": 0.0,
+                        "max": 10000.0,
+                        "step": 10.0,
+                        "tooltip": "Variance of the Laplacian (long side 512 px) below which a photo "
+                        "is blurred.",
+                    },
+                ),
             },
             "optional": {
                 "regularization_folder": (

@@ -32,6 +32,10 @@ class LoadIdentityCheckpoints:
     )
     RETURN_TYPES = (CHECKPOINTS_TYPE, "STRING")
     RETURN_NAMES = ("checkpoints", "summary")
+    OUTPUT_TOOLTIPS = (
+        "The run's checkpoints, for StrengthSweep's checkpoints input.",
+        "The run, its checkpoint steps and whether it has likeness from training.",
+    )
     FUNCTION = "load"
 
     @classmethod

@@ -46,6 +46,11 @@ class StrengthSweep:
     )
     RETURN_TYPES = ("IMAGE", "IMAGE", SWEEP_TYPE)
     RETURN_NAMES = ("images", "grid", "sweep")
+    OUTPUT_TOOLTIPS = (
+        "Every sampled image (prompt x strength x seed).",
+        "The images in one grid: a row per prompt and seed, a column per strength.",
+        "The images with their prompt, role, strength and seed, for ArcFaceScore.",
+    )
     FUNCTION = "run"
     OUTPUT_NODE = True
 
@@ -65,7 +70,7 @@ class StrengthSweep:
                     },
                 ),
                 "clip": ("CLIP", {"tooltip": "FLUX text encoders (DualCLIPLoader, type flux)."}),
-                "vae": ("VAE",),
+                "vae": ("VAE", {"tooltip": "The FLUX autoencoder (ae)."}),
                 "lora_name": (
                     [USE_LORA_FILE, *glue.lora_names()],
                     {
@@ -74,8 +79,14 @@ class StrengthSweep:
                         "the LoRA connected to lora_file (e.g. TrainIdentityLoRA's lora_path).",
                     },
                 ),
-                "trigger_token": ("STRING", {"default": "ohwx"}),
-                "class_word": ("STRING", {"default": "person"}),
+                "trigger_token": (
+                    "STRING",
+                    {"default": "ohwx", "tooltip": "The LoRA's trigger token: {token} in the prompts."},
+                ),
+                "class_word": (
+                    "STRING",
+                    {"default": "person", "tooltip": "man, woman, person...: {class_word} in the prompts."},
+                ),
                 "prompts": (
                     "STRING",
                     {
@@ -87,18 +98,38 @@ class StrengthSweep:
                         "person must NOT appear).",
                     },
                 ),
-                "strengths": ("STRING", {"default": DEFAULT_STRENGTHS_TEXT}),
+                "strengths": (
+                    "STRING",
+                    {"default": DEFAULT_STRENGTHS_TEXT, "tooltip": "LoRA strengths to sample (comma list)."},
+                ),
                 "seeds": (
                     "INT",
                     {"default": 3, "min": 1, "max": 16, "tooltip": "Seeds per prompt and strength."},
                 ),
-                "base_seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF}),
-                "steps": ("INT", {"default": 20, "min": 1, "max": 200}),
-                "guidance": ("FLOAT", {"default": 3.5, "min": 0.0, "max": 100.0, "step": 0.1}),
-                "sampler_name": (samplers, {"default": "euler"}),
-                "scheduler": (schedulers, {"default": "simple"}),
-                "width": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 16}),
-                "height": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 16}),
+                "base_seed": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 0xFFFFFFFFFFFFFFFF,
+                        "tooltip": "The first seed; the others follow it. Same seeds at every strength.",
+                    },
+                ),
+                "steps": ("INT", {"default": 20, "min": 1, "max": 200, "tooltip": "Sampling steps."}),
+                "guidance": (
+                    "FLOAT",
+                    {"default": 3.5, "min": 0.0, "max": 100.0, "step": 0.1, "tooltip": "FLUX guidance."},
+                ),
+                "sampler_name": (samplers, {"default": "euler", "tooltip": "KSampler's sampler."}),
+                "scheduler": (schedulers, {"default": "simple", "tooltip": "KSampler's scheduler."}),
+                "width": (
+                    "INT",
+                    {"default": 1024, "min": 64, "max": 4096, "step": 16, "tooltip": "Image width."},
+                ),
+                "height": (
+                    "INT",
+                    {"default": 1024, "min": 64, "max": 4096, "step": 16, "tooltip": "Image height."},
+                ),
             },
             "optional": {
                 "extra_loras": (

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import platform_compat
 from .errors import EngineNotInstalledError, WrongEngineCommitError
 from .model import Engine
 from .pins import ENGINE_COMMIT, FINGERPRINT
@@ -37,9 +37,7 @@ def default_engine_root() -> Path:
 
 def venv_python(venv_dir: Path) -> Path:
     """The interpreter inside a virtual environment, on Windows and elsewhere."""
-    if sys.platform == "win32":
-        return venv_dir / "Scripts" / "python.exe"
-    return venv_dir / "bin" / "python"
+    return platform_compat.venv_python(venv_dir)
 
 
 def engine_at(root: Path | str) -> Engine:

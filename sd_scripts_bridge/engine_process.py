@@ -1,8 +1,9 @@
 """Start the engine as a supervised subprocess in its own process group, and stop the whole tree.
 
 ``accelerate launch`` starts the training script as a child process, so stopping the launcher
-alone would orphan the trainer: the process group (``start_new_session=True``) is signalled
-instead, SIGTERM first and SIGKILL after a grace period. The group's leader is
+alone would orphan the trainer: the process group is asked to stop instead (SIGTERM; Windows:
+CTRL_BREAK_EVENT) and ended after a grace period (SIGKILL; Windows: ``taskkill /T /F``), through
+``platform_compat.py``. The group's leader is
 ``engine_guard.py``, which stops the group when this process ends without stopping it (ComfyUI
 exits or crashes), so the engine never outlives it. stdout and stderr are read by two
 threads with ``os.read`` (tqdm output has no newlines) into a queue, so the supervising loop
@@ -12,10 +13,8 @@ never blocks on the engine and can poll for cancellation.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -23,20 +22,19 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from . import platform_compat
 from .process_tree import PROC, descendants, process_table, stop_processes
 
 GUARD_SCRIPT = Path(__file__).with_name("engine_guard.py")
 TERMINATE_GRACE_S = 5.0
 KILL_WAIT_S = 3.0
 _READ_SIZE = 65536
-_IS_WINDOWS = sys.platform == "win32"
 
 
 class EngineProcess:
     """A running engine command whose output arrives as ``(stream_name, text)`` chunks."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
-        creation = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if _IS_WINDOWS else {}
         self.process = subprocess.Popen(
             guarded(argv),
             cwd=str(cwd),
@@ -45,8 +43,7 @@ class EngineProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             bufsize=0,
-            start_new_session=not _IS_WINDOWS,
-            **creation,
+            **platform_compat.new_group_options(),
         )
         self.pid = self.process.pid
         self._chunks: queue.Queue[tuple[str, str | None]] = queue.Queue()
@@ -82,15 +79,13 @@ class EngineProcess:
         return self.process.poll()
 
     def stop_tree(self) -> None:
-        """SIGTERM the process group, SIGKILL what is left after the grace period, reap the child;
-        then the same for any descendant outside the group (process_tree.py)."""
-        if _IS_WINDOWS:
-            _stop_tree_windows(self.process)
-            return
+        """Ask the process group to stop, end what is left after the grace period, reap the child;
+        then the same for any descendant outside the group (process_tree.py; Windows ends the
+        whole tree at once)."""
         below = descendants(self.pid)
-        _signal_group(self.pid, signal.SIGTERM)
+        platform_compat.request_stop(self.pid)
         if not _wait_group_gone(self.process, TERMINATE_GRACE_S):
-            _signal_group(self.pid, signal.SIGKILL)
+            platform_compat.kill(self.pid)
             _wait_group_gone(self.process, KILL_WAIT_S)
         try:
             self.process.wait(timeout=KILL_WAIT_S)
@@ -106,13 +101,10 @@ def guarded(argv: Sequence[str]) -> list[str]:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group, from /proc (Linux) or a signal probe."""
+    """Live (non-zombie) processes of a process group, from /proc (Linux), else a probe of the
+    group (its leader, on Windows)."""
     if not PROC.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return []
-        return [pgid]
+        return [pgid] if platform_compat.group_alive(pgid) else []
     return [pid for pid, (_parent, group) in process_table().items() if group == pgid]
 
 
@@ -137,11 +129,6 @@ def _pump(name: str, stream, chunks: queue.Queue) -> None:
         chunks.put((name, None))
 
 
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
 def _wait_group_gone(process: subprocess.Popen, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -151,17 +138,3 @@ def _wait_group_gone(process: subprocess.Popen, seconds: float) -> bool:
         time.sleep(0.05)
     process.poll()
     return not group_members(process.pid)
-
-
-def _stop_tree_windows(process: subprocess.Popen) -> None:  # pragma: no cover - not run on Linux CI
-    try:
-        process.send_signal(signal.CTRL_BREAK_EVENT)
-        process.wait(timeout=TERMINATE_GRACE_S)
-    except (OSError, subprocess.TimeoutExpired):
-        subprocess.run(
-            ["taskkill", "/T", "/F", "/PID", str(process.pid)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        process.wait()

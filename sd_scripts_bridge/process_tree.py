@@ -5,18 +5,21 @@ accelerate's ``--multi_gpu`` launcher runs torch.distributed.run, which starts e
 group alone reaches only the launcher (which forwards SIGTERM and waits up to 30 s before
 SIGKILL). ``descendants`` finds them by parent links instead, whatever group they are in.
 
-Without ``/proc`` (Windows, macOS) the lists are empty: Windows stops the tree with
-``taskkill /T``, and on macOS only the process group is signalled.
+Without ``/proc`` the parent links come from ``platform_compat`` (Windows: a Toolhelp32 snapshot);
+on macOS they are empty and only the process group is signalled. Signals and liveness probes go
+through ``platform_compat.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+if __package__:
+    from . import platform_compat
+else:  # imported by engine_guard.py run as a script: its folder is first on sys.path
+    import platform_compat
 
 PROC = Path("/proc")
 
@@ -40,7 +43,9 @@ def process_table() -> dict[int, tuple[int, int]]:
 
 
 def parent_links() -> dict[int, int]:
-    """pid -> parent pid of every live (non-zombie) process."""
+    """pid -> parent pid of every live (non-zombie) process (Windows: from the system's list)."""
+    if not PROC.is_dir():
+        return platform_compat.parent_links()
     return {pid: parent for pid, (parent, _group) in process_table().items()}
 
 
@@ -60,27 +65,21 @@ def descendants(root: int) -> list[int]:
 
 def alive(pids: Iterable[int]) -> list[int]:
     """The ones still running (a zombie counts as gone)."""
-    links = parent_links() if PROC.is_dir() else None
-    if links is not None:
+    if PROC.is_dir():
+        links = parent_links()
         return [pid for pid in pids if pid in links]
-    living = []
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError):
-            continue
-        living.append(pid)
-    return living
+    return [pid for pid in pids if platform_compat.process_alive(pid)]
 
 
 def stop_processes(pids: Iterable[int], grace_s: float, kill_wait_s: float) -> list[int]:
-    """SIGTERM each process, SIGKILL what is left after ``grace_s``; return the pids still alive."""
+    """Ask each process to stop (SIGTERM), end what is left after ``grace_s`` (SIGKILL); return the
+    pids still alive."""
     pids = alive(pids)
     for pid in pids:
-        _signal(pid, signal.SIGTERM)
+        platform_compat.request_stop(pid, group=False)
     left = _wait_gone(pids, grace_s)
     for pid in left:
-        _signal(pid, signal.SIGKILL)
+        platform_compat.kill(pid, group=False)
     return _wait_gone(left, kill_wait_s)
 
 
@@ -91,8 +90,3 @@ def _wait_gone(pids: list[int], seconds: float) -> list[int]:
         time.sleep(0.05)
         left = alive(left)
     return left
-
-
-def _signal(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signum)

@@ -2,9 +2,9 @@
 
 Two servers that share a work folder (or a node and the CLI) could otherwise start two engines in
 one run folder, and each would resume, overwrite and publish the other's states. The lock is an
-exclusive OS lock on ``<run folder>.lock`` beside the folder (so setting the folder aside keeps
-it), held for the whole job and released by the OS if the process dies. The file also says who
-holds it, so the refusal can name the other run.
+exclusive OS lock (flock; msvcrt on Windows: ``platform_compat.try_lock``) on ``<run folder>.lock``
+beside the folder (so setting the folder aside keeps it), held for the whole job and released by
+the OS if the process dies. The file also says who holds it, so the refusal can name the other run.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from . import platform_compat
 from .errors import BridgeError
 
 LOCK_SUFFIX = ".lock"
@@ -44,7 +45,7 @@ class RunLock:
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
-        if not _try_lock(handle):
+        if not platform_compat.try_lock(handle):
             holder = _read_holder(handle)
             handle.close()
             raise RunFolderBusyError(self.run_dir, _describe(holder))
@@ -61,7 +62,7 @@ class RunLock:
         if self._handle is not None:
             self._handle.seek(0)
             self._handle.truncate()
-            _unlock(self._handle)
+            platform_compat.unlock(self._handle)
             self._handle.close()
             self._handle = None
 
@@ -89,32 +90,3 @@ def _describe(text: str) -> str:
         return f"{record['holder']}, process {record['pid']} on {record['host']}, since {record['since']}"
     except (ValueError, KeyError, TypeError):
         return text[:200]
-
-
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(handle: IO[str]) -> bool:
-        try:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(handle: IO[str]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[str]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(handle: IO[str]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -23,6 +23,9 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         comfy_host.interrupt(prompt_id=None)     # POST /interrupt
         comfy_host.client                        # workflows.queue_client.ComfyClient for anything else
 
+    def test_workflows(model_host):             # session host with the workflows' model file names
+    def test_frontend(newest_frontend_host):    # the same, serving the newest ComfyUI frontend
+
     def test_progress(probe_host):              # session host + test-only probe nodes:
         # HarnessProbeCounter(steps, delay, label, training_events) -> progress, ui text, interruptible
         # HarnessProbeFail(message) -> raises ValueError(message)
@@ -47,7 +50,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit.host import DEFAULT_PACK_NAME, Host
+from devkit.host import DEFAULT_PACK_NAME, Host, newest_frontend_args
+from devkit.shipped_workflows import create_model_placeholders
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -94,6 +98,28 @@ def _start(
 def comfy_host() -> Iterator[Host]:
     """The session's ComfyUI server with the pack loaded under its default folder name."""
     host = _start(DEFAULT_PACK_NAME, None, (), None)
+    try:
+        yield host
+    finally:
+        host.cleanup()
+
+
+@pytest.fixture(scope="session")
+def model_host() -> Iterator[Host]:
+    """A session server whose model folders hold empty files with the names the shipped workflows
+    use (flux1-dev, clip_l, t5xxl_fp16, ae, the example LoRA), so they validate in full."""
+    host = _start(DEFAULT_PACK_NAME, None, (), create_model_placeholders)
+    try:
+        yield host
+    finally:
+        host.cleanup()
+
+
+@pytest.fixture(scope="session")
+def newest_frontend_host() -> Iterator[Host]:
+    """As ``model_host``, serving the newest ComfyUI frontend (devkit.host.NEWEST_FRONTEND, from
+    the cache: ``--front-end-root``) instead of the host's own."""
+    host = _start(DEFAULT_PACK_NAME, None, newest_frontend_args(), create_model_placeholders)
     try:
         yield host
     finally:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
+from sd_scripts_bridge import platform_compat
 from sd_scripts_bridge.model import (
     DatasetImage,
     Engine,
@@ -47,7 +48,7 @@ def build_engine(root: Path) -> Engine:
     source_dir.mkdir(parents=True, exist_ok=True)
     # installed under the engine script's name, which the runner launches
     shutil.copy(TRAINER, source_dir / "flux_train_network.py")
-    python = root / "venv" / "bin" / "python"
+    python = platform_compat.venv_python(root / "venv")  # Scripts/python.exe when patched to Windows
     python.parent.mkdir(parents=True, exist_ok=True)
     launcher = shlex.quote(str(HERE / "accelerate_launch.py"))
     python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {launcher} "$@"\n', encoding="utf-8")

@@ -1,4 +1,10 @@
-"""Fixtures shared by the bridge tests that run the stand-in engine."""
+"""Fixtures shared by the bridge tests that run the stand-in engine.
+
+The engine's life cycle (start, cancel, guard, resume, lock) is also tested with the platform
+patched to Windows: a test marked ``@ON_BOTH_PLATFORMS`` (windows_emulation.py) runs twice,
+``[posix]`` as it is and ``[windows]`` with ``platform_compat.WindowsPlatform`` over the stand-in
+Windows calls of ``windows_emulation.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,19 @@ STAND_IN_SWITCHES = (
 
 
 @pytest.fixture
-def engine(tmp_path):
+def platform_name(request, monkeypatch) -> str:
+    """``posix`` (this machine as it is), or ``windows`` when a test is parametrized so."""
+    name = getattr(request, "param", "posix")
+    if name == "windows":
+        from tests.sd_scripts_bridge.windows_emulation import install
+
+        install(monkeypatch)
+    return name
+
+
+@pytest.fixture
+def engine(tmp_path, platform_name):
+    """The stand-in engine, laid out for the platform under test (``Scripts/python.exe``)."""
     return stand_in.build_engine(tmp_path / "engine")
 
 

@@ -25,6 +25,7 @@ from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA, request_key
 from sd_scripts_bridge.run_report import REPORT_FILE
 from sd_scripts_bridge.validation_log import read_validation_csv
 from tests.sd_scripts_bridge.plan_builders import make_images, make_request
+from tests.sd_scripts_bridge.windows_emulation import ON_BOTH_PLATFORMS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,6 +153,7 @@ def test_a_job_another_server_publishes_meanwhile_is_reused_not_trained_again(tm
     assert events.steps() == []
 
 
+@ON_BOTH_PLATFORMS
 def test_a_cancelled_job_resumes_at_its_saved_step(tmp_path, engine, monkeypatch):
     monkeypatch.setenv("STAND_IN_SEC_PER_STEP", "0.2")
     request = job_request(tmp_path, overrides={"max_train_steps": 12, "network_dim": 4, "lr_warmup_steps": 1})
@@ -205,21 +207,29 @@ def test_the_cli_trains_what_the_job_then_reuses(tmp_path, engine):
     assert run_job(request, engine).reused
 
 
-def test_a_second_run_in_the_same_run_folder_is_refused_and_named(tmp_path, engine):
+HOLD_THE_LOCK = """
+import pathlib, sys, time
+sys.path.insert(0, sys.argv[1])
+if sys.argv[3] == "windows":
+    from tests.sd_scripts_bridge.windows_emulation import install_here
+    install_here()
+from sd_scripts_bridge.run_lock import RunLock
+lock = RunLock(pathlib.Path(sys.argv[2]), "ComfyUI on the other server").__enter__()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+@ON_BOTH_PLATFORMS
+def test_a_second_run_in_the_same_run_folder_is_refused_and_named(tmp_path, engine, platform_name):
     from sd_scripts_bridge.run_lock import RunFolderBusyError, RunLock
 
     request = job_request(tmp_path)
     holder = subprocess.Popen(
-        [
-            sys.executable, "-c",
-            "import pathlib, sys, time; sys.path.insert(0, sys.argv[1]);"
-            "from sd_scripts_bridge.run_lock import RunLock;"
-            "lock = RunLock(pathlib.Path(sys.argv[2]), 'ComfyUI on the other server').__enter__();"
-            "print('held', flush=True); time.sleep(60)",
-            str(REPO_ROOT), str(request.run_dir),
-        ],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", HOLD_THE_LOCK, str(REPO_ROOT), str(request.run_dir), platform_name],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RunFolderBusyError) as busy:

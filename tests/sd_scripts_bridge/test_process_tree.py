@@ -1,5 +1,6 @@
 """Stopping an engine whose launcher puts its workers in their own sessions, as accelerate's
-multi-process launcher (torch.distributed.run) does: Cancel must leave no worker behind."""
+multi-process launcher (torch.distributed.run) does: Cancel must leave no worker behind. On
+Linux and with the platform patched to Windows (no /proc: the system's process list)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from sd_scripts_bridge.engine_process import EngineProcess
 from sd_scripts_bridge.process_tree import alive, descendants
+from tests.sd_scripts_bridge.windows_emulation import ON_BOTH_PLATFORMS
 
 # A stand-in for torchrun: two workers with start_new_session=True that ignore SIGTERM.
 LAUNCHER = """
@@ -20,7 +22,8 @@ time.sleep(600)
 """
 
 
-def test_workers_in_their_own_sessions_are_found_and_stopped(tmp_path):
+@ON_BOTH_PLATFORMS
+def test_workers_in_their_own_sessions_are_found_and_stopped(tmp_path, platform_name):
     pid_file = tmp_path / "workers.pid"
     process = EngineProcess([sys.executable, "-c", LAUNCHER, str(pid_file)], dict(os.environ), cwd=tmp_path)
     deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devkit.stand_in_engine import stand_in
-from sd_scripts_bridge import engine_process
+from sd_scripts_bridge import engine_process, platform_compat
 from sd_scripts_bridge.engine_process import KILL_WAIT_S, TERMINATE_GRACE_S, group_members
 from sd_scripts_bridge.errors import (
     BadLoRAFileError,
@@ -26,6 +26,7 @@ from sd_scripts_bridge.lora_file import check_lora, differing_tensors, read_meta
 from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.runner import engine_environment, find_start, run_training
 from sd_scripts_bridge.training_state import read_state
+from tests.sd_scripts_bridge.windows_emulation import ON_BOTH_PLATFORMS
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +79,7 @@ def checkpoint_at(step):
     return lambda e: e.kind == "checkpoint" and e.step >= step
 
 
+@ON_BOTH_PLATFORMS
 def test_success_publishes_atomically_with_metadata(tmp_path, engine):
     plan = stand_in.make_plan(tmp_path, engine, steps=4, save_every=2)
     recorder = Recorder()
@@ -195,6 +197,7 @@ def cancelled_run(tmp_path, engine, monkeypatch, steps=30, cancel_after=4):
     return plan, recorder, caught.value
 
 
+@ON_BOTH_PLATFORMS
 def test_cancel_stops_the_whole_tree_and_keeps_the_state(tmp_path, engine, monkeypatch):
     plan, recorder, error = cancelled_run(tmp_path, engine, monkeypatch)
     assert recorder.group is not None and recorder.group != recorder.trainer_pid  # launcher + trainer
@@ -218,12 +221,16 @@ def test_stop_deadlines_fit_in_ten_seconds():
     assert TERMINATE_GRACE_S + KILL_WAIT_S < 10
 
 
-def test_cancel_kills_an_engine_that_ignores_sigterm(tmp_path, engine, monkeypatch):
-    monkeypatch.setenv("STAND_IN_IGNORE_SIGTERM", "1")
+@ON_BOTH_PLATFORMS
+def test_cancel_kills_an_engine_that_ignores_sigterm(tmp_path, engine, monkeypatch, platform_name):
+    monkeypatch.setenv("STAND_IN_IGNORE_SIGTERM", "1")  # with Windows patched in: ignores the break
     monkeypatch.setattr(engine_process, "TERMINATE_GRACE_S", 1.0)
     _plan, recorder, error = cancelled_run(tmp_path, engine, monkeypatch, cancel_after=2)
     assert group_members(recorder.group) == [] and not alive(recorder.trainer_pid)
     assert error.resume_state is not None
+    if platform_name == "windows":  # asked with CTRL_BREAK_EVENT, then ended with taskkill /T /F
+        asked = [call[0] for call in platform_compat.current().calls.calls]
+        assert asked[:3] == ["CREATE_NEW_PROCESS_GROUP", "CTRL_BREAK_EVENT", "taskkill"]
 
 
 def test_cancel_between_phases_resumes_with_phase_two(tmp_path, engine):
@@ -262,6 +269,7 @@ def test_phase_cut_off_while_writing_its_final_file_is_trained_again(tmp_path, e
     check_lora(phase1.output_file)
 
 
+@ON_BOTH_PLATFORMS
 def test_resume_continues_the_global_step_count(tmp_path, engine, monkeypatch):
     plan, _, error = cancelled_run(tmp_path, engine, monkeypatch, steps=12)
     saved_step = read_state(error.resume_state).step

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,8 @@ from PIL import Image
 
 from devkit.host import Host
 from devkit.object_info import UI_ONLY_TYPES
-from devkit.shipped_workflows import BUILD_COMMAND, create_model_placeholders, expected_files, stale_files
-from tests.workflows.workflow_check import check_ui_workflow, ui_to_api
+from devkit.shipped_workflows import BUILD_COMMAND, expected_files, stale_files
+from tests.workflows.workflow_check import BYPASSED, check_ui_workflow, ui_to_api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("identity_fast", "identity_final", "identity_evaluate")
@@ -37,18 +36,6 @@ def ui_workflow(name: str) -> dict:
 
 def api_workflow(name: str) -> dict:
     return json.loads((REPO_ROOT / "workflows" / "api" / f"{name}.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def model_host() -> Iterator[Host]:
-    """A host whose model folders hold empty files with the names the workflows use."""
-    host = Host()
-    try:
-        create_model_placeholders(host.base_dir)
-        host.start()
-        yield host
-    finally:
-        host.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +83,24 @@ def test_ui_workflow_is_grouped_and_explained(name):
     ids = [n["id"] for n in workflow["nodes"]]
     assert workflow["last_node_id"] == max(ids) and len(set(ids)) == len(ids)
     assert set(api_workflow(name)) == {
-        str(n["id"]) for n in workflow["nodes"] if n["type"] not in UI_ONLY_TYPES
+        str(n["id"]) for n in workflow["nodes"] if n["type"] not in UI_ONLY_TYPES and n["mode"] != BYPASSED
     }
+
+
+def test_the_evaluate_workflow_ships_the_checkpoint_loader_linked_but_bypassed_with_its_note():
+    """Set and turned on (Ctrl+B) it feeds the sweep; off, nothing validates or runs it, so
+    comfy-cli has no 'feeds no output' warning (test_comfy_cli.py)."""
+    workflow = ui_workflow("identity_evaluate")
+    nodes = {n["id"]: n for n in workflow["nodes"]}
+    loader = next(n for n in nodes.values() if n["type"] == "LoadIdentityCheckpoints")
+    assert loader["mode"] == BYPASSED
+    (link,) = [link for link in workflow["links"] if link[1] == loader["id"]]
+    assert nodes[link[3]]["type"] == "StrengthSweep"
+    assert nodes[link[3]]["inputs"][link[4]]["name"] == "checkpoints"
+    notes = [n["widgets_values"][0] for n in nodes.values() if n["type"] == "MarkdownNote"]
+    assert any("Ctrl+B" in note and "Why bypassed" in note for note in notes)
+    api_types = {node["class_type"] for node in api_workflow("identity_evaluate").values()}
+    assert "LoadIdentityCheckpoints" not in api_types
 
 
 def test_generator_writes_exactly_the_shipped_set(object_info):

@@ -211,6 +211,8 @@ def ui_to_api(object_info: dict[str, Any], workflow: dict[str, Any]) -> dict[str
         for spec in specs:
             if spec.name in linked:
                 origin, slot = source_of(linked[spec.name])
+                if origin.get("mode", 0) in (MUTED, BYPASSED):
+                    continue  # the frontend drops it (a bypassed node here has no input to pass on)
                 if origin["type"] == "PrimitiveNode":
                     inputs[spec.name] = origin["widgets_values"][0]
                 else:

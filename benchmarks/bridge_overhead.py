@@ -35,10 +35,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine  # noqa: E402
+from sd_scripts_bridge.engine.folder import ENGINE_ENV_VAR, locate_engine  # noqa: E402
 from sd_scripts_bridge.model import Engine, TrainingPlan  # noqa: E402
-from sd_scripts_bridge.runner import engine_environment, run_training  # noqa: E402
-from sd_scripts_bridge.staging import prepare_run_dir  # noqa: E402
+from sd_scripts_bridge.plan.staging import prepare_run_dir  # noqa: E402
+from sd_scripts_bridge.run.runner import engine_environment, run_training  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,7 +66,7 @@ def real_plan(workdir: Path, steps: int) -> tuple[TrainingPlan, Engine, str]:
     from devkit.tiny_flux import ensure_tiny_flux
     from devkit.tiny_training import TINY_OVERRIDES, EngineInputs, tiny_request
     from devkit.tokenizers import ensure_tokenizers
-    from sd_scripts_bridge.plan import build_plan
+    from sd_scripts_bridge.plan.build import build_plan
 
     engine = locate_engine(os.environ[ENGINE_ENV_VAR])
     inputs = EngineInputs(ensure_tiny_flux(), ensure_tokenizers(), ensure_demo_dataset())

@@ -83,7 +83,7 @@ def _runs_root() -> Path:
 
 def _run_folders() -> list[str]:
     """Run folders whose ledger records a checkpoint (the files are checked when a run is loaded)."""
-    from ..sd_scripts_bridge.checkpoints import has_recorded_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import has_recorded_checkpoints
 
     try:
         root = _runs_root()
@@ -115,7 +115,7 @@ def _from_run(run_dir: Path):
     from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
-    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
 
     checkpoints = trusted_checkpoints(run_dir)
     if not checkpoints:
@@ -139,8 +139,8 @@ def _from_run(run_dir: Path):
 
 def _published_lora(run_dir: Path) -> Path | None:
     """The run's published LoRA, when it lies in a loras folder and still carries the run's key."""
-    from ..sd_scripts_bridge.request_key import published_for_key
-    from ..sd_scripts_bridge.run_report import read_report
+    from ..sd_scripts_bridge.plan.request_key import published_for_key
+    from ..sd_scripts_bridge.run.report import read_report
 
     report = read_report(run_dir)
     path, key = report.get("lora_path"), report.get("request_key")

@@ -29,9 +29,9 @@ import json
 import os
 from pathlib import Path
 
-from ..sd_scripts_bridge.profiles import PROFILES
-from ..sd_scripts_bridge.te_policy import POLICIES as TE_POLICIES
-from ..sd_scripts_bridge.tiers import TIER_ORDER
+from ..sd_scripts_bridge.plan.profiles import PROFILES
+from ..sd_scripts_bridge.plan.te_policy import POLICIES as TE_POLICIES
+from ..sd_scripts_bridge.plan.tiers import TIER_ORDER
 from . import comfy_glue
 from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
 from .face_reference import BACKENDS

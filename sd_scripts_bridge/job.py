@@ -31,9 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import trusted_checkpoints
-from .early_stop import stop_from_metadata
-from .engine import locate_engine
+from .engine.folder import locate_engine
 from .host_memory import MemoryHost
 from .lora_file import read_metadata
 from .model import (
@@ -45,16 +43,18 @@ from .model import (
     TrainingPlan,
     TrainingResult,
 )
-from .oom_recovery import Recovery, train_with_recovery
-from .plan import build_plan, engine_output_dir
+from .plan.build import build_plan, engine_output_dir
+from .plan.request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
 from .publish import refuse_existing
-from .ram_preflight import RamCheck, check_ram
-from .request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
-from .run_folder import choose_start
-from .run_lock import RunLock
-from .run_report import read_report, report_record, reused_summary, summary_text, write_report
-from .runner import publish_destination
-from .samples import SAMPLE_FOLDER, images_in
+from .run.early_stop import stop_from_metadata
+from .run.oom_recovery import Recovery, train_with_recovery
+from .run.ram_preflight import RamCheck, check_ram
+from .run.report import read_report, report_record, reused_summary, summary_text, write_report
+from .run.runner import publish_destination
+from .run.samples import SAMPLE_FOLDER, images_in
+from .run_folder.checkpoints import trusted_checkpoints
+from .run_folder.lock import RunLock
+from .run_folder.resume import choose_start
 
 EventCallback = Callable[[ProgressEvent], None]
 JOB_PHASE = "job"  # the phase name of the job's own events (reuse, set-aside, before training)

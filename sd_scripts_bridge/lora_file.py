@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .command import flag_value, flag_values
 from .errors import BadLoRAFileError
+from .plan.command import flag_value, flag_values
 
 PARTS = ("lora_down.weight", "lora_up.weight", "alpha")
 HIDDEN = 3072

@@ -34,7 +34,7 @@ from sd_scripts_bridge.model import (
     TierChoice,
     TrainingPlan,
 )
-from sd_scripts_bridge.sample_prompts import sample_prompts_json
+from sd_scripts_bridge.plan.sample_prompts import sample_prompts_json
 
 HERE = Path(__file__).resolve().parent
 TRAINER = HERE / "stand_in_trainer.py"  # the stand-in flux_train_network.py

@@ -1,4 +1,4 @@
-"""Write sd_scripts_bridge/flag_manifest.json from the pinned engine's real argument parsers.
+"""Write sd_scripts_bridge/engine/flag_manifest.json from the pinned engine's real argument parsers.
 
 Run from the pack folder with any Python:  python scripts/make_flag_manifest.py --engine DIR
 It runs a short probe with the engine's own Python (inside its venv, from its source folder)

@@ -2,19 +2,19 @@
 
 ``run_job`` owns the whole job around the engine run:
 
-1. the request key (settings, model files, dataset content: ``request_key.py``);
+1. the request key (settings, model files, dataset content: ``plan/request_key.py``);
 2. reuse: a LoRA already published for exactly this key is returned without training;
-3. the run folder's lock, held to the end, so two servers never share a run (``run_lock.py``);
+3. the run folder's lock, held to the end, so two servers never share a run (``run_folder/lock.py``);
 4. the host (ComfyUI) unloads its models from VRAM and reports the free VRAM (``host_memory.py``);
 5. the plan (``build_plan``: the ``auto`` tier from that free VRAM), with the key in the metadata;
-   resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
-6. the RAM preflight (``ram_preflight.py``: the host drops its models from RAM too when needed);
-7. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
+   resume the run folder's newest saved state, or set an earlier run aside (``run_folder/resume.py``);
+6. the RAM preflight (``run/ram_preflight.py``: the host drops its models from RAM too when needed);
+7. the run itself (``run/runner.run_training``: supervised engine, progress, loss and validation
    capture, NaN/OOM/crash/cancel, checks, atomic publish), restarted on the next smaller tier
-   after running out of GPU memory (``oom_recovery.py``);
-8. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
+   after running out of GPU memory (``run/oom_recovery.py``);
+8. the checkpoint list, the summary and ``training_report.json`` (``run/report.py``).
 
-A caller that stops early (``should_stop``, ``early_stop.py``) gets the kept step checkpoint
+A caller that stops early (``should_stop``, ``run/early_stop.py``) gets the kept step checkpoint
 published; such a LoRA is reused only by callers that stop early too (``JobOptions.early_stop``).
 For anyone else the same request continues the run from its newest state to the end and replaces
 the early-stopped file (it is this request's own; the key and run folder do not depend on the stop).

@@ -1,7 +1,7 @@
 """Data passed between the planner, the runner and the node.
 
-The planner (``plan.py``) turns a :class:`PlanRequest` into a :class:`TrainingPlan`; the
-runner (``runner.py``) executes its phases and reports :class:`ProgressEvent` values, then
+The planner (``plan/build.py``) turns a :class:`PlanRequest` into a :class:`TrainingPlan`; the
+runner (``run/runner.py``) executes its phases and reports :class:`ProgressEvent` values, then
 returns a :class:`TrainingResult`. Everything here is plain data (JSON-able through
 ``to_dict``) so the CLI can print it and the node can hash it.
 """
@@ -18,7 +18,7 @@ from typing import Any
 class Engine:
     """An installed engine folder: ``<root>/sd-scripts`` (source) and ``<root>/venv`` (its Python).
 
-    ``engine.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
+    ``engine/folder.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
     git-ignored ``engine/`` folder). Phase argv start with
     ``[python, "-m", "accelerate.commands.launch", <accelerate options>,
     <source_dir>/flux_train_network.py]``.

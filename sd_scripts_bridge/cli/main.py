@@ -1,7 +1,7 @@
 """Command line: ``python -m sd_scripts_bridge install|doctor|plan|train`` (run from the pack folder).
 
 Each subcommand is a thin layer over the module that does the work (install.py, doctor.py,
-plan.py, runner.py); errors are :class:`BridgeError` messages printed to stderr with exit code 2.
+plan/build.py, run/runner.py); errors are :class:`BridgeError` messages printed to stderr with exit code 2.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Keeps the engine from outliving the process that started it (ComfyUI or the ``train`` CLI).
 
-The runner starts ``python engine_guard.py <parent pid> -- <engine argv>`` as the leader of a new
+The runner starts ``python guard.py <parent pid> -- <engine argv>`` as the leader of a new
 process group, and the guard starts the engine in that group. When the parent ends for any
 reason (exit, crash, SIGKILL) the guard notices, through Linux's parent-death signal at once or by
 polling its parent id elsewhere, and stops the whole group: SIGTERM, then SIGKILL after a grace
 period, as the runner's own Cancel does. It runs with the standard library only and prints
 nothing, so the engine's output reaches the runner unchanged. Its exit code is the engine's.
 
-Run as a script (never imported by the engine): ``python engine_guard.py PARENT_PID -- ARGV...``.
+Run as a script (never imported by the engine): ``python guard.py PARENT_PID -- ARGV...``.
 The workers of a several-process run (torchrun) sit in sessions of their own, so the guard also
 stops every process below it, found by parent links (``process_tree.py``).
 """
@@ -52,7 +52,7 @@ def _on_sigterm(parent: int, engine: subprocess.Popen) -> None:
 
 def _parse(argv: list[str]) -> tuple[int, list[str]]:
     if len(argv) < 3 or argv[1] != "--":
-        raise SystemExit("usage: engine_guard.py PARENT_PID -- ENGINE_ARGV...")
+        raise SystemExit("usage: guard.py PARENT_PID -- ENGINE_ARGV...")
     return int(argv[0]), argv[2:]
 
 

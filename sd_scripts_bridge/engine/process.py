@@ -3,7 +3,7 @@
 ``accelerate launch`` starts the training script as a child process, so stopping the launcher
 alone would orphan the trainer: the process group (``start_new_session=True``) is signalled
 instead, SIGTERM first and SIGKILL after a grace period. The group's leader is
-``engine_guard.py``, which stops the group when this process ends without stopping it (ComfyUI
+``guard.py``, which stops the group when this process ends without stopping it (ComfyUI
 exits or crashes), so the engine never outlives it. stdout and stderr are read by two
 threads with ``os.read`` (tqdm output has no newlines) into a queue, so the supervising loop
 never blocks on the engine and can poll for cancellation.
@@ -101,7 +101,7 @@ class EngineProcess:
 
 
 def guarded(argv: Sequence[str]) -> list[str]:
-    """``argv`` run under the engine guard, which watches this process (see engine_guard.py)."""
+    """``argv`` run under the engine guard, which watches this process (see guard.py)."""
     return [sys.executable, str(GUARD_SCRIPT), str(os.getpid()), "--", *argv]
 
 

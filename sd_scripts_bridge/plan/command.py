@@ -10,7 +10,7 @@ accelerate's ``--multi_gpu`` launcher (torch.distributed.run: one worker per pro
 simple launcher starts one process and expects mpirun for more. So a CPU run with several
 processes (tests) is ``--multi_gpu`` with ``ACCELERATE_USE_CPU=true`` and no visible CUDA device in
 the engine's environment: the workers then join a gloo process group on the CPU (accelerate's
-MULTI_CPU), and ``engine_shims/multi_cpu`` (on the engine's PYTHONPATH only then) keeps accelerate
+MULTI_CPU), and ``engine/shims/multi_cpu`` (on the engine's PYTHONPATH only then) keeps accelerate
 from putting sd-scripts' frozen FLUX model in DDP on the CPU, as it already does not on GPUs. The
 rendezvous port is picked free at launch (``with_rendezvous_port``), so two jobs on
 one machine do not collide on accelerate's fixed default (29500).

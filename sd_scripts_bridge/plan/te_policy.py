@@ -13,7 +13,7 @@ UNet learning rate, for at most 50% of the steps, then frozen, and only with reg
   warning). The error says why and what to change.
 
 sd-scripts cannot stop TE training mid-run (``--stop_text_encoder_training`` is train_db.py
-only), so ``two_phase`` is two engine runs; see ``plan.py`` for the exact flags.
+only), so ``two_phase`` is two engine runs; see ``build.py`` for the exact flags.
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ class ProgressTracker:
 
     def _other_event(self, item: ParsedItem) -> ProgressEvent | None:
         if isinstance(item, CheckpointSaved):  # the engine starts writing it: a log line only (the
-            # runner's ``checkpoint`` event comes once the file is whole, see run_watch.py)
+            # runner's ``checkpoint`` event comes once the file is whole, see watch.py)
             return ProgressEvent(
                 kind="log",
                 phase=self.phase,

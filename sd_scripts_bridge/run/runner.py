@@ -4,7 +4,7 @@ Per phase: the engine command runs in its own process group with an offline envi
 output goes to ``<run_dir>/engine.log`` and is parsed live into progress events and
 ``<run_dir>/loss.csv``. The supervising loop wakes at least every ``POLL_S`` seconds, so a
 cancel request or a NaN loss stops the whole process tree promptly. Step checkpoints stay; of the
-``-state`` dirs only the newest stays while the run goes (``state_pruning.py``), so a cancelled
+``-state`` dirs only the newest stays while the run goes (``run_folder/pruning.py``), so a cancelled
 run can resume with ``--resume <state> --skip_until_initial_step`` and keep its step numbering,
 and none stays once the LoRA is published.
 
@@ -165,7 +165,7 @@ def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
     """The phase to launch first and the state to resume, from ``resume_from`` or the run folder.
 
     Only states the runner recorded while the engine wrote them, for this request, count
-    (``state_ledger.py``); anything else in the folder is never resumed.
+    (``run_folder/ledger.py``); anything else in the folder is never resumed.
     """
     ledger = StateLedger.for_plan(plan)
     if resume_from is not None:

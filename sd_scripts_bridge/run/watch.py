@@ -1,7 +1,7 @@
 """What the runner notices in the run folder while the engine writes it.
 
 Each look records the states the engine completed and the step checkpoints it finished (in the
-ledger, with digests), deletes the states a newer one replaced (``state_pruning.py``), and turns
+ledger, with digests), deletes the states a newer one replaced (``run_folder/pruning.py``), and turns
 new sample images and finished checkpoints into progress events. A ``checkpoint`` event therefore
 names a whole, recorded file at its exact global step: a listener may load it at once.
 

@@ -11,7 +11,7 @@ phase output it checked, with the request key and a sha256 of every file. Anythi
 
 Step checkpoints are recorded too (global step, path in the run folder, sha256), once the engine
 has finished writing them: a later loader lists only those (``checkpoints.trusted_checkpoints``).
-Older states are deleted while a run goes (``state_pruning.py``) and their entries forgotten.
+Older states are deleted while a run goes (``pruning.py``) and their entries forgotten.
 """
 
 from __future__ import annotations

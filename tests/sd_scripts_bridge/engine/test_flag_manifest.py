@@ -1,6 +1,6 @@
 """Every flag of every generated plan is one the pinned engine's parser accepts.
 
-The manifest (sd_scripts_bridge/flag_manifest.json) comes from the real parsers of the pinned
+The manifest (sd_scripts_bridge/engine/flag_manifest.json) comes from the real parsers of the pinned
 engine (scripts/make_flag_manifest.py). When IDENTITY_LORA_ENGINE points at an installed engine,
 the plans' flags are also fed to the real parser and the TOML to the engine's schema.
 """

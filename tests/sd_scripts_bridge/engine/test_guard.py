@@ -1,5 +1,5 @@
 """The engine never outlives the process that started it: killing that process (as a crash of
-ComfyUI would) stops the whole engine tree, through engine_guard.py (stand-in engine)."""
+ComfyUI would) stops the whole engine tree, through engine/guard.py (stand-in engine)."""
 
 from __future__ import annotations
 

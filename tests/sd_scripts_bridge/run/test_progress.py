@@ -145,7 +145,7 @@ def test_second_phase_continues_the_count_and_nan_is_flagged():
 
 def test_saving_line_and_oom_events():
     """The engine's "saving checkpoint" line is a log event: the file is only being written (the
-    runner reports the checkpoint once it is whole, see run_watch.py)."""
+    runner reports the checkpoint once it is whole, see run/watch.py)."""
     tracker = ProgressTracker("train", total=4)
     events = tracker.events(
         StreamParser().feed(

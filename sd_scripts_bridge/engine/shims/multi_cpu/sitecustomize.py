@@ -1,6 +1,6 @@
 """Imported by every Python of the ENGINE's process tree, and only for a CPU run with several processes.
 
-The bridge puts this folder on the engine's ``PYTHONPATH`` in exactly that case (``command.py``
+The bridge puts this folder on the engine's ``PYTHONPATH`` in exactly that case (``plan/command.py``
 ``launch_environment``); sd-scripts' files are not touched, nor is anything vendored.
 
 Why: accelerate 1.6's ``prepare_model`` wraps every prepared module in DistributedDataParallel on

@@ -45,12 +45,11 @@ from .model import (
 )
 from .plan.build import build_plan, engine_output_dir
 from .plan.request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
-from .publish import refuse_existing
+from .publish import publish_destination, refuse_existing
 from .run.early_stop import stop_from_metadata
 from .run.oom_recovery import Recovery, train_with_recovery
 from .run.ram_preflight import RamCheck, check_ram
 from .run.report import read_report, report_record, reused_summary, summary_text, write_report
-from .run.runner import publish_destination
 from .run.samples import SAMPLE_FOLDER, images_in
 from .run_folder.checkpoints import trusted_checkpoints
 from .run_folder.lock import RunLock

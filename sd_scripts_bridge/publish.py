@@ -18,10 +18,17 @@ from pathlib import Path
 
 from .errors import BridgeError, OutputExistsError
 from .lora_file import read_metadata, same_tensors, write_with_metadata
+from .model import PlanRequest
 
 OUR_PREFIX = "identity_lora_"
 CHECKPOINT_STEP_KEY = "identity_lora_checkpoint_step"
 RECOMMENDED_STRENGTH_KEY = "identity_lora_recommended_strength"
+
+
+def publish_destination(request: PlanRequest) -> Path:
+    """``<publish_dir>/<output_name>.safetensors``; without a publish dir, the run folder."""
+    folder = request.publish_dir or Path(request.run_dir).resolve()
+    return Path(folder) / f"{request.output_name}.safetensors"
 
 
 def merged_metadata(engine_metadata: dict[str, str], ours: dict[str, str]) -> dict[str, str]:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..errors import OutOfMemoryError
 from ..model import Engine, ProgressEvent, StopRequest, TrainingPlan, TrainingResult
-from .runner import StartPoint, find_start, run_training
+from ..run_folder.resume import StartPoint, find_start
+from .runner import run_training
 
 RECOVERIES_METADATA = "identity_lora_oom_recoveries"
 RECOVERY_PHASE = "oom_recovery"

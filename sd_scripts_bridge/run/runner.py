@@ -24,7 +24,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.process import EngineProcess
@@ -44,18 +43,26 @@ from ..model import (
     Checkpoint,
     Engine,
     Phase,
-    PlanRequest,
     ProgressEvent,
     StopRequest,
     TrainingPlan,
     TrainingResult,
 )
 from ..plan.command import flag_value, flag_values, with_rendezvous_port
-from ..publish import publish_lora, refuse_existing
+from ..plan.staging import prepare_run_dir
+from ..plan.tiers import next_smaller_tier
+from ..publish import publish_destination, publish_lora, refuse_existing
 from ..run_folder.checkpoints import checkpoint_step, trusted_checkpoints
 from ..run_folder.ledger import StateLedger
 from ..run_folder.pruning import prune_older_states, remove_all_states
-from ..run_folder.states import SavedState, belongs_to, newest_state, read_state, states_for
+from ..run_folder.resume import (
+    StartPoint,
+    find_start,
+    newest_resumable_state,
+    resume_arguments,
+    resumed_global_step,
+)
+from ..run_folder.states import SavedState
 from .disk_use import measure_disk
 from .early_stop import EarlyStop, kept_checkpoint, stop_metadata
 from .engine_log import EngineLog, log_tail
@@ -80,14 +87,6 @@ CONSOLE_LOG_TAIL_LINES = 8
 _ENV_DROPPED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONSAFEPATH")
 
 EventCallback = Callable[[ProgressEvent], None]
-
-
-@dataclass(frozen=True)
-class StartPoint:
-    """Where a run begins: the first phase to launch and the state it resumes from (if any)."""
-
-    phase_index: int
-    state: SavedState | None = None
 
 
 def run_training(
@@ -130,12 +129,6 @@ def run_training(
         session.close()
 
 
-def publish_destination(request: PlanRequest) -> Path:
-    """``<publish_dir>/<output_name>.safetensors``; without a publish dir, the run folder."""
-    folder = request.publish_dir or Path(request.run_dir).resolve()
-    return Path(folder) / f"{request.output_name}.safetensors"
-
-
 def engine_environment(run_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The engine's environment: offline Hugging Face, its own HF_HOME, unbuffered output."""
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _ENV_DROPPED}
@@ -161,73 +154,6 @@ def fresh_hf_home(run_dir: Path) -> Path:
     return home
 
 
-def find_start(plan: TrainingPlan, resume_from: Path | None) -> StartPoint:
-    """The phase to launch first and the state to resume, from ``resume_from`` or the run folder.
-
-    Only states the runner recorded while the engine wrote them, for this request, count
-    (``run_folder/ledger.py``); anything else in the folder is never resumed.
-    """
-    ledger = StateLedger.for_plan(plan)
-    if resume_from is not None:
-        return _start_from(plan, Path(resume_from), ledger)
-    for index in reversed(range(len(plan.phases))):
-        phase = plan.phases[index]
-        state = newest_state(phase.output_dir, phase.output_name, ledger.trusts)
-        if state is not None:
-            return _start_at(plan, index, state, ledger)
-    return StartPoint(0, None)
-
-
-def _start_from(plan: TrainingPlan, resume_from: Path, ledger: StateLedger) -> StartPoint:
-    state = read_state(resume_from)
-    if state is None:
-        raise BridgeError(
-            "The training state to resume from is missing or incomplete",
-            "pick a '*-state' folder that holds train_state.json and random_states_0.pkl",
-            resume_from,
-        )
-    for index, phase in enumerate(plan.phases):
-        same_folder = resume_from.resolve().parent == phase.output_dir.resolve()
-        if same_folder and belongs_to(resume_from, phase.output_name):
-            if not ledger.trusts(state):
-                raise BridgeError(
-                    "The training state was not saved by this pack for this request (or changed since)",
-                    "resume from a state this run saved, or start the run again",
-                    resume_from,
-                )
-            return _start_at(plan, index, state, ledger)
-    raise BridgeError(
-        "The training state does not belong to this training plan",
-        f"resume from a '{plan.phases[0].output_name}-*-state' folder of this run folder",
-        resume_from,
-    )
-
-
-def resumed_global_step(plan: TrainingPlan, start: StartPoint) -> int | None:
-    """The global step a resumed run continues from (None: a fresh run)."""
-    if start.state is None and start.phase_index == 0:
-        return None
-    steps_before = sum(phase.max_train_steps for phase in plan.phases[: start.phase_index])
-    return steps_before + (start.state.step if start.state is not None else 0)
-
-
-def _start_at(plan: TrainingPlan, index: int, state: SavedState, ledger: StateLedger) -> StartPoint:
-    """Resume phase ``index`` from ``state``; a finished phase (state at its last step and a
-    complete output file) hands over to the next phase. A run cut off while writing its final
-    file resumes from its newest earlier state (or restarts that phase)."""
-    phase = plan.phases[index]
-    if state.step < phase.max_train_steps:
-        return StartPoint(index, state)
-    if ledger.trusts_output(phase.output_file):
-        return StartPoint(index + 1, None)
-    earlier = [
-        s
-        for s in states_for(phase.output_dir, phase.output_name, ledger.trusts)
-        if s.step < phase.max_train_steps
-    ]
-    return StartPoint(index, earlier[-1] if earlier else None)
-
-
 def _check_engine(engine: Engine) -> None:
     if not engine.train_script.is_file():
         raise EngineNotInstalledError(engine.train_script, "flux_train_network.py is missing")
@@ -237,11 +163,6 @@ def _check_engine(engine: Engine) -> None:
 
 def _prepare_run_dir(plan: TrainingPlan) -> None:
     """Stage the dataset and write the TOML and sample prompts (the planner's staging module)."""
-    try:
-        from ..plan.staging import prepare_run_dir
-    except ImportError:  # planner side not installed yet: write the TOML only
-        _write_dataset_toml(plan)
-        return
     prepare_run_dir(plan)
     _write_dataset_toml(plan)
 
@@ -331,7 +252,7 @@ class _Session:
             check_lora(phase.network_weights, log_path=self.log.path, check_values=not checked)
         argv = with_rendezvous_port(phase.argv)
         if state is not None:
-            argv += ["--resume", str(state.path), "--skip_until_initial_step"]
+            argv += resume_arguments(state)
         _record_command(self.plan.run_dir / COMMAND_FILE, phase, argv)
         tracker = ProgressTracker(
             phase.name,
@@ -436,11 +357,7 @@ class _Session:
         )
 
     def _resume_state(self) -> Path | None:
-        for phase in reversed(self.plan.phases):
-            state = newest_state(phase.output_dir, phase.output_name, self.ledger.trusts)
-            if state is not None:
-                return state.path
-        return None
+        return newest_resumable_state(self.plan, self.ledger)
 
     def _tail(self, phase: Phase) -> list[str]:
         """The last lines of engine.log, plus those of the engine's own log file when it has one."""
@@ -617,10 +534,6 @@ def _validate_every(argv: tuple[str, ...]) -> int | None:
 
 def _next_smaller_tier(tier: str) -> str | None:
     """The planner's next smaller VRAM tier (None when unknown or already the smallest)."""
-    try:
-        from ..plan.tiers import next_smaller_tier
-    except ImportError:
-        return None
     try:
         return next_smaller_tier(tier)
     except (KeyError, ValueError, BridgeError):

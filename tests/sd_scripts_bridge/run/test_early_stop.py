@@ -22,8 +22,9 @@ from sd_scripts_bridge.run.early_stop import (
     STOPPED_EARLY_AT_METADATA,
 )
 from sd_scripts_bridge.run.report import REPORT_FILE
-from sd_scripts_bridge.run.runner import find_start, run_training
+from sd_scripts_bridge.run.runner import run_training
 from sd_scripts_bridge.run_folder.ledger import LEDGER_FILE, StateLedger
+from sd_scripts_bridge.run_folder.resume import find_start
 from tests.sd_scripts_bridge.test_job import Events, job_request
 
 STOP = StopRequest(at_step=6, keep_step=4, reason="likeness flat while the loss falls")

@@ -24,7 +24,8 @@ from sd_scripts_bridge.errors import (
 )
 from sd_scripts_bridge.lora_file import check_lora, differing_tensors, read_metadata
 from sd_scripts_bridge.run.loss_log import read_loss_csv
-from sd_scripts_bridge.run.runner import engine_environment, find_start, run_training
+from sd_scripts_bridge.run.runner import engine_environment, run_training
+from sd_scripts_bridge.run_folder.resume import find_start
 from sd_scripts_bridge.run_folder.states import read_state
 
 

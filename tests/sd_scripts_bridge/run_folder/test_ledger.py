@@ -13,8 +13,9 @@ from safetensors.numpy import load_file, save_file
 from devkit.stand_in_engine import stand_in
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.job import run_job
-from sd_scripts_bridge.run.runner import HF_HOME_DIR, find_start, run_training
+from sd_scripts_bridge.run.runner import HF_HOME_DIR, run_training
 from sd_scripts_bridge.run_folder.ledger import LEDGER_FILE
+from sd_scripts_bridge.run_folder.resume import find_start
 from tests.sd_scripts_bridge.plan_builders import make_images, make_request
 from tests.sd_scripts_bridge.test_job import Events, job_request
 

@@ -44,6 +44,7 @@ from .model import (
     TrainingResult,
 )
 from .plan.build import build_plan, engine_output_dir
+from .plan.profiles import ResolvedProfile, resolve_profile
 from .plan.request_key import REQUEST_KEY_METADATA, published_for_key, request_key, run_folder_name
 from .publish import publish_destination, refuse_existing
 from .run.early_stop import stop_from_metadata
@@ -135,7 +136,8 @@ class _Job:
         self.started = time.monotonic()
 
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
-        key = request_key(request)
+        profile = resolve_profile(request)  # once: the key and every plan of this job read it
+        key = request_key(request, profile)
         destination = publish_destination(request)
         reused = self._reuse(request, destination, key)
         if reused is not None:
@@ -157,7 +159,7 @@ class _Job:
                     "continuing its run to the end"
                 )
             request, freed = self._free_vram(request)
-            return self._train(request, engine, key, freed, overwrite)
+            return self._train(request, profile, engine, key, freed, overwrite)
 
     def _reuse(self, request: PlanRequest, destination: Path, key: str) -> JobResult | None:
         """The LoRA published for this key, unless it was stopped early and this caller does not stop
@@ -200,10 +202,16 @@ class _Job:
         return dataclasses.replace(request, device=release.device or request.device), release.message
 
     def _train(
-        self, request: PlanRequest, engine: Engine, key: str, freed: str, overwrite: bool
+        self,
+        request: PlanRequest,
+        profile: ResolvedProfile,
+        engine: Engine,
+        key: str,
+        freed: str,
+        overwrite: bool,
     ) -> JobResult:
         """Resume or set aside, check RAM, run (smaller tiers after OOM), report."""
-        plan = _plan_with_key(request, engine, key)
+        plan = _plan_with_key(request, profile, engine, key)
         run_start = choose_start(plan, self.options.resume, self.options.resume_from)
         if run_start.set_aside is not None:
             self._log(f"set the earlier run aside: {run_start.set_aside.name}")
@@ -213,7 +221,7 @@ class _Job:
         run = train_with_recovery(
             plan,
             engine,
-            replan=lambda tier: self._plan_on(request, engine, key, tier),
+            replan=lambda tier: self._plan_on(request, profile, engine, key, tier),
             start=run_start.start,
             on_event=speed,
             should_cancel=self.should_cancel,
@@ -244,9 +252,11 @@ class _Job:
             stopped_early=training.stopped_early,
         )
 
-    def _plan_on(self, request: PlanRequest, engine: Engine, key: str, tier: str) -> TrainingPlan:
+    def _plan_on(
+        self, request: PlanRequest, profile: ResolvedProfile, engine: Engine, key: str, tier: str
+    ) -> TrainingPlan:
         """The same request on a smaller tier, after running out of GPU memory (RAM checked again)."""
-        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), engine, key)
+        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), profile, engine, key)
         check_ram(smaller, self.host, enforce=self.options.check_ram)
         return smaller
 
@@ -263,8 +273,8 @@ def _stop_of(lora_path: Path) -> StopRequest | None:
         return None
 
 
-def _plan_with_key(request: PlanRequest, engine: Engine, key: str) -> TrainingPlan:
-    plan = build_plan(request, engine)
+def _plan_with_key(request: PlanRequest, profile: ResolvedProfile, engine: Engine, key: str) -> TrainingPlan:
+    plan = build_plan(request, engine, profile)
     return dataclasses.replace(plan, metadata={**plan.metadata, REQUEST_KEY_METADATA: key})
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import BadLoRAFileError
-from .plan.command import flag_value, flag_values
+from .model import PhaseNetwork
 
 PARTS = ("lora_down.weight", "lora_up.weight", "alpha")
 HIDDEN = 3072
@@ -102,19 +102,14 @@ def expected_clip_modules() -> dict[str, tuple[int, int]]:
     }
 
 
-def expectation_for_argv(argv: Sequence[str]) -> LoRAExpectation:
-    """What the engine command ``argv`` should produce: rank, which networks, block counts."""
-    rank_text = flag_value(argv, "--network_dim")
-    network_args = " ".join(flag_values(argv, "--network_args"))
-    per_type_dims = "_dim" in network_args or "network_reg_dims" in network_args
-    base = flag_value(argv, "--pretrained_model_name_or_path")
-    blocks = base_model_block_counts(Path(base)) if base else None
-    unet_only = "--network_train_unet_only" in argv
-    te_only = "--network_train_text_encoder_only" in argv
+def expectation_for(network: PhaseNetwork, base_model: Path) -> LoRAExpectation:
+    """What a phase that trains ``network`` on the FLUX file ``base_model`` should write: its rank,
+    whether it holds a CLIP-L LoRA, and the base model's block counts (read from its key names)."""
+    blocks = base_model_block_counts(Path(base_model))
     return LoRAExpectation(
-        rank=int(rank_text) if rank_text and rank_text.isdigit() and not per_type_dims else None,
-        unet=not te_only,
-        text_encoder=not unet_only,
+        rank=network.rank,
+        unet=True,
+        text_encoder=network.has_text_encoder,
         double_blocks=blocks[0] if blocks else None,
         single_blocks=blocks[1] if blocks else None,
     )

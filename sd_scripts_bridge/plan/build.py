@@ -31,10 +31,10 @@ from ..engine.flag_manifest import check_command
 from ..engine.folder import require_pinned
 from ..engine.pins import ENGINE_COMMIT
 from ..lora_file import read_header
-from ..model import Engine, Phase, PlanRequest, TrainingPlan
+from ..model import Engine, Phase, PhaseNetwork, PlanRequest, TrainingPlan
 from .command import launch_environment, launch_prefix, model_flags, training_flags
 from .dataset_toml import build_dataset_toml, engine_steps, subject_steps_of
-from .profiles import get_profile, inert_settings, resolve_settings
+from .profiles import Profile, ResolvedProfile, inert_settings, resolve_profile
 from .request_checks import check_request
 from .sample_prompts import FILE_NAME as SAMPLE_PROMPTS_FILE
 from .sample_prompts import sample_prompts_json
@@ -46,15 +46,17 @@ METADATA_PREFIX = "identity_lora_"
 PLAN_FORMAT = "1"
 
 
-def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
-    """Check the request and build every phase; raises a BridgeError naming the fix on bad input."""
+def build_plan(request: PlanRequest, engine: Engine, profile: ResolvedProfile | None = None) -> TrainingPlan:
+    """Check the request and build every phase; raises a BridgeError naming the fix on bad input.
+
+    ``profile`` is the request's resolved profile when the caller has it (the job resolves it once
+    for the request key and every plan); without it, it is resolved here.
+    """
     if not request.allow_unpinned_engine:
         require_pinned(engine)
     check_request(request)
-    profile = get_profile(request.profile)
-    settings = regularization_budget(
-        resolve_settings(profile, request.overrides), bool(request.regularization)
-    )
+    resolved = profile or resolve_profile(request)
+    settings = regularization_budget(resolved.settings, bool(request.regularization))
     tier, tier_choice = choose_tier(
         request.vram_tier, request.device, settings["resolution"], cpu=request.cpu
     )
@@ -84,8 +86,10 @@ def build_plan(request: PlanRequest, engine: Engine) -> TrainingPlan:
     phases = build_phases(request, engine, settings, te, run_dir, toml_path, prompts_path)
     for phase in phases:
         check_command(phase.argv, engine.train_script)
-    warnings = plan_warnings(request, profile, settings, tier_choice, te)
-    metadata = plan_metadata(request, engine, profile.name, settings, tier_choice, te, staging.dataset_hash)
+    warnings = plan_warnings(request, resolved.profile, settings, tier_choice, te)
+    metadata = plan_metadata(
+        request, engine, resolved.profile, settings, tier_choice, te, staging.dataset_hash
+    )
     settings["text_encoder"] = te.mode
     return TrainingPlan(
         request=request,
@@ -158,9 +162,17 @@ def build_phases(
     ]  # fmt: skip
     if request.regularization:
         common += ["--prior_loss_weight", repr(float(settings["prior_loss_weight"]))]
-    common += optional_flags(request, prompts_path)
+    validate_every = validation_interval(request)
+    common += optional_flags(request, prompts_path, validate_every)
 
-    def phase(name: str, output_name: str, steps: int, specific: list[str], weights: Path | None) -> Phase:
+    def phase(
+        name: str,
+        output_name: str,
+        steps: int,
+        specific: list[str],
+        weights: Path | None,
+        te_lr: float | None,
+    ) -> Phase:
         log = run_dir / "logs" / f"{name}.engine.log"
         argv = [
             *launch_prefix(engine, request),
@@ -170,14 +182,24 @@ def build_phases(
             "--console_log_file", str(log),
             *specific,
         ]  # fmt: skip
-        environment = launch_environment(request)
-        return Phase(name, tuple(argv), steps, output_dir, output_name, weights, log, environment)
+        return Phase(
+            name,
+            tuple(argv),
+            steps,
+            output_dir,
+            output_name,
+            network_weights=weights,
+            engine_log=log,
+            environment=launch_environment(request),
+            network=PhaseNetwork(rank=settings["network_dim"], text_encoder_lr=te_lr),
+            validate_every_n_steps=validate_every,
+        )
 
     scheduler = ["--lr_scheduler", settings["lr_scheduler"]]
     warmup = settings["lr_warmup_steps"]
     if te.mode == "frozen":
         frozen = [*scheduler, "--lr_warmup_steps", str(warmup), "--network_train_unet_only"]
-        return (phase("train", request.output_name, settings["max_train_steps"], frozen, None),)
+        return (phase("train", request.output_name, settings["max_train_steps"], frozen, None, None),)
     phase1 = phase(
         "te_phase1",
         f"{request.output_name}_te_phase1",
@@ -191,6 +213,7 @@ def build_phases(
             repr(te.te_learning_rate),
         ],
         None,
+        te.te_learning_rate,
     )
     phase2 = phase(
         "te_phase2",
@@ -206,6 +229,7 @@ def build_phases(
             "0",
         ],
         phase1.output_file,
+        0.0,
     )
     return (phase1, phase2)
 
@@ -218,20 +242,31 @@ def build_phases(
 CPU_FLAGS = ("--no_half_vae", "--text_encoder_batch_size", "16")
 
 
-def optional_flags(request: PlanRequest, prompts_path: Path | None) -> list[str]:
+def validation_interval(request: PlanRequest) -> int | None:
+    """Validation runs at every saved checkpoint when the request holds images back (None: none)."""
+    if request.validation_split > 0 and request.save_every_n_steps:
+        return request.save_every_n_steps
+    return None
+
+
+def optional_flags(request: PlanRequest, prompts_path: Path | None, validate_every: int | None) -> list[str]:
     flags: list[str] = list(CPU_FLAGS) if request.cpu else []
     if request.save_every_n_steps:
         flags += ["--save_every_n_steps", str(request.save_every_n_steps), "--save_state"]
     if prompts_path is not None:
         every = request.sample_every_n_steps or request.save_every_n_steps
         flags += ["--sample_prompts", str(prompts_path), "--sample_every_n_steps", str(every)]
-    if request.validation_split > 0 and request.save_every_n_steps:
-        flags += ["--validate_every_n_steps", str(request.save_every_n_steps)]
+    if validate_every is not None:
+        flags += ["--validate_every_n_steps", str(validate_every)]
     return flags
 
 
 def plan_warnings(
-    request: PlanRequest, profile: Any, settings: dict[str, Any], tier_choice: Any, te: TextEncoderDecision
+    request: PlanRequest,
+    profile: Profile,
+    settings: dict[str, Any],
+    tier_choice: Any,
+    te: TextEncoderDecision,
 ) -> list[str]:
     warnings = [
         f"{key}={setting.value} ({setting.source}) is inert: {setting.inert_reason}"
@@ -305,7 +340,7 @@ def is_fp8_file(path: Path) -> bool:
 def plan_metadata(
     request: PlanRequest,
     engine: Engine,
-    profile_name: str,
+    profile: Profile,
     settings: dict[str, Any],
     tier_choice: Any,
     te: TextEncoderDecision,
@@ -314,7 +349,7 @@ def plan_metadata(
     """Our own LoRA metadata (string values), written next to the engine's ``ss_*`` keys."""
     values = {
         "plan_format": PLAN_FORMAT,
-        "profile": profile_name,
+        "profile": profile.name,
         "trigger_token": request.trigger_token,
         "class_word": request.class_word,
         "dataset_hash": dataset_hash,
@@ -331,7 +366,7 @@ def plan_metadata(
         "subject_steps": str(settings["subject_steps"]),
         "regularization_images": str(len(request.regularization)),
         "inert_settings": json.dumps(
-            {key: setting.value for key, setting in inert_settings(get_profile(profile_name)).items()}
+            {key: setting.value for key, setting in inert_settings(profile).items()}
         ),
         "seed": str(request.seed),
     }

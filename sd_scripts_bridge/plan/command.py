@@ -134,30 +134,3 @@ def training_flags(settings: Mapping[str, Any]) -> list[str]:
 
 def _number(value: float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
-
-
-def flag_names(argv: list[str] | tuple[str, ...]) -> list[str]:
-    """The ``--options`` of a command (values that look like options never follow a flag here)."""
-    return [item.split("=", 1)[0] for item in argv if item.startswith("--")]
-
-
-def flag_values(argv: Sequence[str], flag: str) -> list[str]:
-    """The values after the last occurrence of ``flag`` (up to the next ``--`` option)."""
-    if flag not in argv:
-        return []
-    start = len(argv) - 1 - list(reversed(argv)).index(flag) + 1
-    values: list[str] = []
-    for item in argv[start:]:
-        if item.startswith("--"):
-            break
-        values.append(item)
-    return values
-
-
-def flag_value(argv: Sequence[str], flag: str) -> str | None:
-    values = flag_values(argv, flag)
-    return values[0] if values else None
-
-
-def path_str(path: Path | None) -> str:
-    return "" if path is None else str(path)

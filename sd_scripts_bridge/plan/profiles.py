@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BridgeError
+from ..model import PlanRequest
 
 DOC = "design document"
 ENGINE_DOCS = "sd-scripts docs/flux_train_network.md (recommended FLUX.1-dev settings)"
@@ -223,6 +224,22 @@ def get_profile(name: str) -> Profile:
             what=f"There is no training profile called {name!r}",
             fix=f"choose one of: {', '.join(PROFILES)}",
         ) from None
+
+
+@dataclass(frozen=True)
+class ResolvedProfile:
+    """A request's profile, looked up by name, and its values with the request's overrides applied
+    (``settings`` is never changed in place: the plan builds its own dict from it)."""
+
+    profile: Profile
+    settings: dict[str, Any]
+
+
+def resolve_profile(request: PlanRequest) -> ResolvedProfile:
+    """The one place a request's profile is looked up and resolved. The job does it once and hands
+    the result to the request key and to every plan of the request (``build_plan``)."""
+    profile = get_profile(request.profile)
+    return ResolvedProfile(profile, resolve_settings(profile, request.overrides))
 
 
 def resolve_settings(profile: Profile, overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..lora_file import read_metadata
 from ..model import EngineSamplePrompt, PlanRequest
-from .profiles import get_profile, resolve_settings
+from .profiles import ResolvedProfile, resolve_profile
 from .sample_prompts import resolved_prompt
 from .staging import dataset_hash, model_identity, stage_images
 
@@ -26,10 +26,11 @@ REQUEST_KEY_METADATA = "identity_lora_request_key"
 RUN_FOLDER_KEY_CHARS = 12
 
 
-def request_key(request: PlanRequest) -> str:
-    """sha256 over the request's settings, model files and dataset content."""
+def request_key(request: PlanRequest, profile: ResolvedProfile | None = None) -> str:
+    """sha256 over the request's settings, model files and dataset content (``profile``: the
+    request's resolved profile, when the caller already has it)."""
     record: dict[str, Any] = {
-        "settings": _settings(request),
+        "settings": _settings(request, profile or resolve_profile(request)),
         "models": {role: model_identity(Path(path)) for role, path in vars(request.models).items()},
         "dataset": dataset_hash(
             stage_images(request.images, "training"), stage_images(request.regularization, "regularization")
@@ -39,10 +40,10 @@ def request_key(request: PlanRequest) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _settings(request: PlanRequest) -> dict[str, Any]:
+def _settings(request: PlanRequest, profile: ResolvedProfile) -> dict[str, Any]:
     return {
         "profile": request.profile,
-        "settings": resolve_settings(get_profile(request.profile), request.overrides),
+        "settings": profile.settings,
         "output_name": request.output_name,
         "trigger_token": request.trigger_token,
         "class_word": request.class_word,

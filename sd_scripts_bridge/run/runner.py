@@ -38,7 +38,7 @@ from ..errors import (
     TrainingCancelledError,
     TrainingNaNError,
 )
-from ..lora_file import check_lora, differing_tensors, expectation_for_argv
+from ..lora_file import LoRAExpectation, check_lora, differing_tensors, expectation_for
 from ..model import (
     Checkpoint,
     Engine,
@@ -48,7 +48,7 @@ from ..model import (
     TrainingPlan,
     TrainingResult,
 )
-from ..plan.command import flag_value, flag_values, with_rendezvous_port
+from ..plan.command import with_rendezvous_port
 from ..plan.staging import prepare_run_dir
 from ..plan.tiers import next_smaller_tier
 from ..publish import publish_destination, publish_lora, refuse_existing
@@ -259,7 +259,7 @@ class _Session:
             self.plan.total_steps,
             steps_before,
             state.step if state else 0,
-            validate_every=_validate_every(phase.argv),
+            validate_every=phase.validate_every_n_steps,
         )
         self.last_tracker = tracker
         resumed = f", resuming at step {tracker.global_step} from {state.path.name}" if state else ""
@@ -377,7 +377,7 @@ class _Session:
             raise TrainingNaNError(tracker.first_bad_loss_step, self.log.path, tail, self.plan.run_dir)
         if not phase.output_file.is_file():
             raise MissingOutputError(phase.output_file, self.log.path, tail)
-        check_lora(phase.output_file, expectation_for_argv(phase.argv), self.log.path, tail)
+        check_lora(phase.output_file, self._expected(phase), self.log.path, tail)
         self.checked.add(phase.output_file)
         self.ledger.record_output(phase.output_file)
         self._check_text_encoder_kept(phase, tail)
@@ -386,7 +386,7 @@ class _Session:
 
     def _check_text_encoder_kept(self, phase: Phase, tail: list[str]) -> None:
         """Phase 2 of TE training (text_encoder_lr 0) must hand on phase 1's CLIP-L weights unchanged."""
-        if phase.network_weights is None or not _text_encoder_frozen(phase.argv):
+        if phase.network_weights is None or not phase.network.keeps_text_encoder:
             return
         changed = differing_tensors(phase.network_weights, phase.output_file, "lora_te1_")
         if changed:
@@ -449,7 +449,7 @@ class _Session:
         tail = self._tail(final_phase)
         if not final_phase.output_file.is_file():
             raise MissingOutputError(final_phase.output_file, self.log.path, tail)
-        expect = expectation_for_argv(final_phase.argv)
+        expect = self._expected(final_phase)
         checked = final_phase.output_file in self.checked
         report = check_lora(final_phase.output_file, expect, self.log.path, tail, check_values=not checked)
         return final_phase, final_phase.output_file, self._steps_done(report.metadata)
@@ -460,8 +460,12 @@ class _Session:
         phase = next(
             p for p in self.plan.phases if checkpoint_step(checkpoint.path, p.output_name) is not None
         )
-        check_lora(checkpoint.path, expectation_for_argv(phase.argv), self.log.path, self._tail(phase))
+        check_lora(checkpoint.path, self._expected(phase), self.log.path, self._tail(phase))
         return phase, checkpoint.path, checkpoint.step
+
+    def _expected(self, phase: Phase) -> LoRAExpectation:
+        """What the phase's LoRA file holds, from the phase's network and the plan's FLUX file."""
+        return expectation_for(phase.network, self.plan.request.models.diffusion_model)
 
     def _steps_done(self, engine_metadata: dict[str, str]) -> int:
         steps_before_last = self.plan.total_steps - self.plan.phases[-1].max_train_steps
@@ -517,19 +521,6 @@ def _record_command(path: Path, phase: Phase, argv: list[str]) -> None:
             launches = []
     launches.append({"phase": phase.name, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "argv": argv})
     path.write_text(json.dumps(launches, indent=2), encoding="utf-8")
-
-
-def _text_encoder_frozen(argv: tuple[str, ...]) -> bool:
-    values = flag_values(argv, "--text_encoder_lr")
-    try:
-        return bool(values) and float(values[0]) == 0.0  # the first value is CLIP-L's
-    except ValueError:
-        return False
-
-
-def _validate_every(argv: tuple[str, ...]) -> int | None:
-    value = flag_value(argv, "--validate_every_n_steps")
-    return int(value) if value and value.isdigit() else None
 
 
 def _next_smaller_tier(tier: str) -> str | None:

@@ -16,13 +16,14 @@ from sd_scripts_bridge.lora_file import (
     base_model_block_counts,
     check_lora,
     differing_tensors,
-    expectation_for_argv,
+    expectation_for,
     expected_clip_modules,
     expected_unet_modules,
     inspect_lora,
     read_metadata,
     write_with_metadata,
 )
+from sd_scripts_bridge.model import PhaseNetwork
 
 RANK = 2
 
@@ -114,7 +115,7 @@ def test_unreadable_truncated_and_absent_files(tmp_path):
         check_lora(tmp_path / "absent.safetensors")
 
 
-def test_expectation_from_the_engine_command(tmp_path):
+def test_expectation_from_the_phase_network_and_the_base_model(tmp_path):
     base = tmp_path / "flux.safetensors"
     save_file(
         {
@@ -125,14 +126,13 @@ def test_expectation_from_the_engine_command(tmp_path):
         str(base),
     )
     assert base_model_block_counts(base) == (3, 5)
-    argv = ["python", "x.py", "--pretrained_model_name_or_path", str(base), "--network_dim", "16"]
-    assert expectation_for_argv([*argv, "--network_train_unet_only"]) == LoRAExpectation(
+    assert expectation_for(PhaseNetwork(rank=16), base) == LoRAExpectation(
         rank=16, unet=True, text_encoder=False, double_blocks=3, single_blocks=5
     )
-    two_phase = expectation_for_argv([*argv, "--text_encoder_lr", "0"])
-    assert two_phase.text_encoder is True
-    per_type = expectation_for_argv([*argv, "--network_args", "img_attn_dim=8"])
-    assert per_type.rank is None
+    assert expectation_for(PhaseNetwork(rank=16, text_encoder_lr=0.0), base).text_encoder is True
+    assert expectation_for(PhaseNetwork(rank=16, text_encoder_lr=4e-5), base).text_encoder is True
+    unknown = expectation_for(PhaseNetwork(), tmp_path / "missing.safetensors")
+    assert (unknown.rank, unknown.double_blocks, unknown.single_blocks) == (None, None, None)
     assert base_model_block_counts(tmp_path / "missing.safetensors") is None
 
 

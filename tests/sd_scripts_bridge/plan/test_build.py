@@ -11,7 +11,7 @@ from safetensors.numpy import save_file
 
 from sd_scripts_bridge.engine.pins import ENGINE_COMMIT
 from sd_scripts_bridge.errors import BridgeError, WrongEngineCommitError
-from sd_scripts_bridge.model import DeviceReport
+from sd_scripts_bridge.model import DeviceReport, PhaseNetwork
 from sd_scripts_bridge.plan.build import METADATA_PREFIX, build_plan
 from sd_scripts_bridge.plan.command import with_rendezvous_port
 from tests.sd_scripts_bridge import plan_builders as builders
@@ -40,6 +40,7 @@ def test_fast_profile_matches_design_document_section_4_1(tmp_path):
     assert option(argv, "--mixed_precision") == "bf16"
     assert "--fp8_base" in argv and "--gradient_checkpointing" in argv
     assert "--network_train_unet_only" in argv and "--text_encoder_lr" not in argv
+    assert plan.phases[0].network == PhaseNetwork(rank=32, text_encoder_lr=None)
     assert "--network_dropout" not in argv
     assert option(argv, "--timestep_sampling") == "flux_shift"
     assert option(argv, "--model_prediction_type") == "raw"
@@ -240,6 +241,7 @@ def test_save_state_samples_and_validation(tmp_path):
     assert option(argv, "--sample_prompts") == str(plan.sample_prompts_path)
     assert option(argv, "--sample_every_n_steps") == "250"
     assert option(argv, "--validate_every_n_steps") == "250"
+    assert plan.phases[0].validate_every_n_steps == 250
     assert json.loads(plan.sample_prompts_text) == [
         {
             "prompt": "ohwx person, portrait",

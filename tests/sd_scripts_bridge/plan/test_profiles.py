@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from sd_scripts_bridge.errors import BridgeError
-from sd_scripts_bridge.plan.profiles import FAST, FINAL, OVERRIDABLE, PROFILES, get_profile, resolve_settings
+from sd_scripts_bridge.plan.profiles import (
+    FAST,
+    FINAL,
+    OVERRIDABLE,
+    PROFILES,
+    get_profile,
+    resolve_profile,
+    resolve_settings,
+)
+from tests.sd_scripts_bridge.plan_builders import make_request
 
 # The design document's tables (identity_lora_defaults.md, Sections 3, 4.1, 4.2).
 FAST_TABLE = {
@@ -90,6 +99,14 @@ def test_profile_names():
     assert get_profile("Final") is FINAL
     with pytest.raises(BridgeError, match="fast, final"):
         get_profile("slow")
+
+
+def test_a_request_resolves_its_profile_by_name_with_its_overrides(tmp_path):
+    resolved = resolve_profile(make_request(tmp_path, profile="Final", overrides={"max_train_steps": 3000}))
+    assert resolved.profile is FINAL
+    assert resolved.settings == resolve_settings(FINAL, {"max_train_steps": 3000})
+    with pytest.raises(BridgeError, match="fast, final"):
+        resolve_profile(make_request(tmp_path, profile="slow"))
 
 
 def test_the_step_count_is_the_subjects_and_the_regularization_budget_says_why():

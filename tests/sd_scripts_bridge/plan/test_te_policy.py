@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sd_scripts_bridge.model import PhaseNetwork
 from sd_scripts_bridge.plan.build import METADATA_PREFIX, build_plan
 from sd_scripts_bridge.plan.te_policy import TextEncoderPolicyError, decide_text_encoder
 from tests.sd_scripts_bridge import plan_builders as builders
@@ -56,6 +57,10 @@ def test_two_phase_runs(tmp_path):
     assert option(phase1.argv, "--max_grad_norm") == option(phase2.argv, "--max_grad_norm") == "1.0"
     assert plan.metadata[METADATA_PREFIX + "text_encoder"] == "two_phase"
     assert plan.metadata[METADATA_PREFIX + "text_encoder_steps"] == "1500"
+    # The runner and the LoRA checks read the same decisions from the phases' fields.
+    assert phase1.network == PhaseNetwork(rank=32, text_encoder_lr=pytest.approx(0.4e-4))
+    assert phase2.network == PhaseNetwork(rank=32, text_encoder_lr=0.0) and phase2.network.keeps_text_encoder
+    assert phase1.network.has_text_encoder and not phase1.network.keeps_text_encoder
 
 
 def test_final_two_phase_keeps_cosine_for_phase_2_and_warns(tmp_path):

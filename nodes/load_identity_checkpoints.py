@@ -96,10 +96,8 @@ def _run_folders() -> list[str]:
 
 def _lora_folders() -> list[str]:
     """Sub-folders (relative, '/'-separated) of the loras folders that hold .safetensors files."""
-    import folder_paths
-
     found: set[str] = set()
-    for root in folder_paths.get_folder_paths("loras"):
+    for root in glue.lora_folders():
         for folder, dirs, files in os.walk(root):
             relative = os.path.relpath(folder, root)
             if relative.count(os.sep) >= MAX_FOLDER_DEPTH:
@@ -150,12 +148,10 @@ def _published_lora(run_dir: Path) -> Path | None:
 
 
 def _from_loras(subfolder: str):
-    import folder_paths
-
     from ..identity_core.evaluation import EvaluationError
     from ..identity_core.evaluation.checkpoints import checkpoints_in_folder
 
-    for root in folder_paths.get_folder_paths("loras"):
+    for root in glue.lora_folders():
         folder = Path(root) / subfolder
         if folder.is_dir():
             return checkpoints_in_folder(folder)

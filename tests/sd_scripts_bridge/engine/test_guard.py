@@ -40,6 +40,10 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _written(path: Path) -> bool:
+    return path.is_file() and path.read_text().strip().isdigit()
+
+
 def test_killing_the_parent_stops_the_engine_tree(tmp_path):
     engine = stand_in.build_engine(tmp_path / "engine")
     pid_file = tmp_path / "trainer.pid"
@@ -55,7 +59,7 @@ def test_killing_the_parent_stops_the_engine_tree(tmp_path):
     )
     group = json.loads(parent.stdout.readline())["group"]
     deadline = time.monotonic() + 30
-    while not pid_file.exists() and time.monotonic() < deadline:
+    while not _written(pid_file) and time.monotonic() < deadline:  # the trainer writes it after creating it
         time.sleep(0.1)
     trainer = int(pid_file.read_text())
     assert alive(trainer) and len(group_members(group)) >= 3  # guard, launcher, trainer

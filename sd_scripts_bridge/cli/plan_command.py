@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..engine.doctor import detect_device
+from ..engine.device import detect_device
 from ..engine.folder import engine_at, engine_root_from, locate_engine, tokenizer_cache_dir
 from ..errors import BridgeError
 from ..job import place_run

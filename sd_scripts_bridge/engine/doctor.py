@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import INSTALL_COMMAND, BridgeError
-from ..model import DeviceReport, Engine
+from ..model import Engine
 from .folder import fingerprint_mismatches, locate_engine, read_engine_info
 from .pins import ENGINE_COMMIT
 
@@ -192,39 +192,4 @@ def check_environment(report: DoctorReport, engine: Engine) -> None:
         bool(probe.get("import_flux_train_network")),
         "ok" if probe.get("import_flux_train_network") else probe.get("import_error", ""),
         f"{reinstall}; the error names the missing package",
-    )
-
-
-DEVICE_PROBE = r"""
-import json, torch
-out = {}
-if torch.cuda.is_available():
-    free, total = torch.cuda.mem_get_info(0)
-    out = {"free": free, "total": total, "name": torch.cuda.get_device_name(0),
-           "count": torch.cuda.device_count()}
-print("DEVICE_PROBE " + json.dumps(out))
-"""
-
-
-def detect_device(engine: Engine) -> DeviceReport | None:
-    """GPU 0 as the engine's torch sees it: free VRAM now (``mem_get_info``), total, name, count.
-
-    None without CUDA or without an answer. Free VRAM counts every other process on the GPU.
-    """
-    try:
-        completed = subprocess.run(
-            [str(engine.python), "-c", DEVICE_PROBE], capture_output=True, text=True, timeout=120, check=False
-        )
-        line = next(ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith("DEVICE_PROBE "))
-        found = json.loads(line[len("DEVICE_PROBE ") :])
-    except (OSError, subprocess.TimeoutExpired, ValueError, StopIteration):
-        return None
-    if not found:
-        return None
-    return DeviceReport(
-        free_vram_gib=round(found["free"] / 2**30, 2),
-        total_vram_gib=round(found["total"] / 2**30, 2),
-        gpu_name=found["name"],
-        gpu_count=int(found["count"]),
-        measured_by="free now, as the engine's torch sees it",
     )

@@ -13,9 +13,11 @@ unchanged), so publishing never loads the tensors and never changes a weight.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import struct
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,6 +298,18 @@ NON_FINITE_BITS = {
     "F8_E4M3": ("u1", 0x7F),
 }
 CHUNK_BYTES = 16 * 1024 * 1024
+
+
+def load_value_check_in_background() -> threading.Thread:
+    """Import what the value check needs (numpy) on a thread of its own.
+
+    The runner calls this while the engine trains, so the import (a few hundred milliseconds in the
+    ``train`` CLI; nothing in ComfyUI, which has numpy loaded) is not added to the run's wall time.
+    The thread is not a daemon: an early exit waits for the import instead of cutting it off.
+    """
+    thread = threading.Thread(target=importlib.import_module, args=("numpy",), name="load-value-check")
+    thread.start()
+    return thread
 
 
 def _non_finite_problems(path: Path) -> list[str]:

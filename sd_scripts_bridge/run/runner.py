@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,7 +39,13 @@ from ..errors import (
     TrainingCancelledError,
     TrainingNaNError,
 )
-from ..lora_file import LoRAExpectation, check_lora, differing_tensors, expectation_for
+from ..lora_file import (
+    LoRAExpectation,
+    check_lora,
+    differing_tensors,
+    expectation_for,
+    load_value_check_in_background,
+)
 from ..model import (
     Checkpoint,
     Engine,
@@ -204,6 +211,7 @@ class _Session:
         self.last_tracker: ProgressTracker | None = None
         self.checked: set[Path] = set()  # output files whose values were already checked
         self.peak_ram_bytes = 0  # the engine process tree's peak PSS over the phases run here
+        self.value_check_loading: threading.Thread | None = None
 
     def close(self) -> None:
         self.loss_log.close()
@@ -268,6 +276,8 @@ class _Session:
         fresh_hf_home(self.plan.run_dir)
         environment = {**engine_environment(self.plan.run_dir), **dict(phase.environment)}
         process = EngineProcess(argv, environment, cwd=self.engine.source_dir)
+        if self.value_check_loading is None:  # the checks after the run need it; the engine is started
+            self.value_check_loading = load_value_check_in_background()
         try:
             returncode = self._supervise(process, phase, tracker, PeakSampler([process.pid]))
         finally:

@@ -234,6 +234,24 @@ def run_bridge(setup: Setup, root: Path, publish_dir: Path) -> BridgeRun:
     )
 
 
+def guard_cost(root: Path, repeats: int = 9) -> float:
+    """What the engine guard adds to the engine's lifetime (its Python starting, then noticing the exit):
+    the median of ``python -c pass`` under the guard less the same command alone."""
+    guard = root / "sd_scripts_bridge" / "engine" / "guard.py"
+    command = [sys.executable, "-c", "pass"]
+
+    def timed(argv: list[str]) -> float:
+        started = time.perf_counter()
+        subprocess.run(argv, check=True)
+        return time.perf_counter() - started
+
+    alone, guarded = [], []
+    for _ in range(repeats):
+        alone.append(timed(command))
+        guarded.append(timed([sys.executable, str(guard), str(os.getpid()), "--", *command]))
+    return statistics.median(guarded) - statistics.median(alone)
+
+
 def describe(label: str, runs: list[BridgeRun]) -> str:
     def median(values: list[float]) -> float:
         return statistics.median(values)
@@ -289,6 +307,9 @@ def main() -> int:
             print(describe(label, runs))
             ratio = statistics.median(run.wall for run in runs) / bare_median
             print(f"  {label} / bare wall = {ratio:.4f}")
+        print(
+            f"the engine guard's own start and exit, counted in the engine's time: {guard_cost(REPO):.2f} s"
+        )
     return 0
 
 

@@ -37,3 +37,41 @@ def test_a_tree_counts_its_children_and_the_sampler_keeps_the_peak():
         child.wait()
     time.sleep(0.1)
     assert tree_memory([child.pid]) is None and sampler.sample() is None and sampler.peak_rss == memory.rss
+
+
+GROW_ON_REQUEST = (
+    "import sys\n"
+    "blocks = []\n"
+    "for line in sys.stdin:\n"
+    "    blocks.append(bytearray(int(line) * 2**20))\n"
+    "    print('ready', flush=True)\n"
+)
+
+
+def test_pss_is_read_again_only_after_the_tree_grew():
+    """Summing PSS makes the kernel walk every mapped page: the sampler reads it at the first sample and
+    after 5% of RSS growth, not at every sample."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", GROW_ON_REQUEST], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+    def grow(mib: int) -> None:
+        child.stdin.write(f"{mib}\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "ready"
+
+    try:
+        grow(200)
+        sampler = PeakSampler([child.pid])
+        first = sampler.sample()
+        assert sampler.pss_readings == 1 and first.pss >= 150 * 2**20
+        grow(2)  # about 1% more: RSS read, PSS not
+        second = sampler.sample()
+        assert sampler.pss_readings == 1 and second.rss > first.rss and second.pss == first.pss
+        grow(100)  # half as much again: PSS read
+        third = sampler.sample()
+        assert sampler.pss_readings == 2 and third.pss >= first.pss + 80 * 2**20
+        assert (sampler.peak_pss, sampler.peak_rss, sampler.samples) == (third.pss, third.rss, 3)
+    finally:
+        child.kill()
+        child.wait()

@@ -313,6 +313,13 @@ def model_file_path(folder: str, name: str) -> str:
     return folder_paths.get_full_path_or_raise(folder, name)
 
 
+def lora_folders() -> list[str]:
+    """ComfyUI's ``loras`` folders, in the order LoraLoader searches them."""
+    import folder_paths
+
+    return list(folder_paths.get_folder_paths("loras"))
+
+
 def lora_root() -> str:
     """The first ``loras`` folder: where LoraLoader looks first."""
     import folder_paths

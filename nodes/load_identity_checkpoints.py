@@ -88,7 +88,7 @@ def _runs_root() -> Path:
 
 def _run_folders() -> list[str]:
     """Run folders whose ledger records a checkpoint (the files are checked when a run is loaded)."""
-    from ..sd_scripts_bridge.checkpoints import has_recorded_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import has_recorded_checkpoints
 
     try:
         root = _runs_root()
@@ -101,10 +101,8 @@ def _run_folders() -> list[str]:
 
 def _lora_folders() -> list[str]:
     """Sub-folders (relative, '/'-separated) of the loras folders that hold .safetensors files."""
-    import folder_paths
-
     found: set[str] = set()
-    for root in folder_paths.get_folder_paths("loras"):
+    for root in glue.lora_folders():
         for folder, dirs, files in os.walk(root):
             relative = os.path.relpath(folder, root)
             if relative.count(os.sep) >= MAX_FOLDER_DEPTH:
@@ -120,7 +118,7 @@ def _from_run(run_dir: Path):
     from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
-    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
 
     checkpoints = trusted_checkpoints(run_dir)
     if not checkpoints:
@@ -147,8 +145,8 @@ def _published_lora(run_dir: Path) -> tuple[Path | None, str]:
     """The run's published LoRA, when it lies in a loras folder and still carries the run's key (as
     its training published it, or with the step of a checkpoint an evaluation published), and the key.
     """
-    from ..sd_scripts_bridge.request_key import published_for_key, published_step
-    from ..sd_scripts_bridge.run_report import read_report
+    from ..sd_scripts_bridge.plan.request_key import published_for_key, published_step
+    from ..sd_scripts_bridge.run.report import read_report
 
     report = read_report(run_dir)
     path, key = report.get("lora_path"), report.get("request_key")
@@ -159,12 +157,10 @@ def _published_lora(run_dir: Path) -> tuple[Path | None, str]:
 
 
 def _from_loras(subfolder: str):
-    import folder_paths
-
     from ..identity_core.evaluation import EvaluationError
     from ..identity_core.evaluation.checkpoints import checkpoints_in_folder
 
-    for root in folder_paths.get_folder_paths("loras"):
+    for root in glue.lora_folders():
         folder = Path(root) / subfolder
         if folder.is_dir():
             return checkpoints_in_folder(folder)

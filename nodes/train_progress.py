@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..sd_scripts_bridge.model import EARLIER_SAMPLE_PREFIX, ProgressEvent
-from ..sd_scripts_bridge.progress_text import progress_line, worth_showing
+from ..sd_scripts_bridge.run.progress_text import progress_line, worth_showing
 from . import comfy_glue
 
 PROGRESS_EVENT = "identity_lora.progress"

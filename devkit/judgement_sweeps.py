@@ -127,7 +127,8 @@ def splits(people: dict[str, list[Photo]], sizes: tuple[int, ...] = REFERENCE_SI
     """Every person with enough photos, every choice of 2-3 reference photos.
 
     The "other photos" leave out any that is the same picture as a reference photo (video frames
-    a moment apart, whole images within ``SAME_PICTURE_BITS``): that is a copy, not another photo.
+    a moment apart, whole images within ``SAME_PICTURE_BITS``): that is a copy, not another photo;
+    and of other photos that are one picture, they keep one.
     """
     for person, photos in sorted(people.items()):
         if len(photos) < MIN_PHOTOS:
@@ -135,7 +136,18 @@ def splits(people: dict[str, list[Photo]], sizes: tuple[int, ...] = REFERENCE_SI
         for size in sizes:
             for chosen in itertools.combinations(photos, size):
                 others = tuple(p for p in photos if p not in chosen and not _same_picture(p, chosen))
-                yield Split(person, chosen, others)
+                yield Split(person, chosen, _distinct_pictures(others))
+
+
+def _distinct_pictures(photos: tuple[Photo, ...]) -> tuple[Photo, ...]:
+    """One photo of each picture: a LoRA's seeds are independent pictures, and frames of one video
+    a moment apart (within ``SAME_PICTURE_BITS``) are one picture, which the sweep would rightly
+    call a carbon copy."""
+    kept: list[Photo] = []
+    for photo in photos:
+        if not _same_picture(photo, tuple(kept)):
+            kept.append(photo)
+    return tuple(kept)
 
 
 def _same_picture(photo: Photo, references: tuple[Photo, ...]) -> bool:

@@ -85,8 +85,13 @@ def seeds_barely_differ(cells: list[CellScore], thresholds: Thresholds) -> float
 
     Whole pictures that hash alike are not enough: one studio's backdrop and framing hash alike
     for different photos of a person. The seeds barely differ when the pictures hash alike and
-    their faces match like one session's shots too (or no face was found to tell).
+    their faces match like one session's shots too (or no face was found to tell), over at least
+    ``min_seeds_for_spread`` seeds: two real photos of one studio session already read alike (the
+    shared London set's neutral and smiling shots), so two seeds cannot tell chance from a LoRA
+    that draws one picture.
     """
+    if max((len(c.seeds) for c in identity_cells(cells)), default=0) < thresholds.min_seeds_for_spread:
+        return None
     value = identity_diversity(cells)
     if value is None or value >= thresholds.min_diversity:
         return None

@@ -41,7 +41,8 @@ SOURCES = {
     "min_diversity": "0.25 (16 of 64 phash bits, mean over seed pairs, median over the identity prompts): "
     "16 real head-and-shoulders photos of different people at one framing are 18-42 bits apart (5th "
     "percentile 22, median 30); frames of one video where only the head moves, 2-18 "
-    "(benchmarks/judgement_figures.py, shared face photos)",
+    "(benchmarks/judgement_figures.py, shared face photos); judged over >= 3 seeds whose faces also match "
+    "like one session's shots: two real shots of one studio session (neutral and smiling) already do",
     "copy_crop_match": COPY_CROP_MATCH_SOURCE,
     "likeness_by_pose": "each pose class of the generated faces (front < 20 degrees, three-quarter 20-55, "
     "profile > 55; yaw from the five keypoints) against the reference photos of the same class, and read "

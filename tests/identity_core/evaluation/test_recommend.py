@@ -136,6 +136,20 @@ def test_pictures_that_hash_alike_with_different_faces_are_not_sameface():
     assert rec.passed and SAMEFACE not in [d.mode for d in rec.diagnoses]
 
 
+def test_two_seeds_alike_are_too_few_to_call_sameface():
+    """Two real shots of one studio session read alike (picture and face); with two seeds chance
+    cannot be told from a LoRA that draws one picture, so the rule waits for three."""
+    backend = FakeBackend()
+    report = _evaluate(_table({0.8: 0.7, 1.0: 0.8}), backend=backend)
+    cells = [
+        c if c.is_control else dataclasses.replace(c, seeds=c.seeds[:2], diversity=0.1, faces_alike=True)
+        for c in report.cells
+    ]
+    assert all(len(c.seeds) >= 3 for c in report.cells if not c.is_control)
+    rec = recommend(SweepEvidence(cells, report.thresholds, backend.name))
+    assert rec.passed and SAMEFACE not in [d.mode for d in rec.diagnoses]
+
+
 def test_overfit_only_at_high_strength_is_a_note_not_a_failure():
     table = _table({0.5: 0.4, 0.8: 0.7, 1.2: 0.8})
     report = _evaluate(table, copies={(p, 1.2) for p in PROMPTS})

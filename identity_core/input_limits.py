@@ -61,7 +61,7 @@ class CountCap:
 
 COUNT_CAPS: dict[str, CountCap] = {
     "prompt lines": CountCap(
-        32, "the design document's set has five; each line is sampled at every strength and seed",
+        32, "the evaluation protocol's set has five; each line is sampled at every strength and seed",
         "prompts", "The prompts input has {count} prompt lines",
     ),
     "prompt line characters": CountCap(

@@ -1,6 +1,6 @@
 """What a dataset must have before training: no failed check, and a trigger token.
 
-The design document's canonical rule (Section 10): if identity realism degrades, fix the dataset
+The canonical rule (docs/profiles.md, "Fix the dataset first"): if identity realism degrades, fix the dataset
 first, not the optimizer. So a dataset that DatasetCheck failed is refused, with its worst
 findings and their fixes, before any GPU time is spent.
 """

@@ -1,4 +1,4 @@
-"""DatasetCheck thresholds, defaults from the design document (section 6) and our measurements."""
+"""DatasetCheck thresholds, defaults from docs/profiles.md ("Dataset rules") and our measurements."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import IdentityError
 
-# Bucket ranges of the two training profiles (design document sections 4.1 and 4.2).
+# Bucket ranges of the two training profiles (docs/profiles.md, "Fast and Final").
 PROFILE_RESOLUTION = {"fast": (512, 256, 768), "final": (768, 384, 1024)}  # base, min bucket, max bucket
 
 
@@ -17,7 +17,7 @@ class Thresholds:
     profile: str = "final"  # whose bucket range the resolution check uses
     max_no_face_share: float = 0.2  # images without a usable face above this share: failure
     # ... when the detector sees full profiles; with one that sees three-quarter views but not full
-    # profiles, only above this share (the design document's angle mix is mostly front and
+    # profiles, only above this share (the angle mix of the dataset rules is mostly front and
     # three-quarter, so more than half without a face is not a detector's blind spot).
     max_no_face_share_any_detector: float = 0.5
     front_max_yaw: float = 20.0

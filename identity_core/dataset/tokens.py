@@ -1,9 +1,9 @@
 """Trigger-token uniqueness, judged with the CLIP-L and T5 tokenizers ComfyUI ships.
 
 FLUX reads prompts with CLIP-L and T5-XXL. A token that either tokenizer keeps as one piece
-is a word (or name) the encoders already give a meaning to - the design document's
-"semantic ambiguity" case, where text-encoder training helps. A rare token splits into
-several meaningless pieces in both. Tokenizers load from ComfyUI's source tree
+is a word (or name) the encoders already give a meaning to: the "semantic ambiguity" case of
+the text-encoder policy (docs/profiles.md, "Text encoder policy"), where text-encoder training
+helps. A rare token splits into several meaningless pieces in both. Tokenizers load from ComfyUI's source tree
 (``comfy/sd1_tokenizer``, ``comfy/text_encoders/t5_tokenizer``); nothing is downloaded.
 """
 

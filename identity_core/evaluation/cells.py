@@ -64,7 +64,7 @@ class CellScore:
     pose: PoseSpread
     same_pose: bool
     skin_texture: float | None = None  # median over the seeds that are the person, where measurable
-    beyond_design: bool = False  # a probe strength past the design document's sweep
+    beyond_design: bool = False  # a probe strength past the evaluation protocol's sweep
     carbon_copies: list[CarbonCopy] = field(default_factory=list)
     memorised: list[Memorisation] = field(default_factory=list)
     near_copies: list[Memorisation] = field(default_factory=list)  # close as one session's shots: a note

@@ -2,7 +2,7 @@
 
 The coarse pass gives each checkpoint one likeness (strength 1.0, the identity prompts, two
 seeds). Checkpoints whose samples copy a training photo or each other are set aside first: they
-score high because they copy, Section 7's overfit signal, not because the identity is better.
+score high because they copy, the evaluation protocol's overfit signal, not because the identity is better.
 Of the rest, the best is the earliest checkpoint within the margin of the highest likeness
 (:meth:`LikenessCurve.best`: an earlier checkpoint has copied less of its dataset), and a second
 checkpoint is sampled too when its likeness lies within the margin of the best one's: a tie the

@@ -3,7 +3,7 @@
 StrengthSweep with a :class:`CheckpointSet` first measures one likeness per checkpoint (the
 coarse pass: strength 1.0, the identity prompts, two seeds), from the engine's own samples when
 training measured every checkpoint, else by sampling each checkpoint in ComfyUI. It then runs
-the full Section 7 protocol on the best checkpoint (and a tie), labelled ``step N``. This value
+the full evaluation protocol on the best checkpoint (and a tie), labelled ``step N``. This value
 rides on the :class:`Sweep` so ArcFaceScore can report per checkpoint and publish the one it
 recommends.
 """

@@ -1,11 +1,12 @@
 """ArcFaceScore's judgement of a checkpoint sweep: per checkpoint, over training, and which one to use.
 
-Each checkpoint of the full pass gets its own strength recommendation (``recommend`` on its
-cells alone); the recommended checkpoint is the one whose recommendation is best: passed first,
-then the higher likeness at its strength, then the earlier step (it has copied less). Beside it
-the report lists every checkpoint's coarse likeness, face rate, seed diversity, copy signals,
-pose probe and loss, and the training findings: Section 7's "loss still dropping, visuals not
-improving" (:class:`PlateauRule` on the coarse curve with the run's losses) and an early stop.
+Each checkpoint of the full pass gets its own strength recommendation (``recommend`` on its cells
+alone); the recommended checkpoint is the one whose recommendation is best: passed first, then the
+higher likeness at its strength, then the earlier step (it has copied less). Beside it the report lists
+every checkpoint's coarse likeness, face rate, seed diversity, copy signals, pose probe and loss, and
+the training findings: the evaluation protocol's "loss still dropping, visuals not improving"
+(docs/profiles.md, "Evaluation protocol"; :class:`PlateauRule` on the coarse curve with the run's
+losses) and an early stop.
 """
 
 from __future__ import annotations
@@ -247,7 +248,8 @@ def _findings(sweep: CheckpointSweep, rule: PlateauRule, plateau: Plateau | None
                 f"Training stopped at step {stop.at_step} ({stop.reason}) and kept step {stop.kept_step}.",
                 "",
                 _measured_while_training(sweep),
-                "design document Section 9 (sameface -> early stop), by the same plateau rule while training",
+                "docs/profiles.md#failure-table (sameface -> early stop), by the same plateau rule while "
+                "training",
             )
         )
     return findings

@@ -1,13 +1,13 @@
 """One checkpoint's likeness from a few samples: the coarse pass over a training run's checkpoints.
 
 Each checkpoint is sampled at strength 1.0 on the identity prompts with two fixed seeds (the same
-prompts and seeds for every checkpoint), by the engine while training or by StrengthSweep in
-ComfyUI. Every sample is scored against the reference photos once; its checkpoint's
-:class:`LikenessPoint` collects the similarities, the face rate, the diversity of the seeds and the
-copy signals. A checkpoint whose samples copy a training photo (the same aligned face again,
-``copy_evidence``, the rule ArcFaceScore uses) (or whose two seeds are the same
-picture) scores high *because* it copies: that is Section 7's carbon-copy overfit signal, so such a
-checkpoint is never the best one (``checkpoint_pick``).
+prompts and seeds for every checkpoint), by the engine while training or by StrengthSweep in ComfyUI.
+Every sample is scored against the reference photos once; its checkpoint's :class:`LikenessPoint`
+collects the similarities, the face rate, the diversity of the seeds and the copy signals. A checkpoint
+whose samples copy a training photo (the same aligned face again, ``copy_evidence``, the rule
+ArcFaceScore uses) (or whose two seeds are the same picture) scores high *because* it copies: that is
+the evaluation protocol's carbon-copy overfit signal, so such a checkpoint is never the best one
+(``checkpoint_pick``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ArcFaceScore's ``reference_dataset`` carries the checked dataset's verdict and findings. Each
 failure mode names the dataset findings that can explain it before any training advice
-(design document Section 10: fix the dataset first, not the optimizer).
+(docs/profiles.md, "Fix the dataset first": fix the dataset first, not the optimizer).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What went wrong, read from the scores, the LoRA's training run and the dataset's findings.
 
 Each check returns a :class:`Diagnosis` or None. Every fix names the dataset findings first
-(Section 10), then what works for this run in this engine: no text-encoder advice when the
-text encoder was frozen, no noise-offset advice for FLUX (the engine ignores it), no "add
-priors" when regularization images were used.
+(docs/profiles.md, "Fix the dataset first"), then what works for this run in this engine: no
+text-encoder advice when the text encoder was frozen, no noise-offset advice for FLUX (the engine
+ignores it), no "add priors" when regularization images were used.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from .texture import TEXTURE_LIMITS
 from .training_run import TE_FROZEN, TE_TWO_PHASE, TE_UNKNOWN, TrainingRun
 
 NOISE_OFFSET_INERT = (
-    "the design document's fix, a lower noise offset, does nothing for FLUX in this engine (sd-scripts' "
+    "the failure table's fix, a lower noise offset, does nothing for FLUX in this engine (sd-scripts' "
     "FLUX trainer never applies noise offset: the same run with and without it gives a bit-identical LoRA)"
 )
 
 
 def diagnose(ev: SweepEvidence) -> list[Diagnosis]:
-    """Every failure mode the numbers show, in the order of the design document's table.
+    """Every failure mode the numbers show, in the order of docs/profiles.md, "Failure table".
 
     Each names the backend that measured it and what that backend did not see.
     """
@@ -118,7 +118,9 @@ def weak_identity(ev: SweepEvidence) -> Diagnosis | None:
             "and its reference connected): a LoRA often looks weaker in ComfyUI than in the trainer's samples"
         )
     elif probed:
-        evidence += " The probes at 1.5 and 2.0, beyond the design document's sweep, did not reach it either."
+        evidence += (
+            " The probes at 1.5 and 2.0, past the evaluation protocol's sweep, did not reach it either."
+        )
     dtype = quantised_model(ev)
     if dtype:
         fixes.append(

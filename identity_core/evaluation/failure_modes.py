@@ -1,10 +1,10 @@
-"""The design document's failure table (Section 9) as data, and one diagnosis of a run.
+"""The failure table (docs/profiles.md, "Failure table") as data, and one diagnosis of a run.
 
-A :class:`FailureMode` is a row of the table: the issue, its usual cause and the table's fix.
-A :class:`Diagnosis` is that row applied to one run: the evidence that was measured, the
-dataset findings that explain it (named first, Section 10: "if identity realism degrades, fix
-the dataset first, not the optimizer"), and the fix that works for this run (e.g. no text-
-encoder advice for a LoRA whose text encoder was frozen, no noise-offset advice for FLUX).
+A :class:`FailureMode` is a row of the table: the issue, its usual cause and the table's fix. A
+:class:`Diagnosis` is that row applied to one run: the evidence that was measured, the dataset findings
+that explain it (named first, docs/profiles.md, "Fix the dataset first": "if identity realism degrades,
+fix the dataset first, not the optimizer"), and the fix that works for this run (e.g. no text-encoder
+advice for a LoRA whose text encoder was frozen, no noise-offset advice for FLUX).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 class FailureMode:
     issue: str
     cause: str
-    fix: str  # the design document's fix; a Diagnosis says what applies to the run (never shown raw)
+    fix: str  # the failure table's fix; a Diagnosis says what applies to the run (never shown raw)
 
 
-# Section 9's table (issue, cause, fix), with Memorisation split out of Sameface: copying training
-# photos is Section 7's carbon-copy overfit signal, and its evidence is different.
+# The failure table (issue, cause, fix), with Memorisation split out of Sameface: copying training
+# photos is the evaluation protocol's carbon-copy overfit signal, and its evidence is different.
 (
     WEAK_IDENTITY,
     SAMEFACE,

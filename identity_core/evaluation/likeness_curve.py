@@ -1,11 +1,12 @@
 """Likeness over training: one point per checkpoint, the best one, and where it stopped improving.
 
 Each checkpoint's likeness is the mean similarity to the reference identity of the faces its
-identity samples show (the same prompts and seeds at every checkpoint). The design document's
-overfit signal "loss still dropping, visuals not improving" (Section 7) is a :class:`Plateau`:
+identity samples show (the same prompts and seeds at every checkpoint). The evaluation
+protocol's overfit signal "loss still dropping, visuals not improving" (docs/profiles.md,
+"Evaluation protocol") is a :class:`Plateau`:
 ``patience`` checkpoints in a row that do not beat the best earlier likeness by more than
 ``margin``, while the training loss kept falling over the same span. The same rule stops a run
-early (Section 9: sameface -> early stop).
+early (docs/profiles.md, "Failure table": sameface -> early stop).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Plateau:
         return (
             f"Loss still dropping, likeness not improving: from step {self.began_at} on, no checkpoint beat "
             f"step {self.best_step}'s likeness ({self.best_likeness:.3f}) while the loss fell from "
-            f"{self.loss_before:.4f} to {self.loss_now:.4f} (design document Section 7)."
+            f"{self.loss_before:.4f} to {self.loss_now:.4f} (docs/profiles.md#evaluation-protocol)."
         )
 
 
@@ -78,7 +79,8 @@ class PlateauRule:
     def describe(self) -> str:
         """The rule and its source, for reports."""
         return (
-            f"design document Section 7 (overfit signal: loss still dropping, visuals not improving): "
+            "docs/profiles.md#evaluation-protocol (overfit signal: loss still dropping, visuals not "
+            "improving): "
             f"{self.patience} checkpoints in a row that do not beat the best earlier likeness by more than "
             f"{self.margin:g} while the training loss fell over the same span"
         )

@@ -5,8 +5,9 @@ step and the prompt index of an image the engine just wrote; a ``step`` event ca
 loss. Once every identity prompt of a step is scored, the step's likeness point is complete: the
 node shows it, and the early-stop rule looks at the complete points.
 
-The early stop is the design document's overfit signal (Section 7: "loss still dropping, visuals
-not improving") used as its sameface remedy (Section 9: "early stop"): ``patience`` points in a
+The early stop is the evaluation protocol's overfit signal ("loss still dropping, visuals not
+improving", docs/profiles.md, "Evaluation protocol") used as the failure table's sameface remedy
+("early stop"): ``patience`` points in a
 row that do not beat the best earlier likeness by more than the margin while the loss fell. The
 checkpoint kept is the best one (within the margin, the earliest) among the steps that have a
 checkpoint file.

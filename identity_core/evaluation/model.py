@@ -21,7 +21,7 @@ class SweepEntry:
 
     ``role`` is what the prompt judges (``prompts.ROLES``); empty means the old two-way split:
     control when ``is_control``, identity otherwise. ``beyond_design`` marks strengths probed
-    past the design document's sweep (1.5, 2.0).
+    past the evaluation protocol's sweep (1.5, 2.0).
     """
 
     image: np.ndarray

@@ -56,7 +56,7 @@ def pose_probe(image_notes: Mapping[str, Mapping[str, str]]) -> PoseProbe:
     """The probe for the pose class least present in DatasetCheck's per-image notes.
 
     Ties go to the most turned pose (profile, then three-quarter): those are the views identity
-    LoRAs lose first (Section 9, angle failure).
+    LoRAs lose first (the failure table's angle failure).
     """
     counts = Counter(note.get("pose") for note in image_notes.values() if note.get("pose") in POSE_CLASSES)
     order = (PROFILE, THREE_QUARTER, FRONT)

@@ -1,4 +1,4 @@
-"""Whether a sweep should go past the design document's strengths (1.5, 2.0), decided in the sweep.
+"""Whether a sweep should go past the evaluation protocol's strengths (1.5, 2.0), decided in the sweep.
 
 A LoRA often looks weaker in ComfyUI than in the trainer's samples and users raise it to 2-3;
 a quantised (fp8) base can round small LoRA deltas away. So when likeness is still rising at
@@ -69,6 +69,6 @@ def _decide(lora, top: Sweep, reference, backend, thresholds, should_cancel) -> 
             lora,
             probes,
             f"likeness ({trend}) still rises and is below the target {thresholds.identity_target:.2f}: "
-            f"probing {', '.join(f'{s:g}' for s in probes)}, beyond the design document's sweep",
+            f"probing {', '.join(f'{s:g}' for s in probes)}, beyond the evaluation protocol's sweep",
         )
     return ProbeDecision(lora, (), f"likeness ({trend}) does not call for probes beyond {highest:g}")

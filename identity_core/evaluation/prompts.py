@@ -1,4 +1,4 @@
-"""The fixed prompt set of the evaluation protocol (design document, section 7), with roles.
+"""The fixed prompt set of the evaluation protocol (docs/profiles.md, "Evaluation protocol"), with roles.
 
 Each prompt has a role that says what it judges:
 
@@ -45,7 +45,7 @@ DEFAULT_PROMPTS_TEXT = "\n".join(
     ]
 )
 DEFAULT_STRENGTHS_TEXT = "0.5, 0.8, 1.0, 1.2"
-# Strengths probed past the design document's sweep when likeness still rises at its top and
+# Strengths probed past the evaluation protocol's sweep when likeness still rises at its top and
 # misses the target (users raise weak LoRAs to 2-3 in ComfyUI; an fp8 base can round deltas away).
 PROBE_STRENGTHS = (1.5, 2.0)
 

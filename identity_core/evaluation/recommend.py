@@ -1,4 +1,4 @@
-"""Pick the strength, or say what went wrong using the design document's failure table.
+"""Pick the strength, or say what went wrong using the failure table (docs/profiles.md, "Failure table").
 
 The recommendation is the lowest strength at which every *identity* prompt reaches the
 identity target, the seeds differ (diversity across seeds) and no identity or style prompt
@@ -7,7 +7,7 @@ leakage on the control prompt. The style prompt is judged against its own floor 
 blocks a recommendation: face embedders score paintings lower than photos, a limit of the
 tool, so a style prompt below its floor is a note to check by eye. With several checkpoints
 of one run, the checkpoint that passes at the lowest strength wins; ties go to the one listed
-first (the earlier one). Strengths probed beyond the design document's sweep (1.5, 2.0) can
+first (the earlier one). Strengths probed beyond the evaluation protocol's sweep (1.5, 2.0) can
 be recommended, and the report says they are beyond it. When nothing passes, the strength
 shown is a best effort, marked ``passed=False``, and the diagnoses say why.
 """
@@ -38,7 +38,7 @@ class Recommendation:
     summary: str
     diagnoses: list[Diagnosis] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    beyond_design: bool = False  # the strength lies past the design document's sweep
+    beyond_design: bool = False  # the strength lies past the evaluation protocol's sweep
 
 
 def setting_passes(cells: list[CellScore], ev: SweepEvidence) -> bool:
@@ -70,7 +70,7 @@ def recommend(ev: SweepEvidence) -> Recommendation:
         beyond = any(c.beyond_design for c in groups[(lora, strength)])
         summary = (
             f"Recommended: {_setting_label(lora, strength, several)}"
-            + (" (beyond the design document's sweep)" if beyond else "")
+            + (" (beyond the evaluation protocol's sweep)" if beyond else "")
             + f". Every identity prompt reaches the identity target {ev.thresholds.identity_target:.2f}, the "
             "seeds differ, no overfit signal and no leakage on the control prompt."
         )
@@ -145,7 +145,7 @@ def _weak_note(ev: SweepEvidence, strength: float) -> str:
     beyond = strength > max(ev.design_strengths() or [1.2])
     text = (
         f"The identity only holds above strength 1.0 ({strength:g}"
-        + (", beyond the design document's 0.5-1.2 sweep" if beyond else "")
+        + (", beyond the evaluation protocol's 0.5-1.2 sweep" if beyond else "")
         + "): the LoRA is weak where you generate."
     )
     dtype = quantised_model(ev)

@@ -9,7 +9,7 @@ Early stop defaults per profile (the ``auto`` choice):
 
 - **fast: on, patience 2.** The Fast run exists to validate the dataset and find where identity
   saturates; once likeness has not improved for two checkpoints while the loss falls, the rest of
-  the run only adds the overfitting the design document warns of (Section 9: sameface -> early stop).
+  the run only adds the overfitting docs/profiles.md warns of ("Failure table": sameface -> early stop).
 - **final: off.** The Final profile's cosine schedule spends its last steps at a low learning rate,
   where skin and detail settle while a face embedding already reads the identity as reached; the
   checkpoints are still scored, so the best one is picked either way. Turn it on to save time.

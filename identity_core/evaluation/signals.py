@@ -1,7 +1,7 @@
 """Signals computed across the seeds of one prompt and strength.
 
 Diversity and identity consistency describe the seeds; same pose, carbon copies and
-memorisation are the overfit signals of the evaluation protocol (docs/profiles.md, "Evaluation").
+memorisation are the overfit signals of the evaluation protocol (docs/profiles.md, "Evaluation protocol").
 A copy is the same picture again, not the same person again (``copy_evidence``): two seeds, or
 a seed and a training photo, whose aligned faces match pixel for pixel.
 """

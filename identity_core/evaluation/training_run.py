@@ -8,7 +8,7 @@ from another trainer may carry none of these keys, and no advice may rest on a g
 Text encoder, in order of evidence:
 
 - ``identity_lora_text_encoder``: ``frozen`` or ``two_phase`` (trained for the first steps,
-  then frozen: the design document's Section 5 policy already applied);
+  then frozen: the text-encoder policy (docs/profiles.md, "Text encoder policy") already applied);
 - no text-encoder weights in the file (no ``lora_te*`` keys): it was not trained;
 - ``ss_text_encoder_lr`` of 0: the modules exist but never learned;
 - text-encoder weights and nothing else: trained, schedule unknown.

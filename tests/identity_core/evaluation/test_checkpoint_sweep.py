@@ -5,7 +5,7 @@ The "samples" are real photos from the project's shared face set (Obama's four p
 the training photos, two are other photos of him; strangers from the same set), measured by the
 real dlib detector and 128-d model. The copies score the highest likeness of all, so the pick
 must set them aside (the copy signal vetoes); the middle checkpoints are flat while the loss keeps
-falling, which is Section 7's "loss still dropping, visuals not improving".
+falling, which is the evaluation protocol's "loss still dropping, visuals not improving".
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def test_the_plateau_and_the_recommended_checkpoint(photos, measured, dlib_backe
     findings = {f["issue"]: f for f in data["checkpoint_findings"]}
     plateau = findings[PLATEAU_ISSUE]
     assert plateau["step"] == 300 and "step 200" in plateau["evidence"]
-    assert "dlib" in plateau["measured_by"] and "Section 7" in plateau["source"]
+    assert "dlib" in plateau["measured_by"] and "docs/profiles.md#evaluation-protocol" in plateau["source"]
     # the rule's margin is the backend's checkpoint margin, the one the early stop uses (not 0.01)
     assert f"by more than {thresholds.checkpoint_margin:g} while" in plateau["source"]
     assert findings[EARLY_STOP_ISSUE]["step"] == 600

@@ -25,7 +25,8 @@ def _table(by_strength, style=0.9, control=0.9):
 def test_rising_and_below_the_target_probes_1_5_and_2_0():
     (decision,) = _decisions(_table({0.5: 0.2, 0.8: 0.3, 1.0: 0.4, 1.2: 0.5}))
     assert decision.strengths == (1.5, 2.0)
-    assert "1: 0.40, 1.2: 0.50" in decision.reason and "beyond the design document's sweep" in decision.reason
+    assert "1: 0.40, 1.2: 0.50" in decision.reason
+    assert "beyond the evaluation protocol's sweep" in decision.reason
 
 
 def test_a_reached_target_or_a_flat_curve_probes_nothing():

@@ -19,7 +19,8 @@ memory is a row that says so, not the end of the benchmark. The bridge run also 
 process tree's peak RAM (PSS), the figure ``ram_preflight.py`` estimates.
 
 Needs an NVIDIA GPU (``nvidia-smi``) and the engine (``IDENTITY_LORA_ENGINE``); without them it
-stops at once with the reason. Prints a markdown table for the README (with the GPU named).
+stops at once with the reason. Prints a markdown table for docs/bridge.md's VRAM tiers (with the GPU
+named).
 ``--dry-run DIR`` prints the table from canned files instead (no GPU, no engine): ``gpu.txt`` (one
 ``nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader`` line) and, per
 tier, ``<tier>.bare.log`` / ``<tier>.bridge.log`` (engine output) and ``<tier>.bare.smi`` /

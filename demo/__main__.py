@@ -82,7 +82,7 @@ def cuda_available() -> bool:
 
 def start_host(files: Any, engine: Any, base_dir: Path, cpu: bool, photos_root: Path) -> Any:
     """The demo's ComfyUI, allowing the demo dataset's folder as a server owner would (an allowed
-    root, see the README's "Running on a shared server")."""
+    root, see docs/shared-server.md, "Folders")."""
     from devkit.host import Host
     from identity_core.access import ALLOWED_ROOTS_ENV
 

@@ -79,7 +79,7 @@ DOC_TEXT: dict[str, NodeDocText] = {
         when_it_fails=(
             _FAILS_WITH_A_FIX,
             "A folder outside ComfyUI's input folder is refused unless the server owner allows its root "
-            "(README, Running on a shared server).",
+            "(docs/shared-server.md, 'Folders').",
             "No faces found: with face_backend auto and no insightface pack, CenterFace + dlib run "
             "offline; dlib's HOG sees front-facing faces only.",
             "Verdict 'fail' (too few photos, too many without a face...): the training node refuses "

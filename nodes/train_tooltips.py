@@ -68,5 +68,5 @@ TOOLTIPS = {
     "ram_check": "Before training, refuse a run whose estimated RAM peak (from the model files' size) "
     "exceeds the RAM available after ComfyUI released its models. Off: start anyway (still reported).",
     "num_processes": "Processes, one per GPU of this machine (data parallel through accelerate). Several "
-    "machines: see the README, 'More than one GPU or machine'.",
+    "machines: see docs/bridge.md, 'More than one GPU or machine'.",
 }

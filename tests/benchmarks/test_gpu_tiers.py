@@ -82,7 +82,7 @@ def test_small_cards_skip_the_tiers_their_free_vram_is_short_of():
 
 
 def test_dry_run_prints_the_table_from_canned_input(tmp_path):
-    """The whole path from engine output and nvidia-smi samples to the README table, no GPU."""
+    """The whole path from engine output and nvidia-smi samples to the tier table (docs/bridge.md), no GPU."""
     (tmp_path / "gpu.txt").write_text("NVIDIA GeForce RTX 4080, 16376 MiB, 15290 MiB\n")
     steady = "".join(render(n, 40, clock(20 + 2 * (n - 1))) for n in range(1, 41))  # 2 s per step
     (tmp_path / "16gb.bare.log").write_text(steady)

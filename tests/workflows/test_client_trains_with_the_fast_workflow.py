@@ -50,7 +50,7 @@ def node_id(workflow: dict, class_type: str) -> str:
 def training_host(tmp_path_factory, tiny_flux_dit_files) -> Host:  # noqa: F811
     engine_root = tmp_path_factory.mktemp("stand_in") / "engine"
     stand_in.build_engine(engine_root)
-    # the server owner allows the demo dataset's folder, as the README's shared-server section says
+    # the server owner allows the demo dataset's folder, as docs/shared-server.md says
     allowed = {"IDENTITY_LORA_ALLOWED_ROOTS": str(ensure_demo_dataset().root)}
     host = start_train_host(tmp_path_factory.mktemp("host"), engine_root, tiny_flux_dit_files.dit, **allowed)
     yield host

@@ -108,7 +108,7 @@ def write_sized(path, size: int, dtype: str) -> None:
     [("24gb", False, 7.55), ("24gb", True, 3.08), ("80gb", False, 15.60), ("80gb", True, 15.11)],
 )
 def test_the_estimate_reproduces_the_tiny_sets_measured_peaks(tmp_path, tier, cached, measured_gb):
-    """benchmarks/ram_peak.py's figures (the engine's part, README): the fp8 ones are the ratio
+    """benchmarks/ram_peak.py's figures (the engine's part, docs/figures.md): the fp8 ones are the ratio
     itself; the bf16 ones come from it plus the conversions, and land within 12% (above)."""
     request = make_request(tmp_path, vram_tier=tier)
     models = request.models

@@ -7,6 +7,7 @@ the unpacked archive alone."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -29,7 +30,7 @@ PACK_NODES = {
     "ArcFaceScore",
     "LoadIdentityCheckpoints",
 }
-LEFT_OUT = ("tests/", "devkit/", "demo/", "scripts/", "benchmarks/", "docs/", ".ci/")
+LEFT_OUT = ("tests/", "devkit/", "demo/", "scripts/", "benchmarks/", ".ci/")
 SHIPPED = (
     "__init__.py",
     "pyproject.toml",
@@ -81,6 +82,16 @@ def test_the_archive_holds_the_pack_and_no_developer_folder(packed):
     assert [name for name in names if name.startswith(LEFT_OUT)] == []
     assert set(SHIPPED) <= set(names)
     assert not [name for name in names if name.endswith((".safetensors", ".onnx", ".log"))]
+
+
+def test_every_page_the_readme_links_to_is_in_the_archive(packed):
+    """An installed pack's README points at docs/ and example_workflows/: they must be there."""
+    _installed, names, _ = packed
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    targets = {link.split("#", 1)[0] for link in re.findall(r"\]\(([^)\s]+)\)", readme)}
+    local = sorted(t for t in targets if t and "://" not in t and not t.startswith("mailto:"))
+    assert local and [t for t in local if t.startswith("docs/")]
+    assert [t for t in local if t not in names] == []
 
 
 def test_comfy_node_validate_passes_without_a_security_warning(packed):

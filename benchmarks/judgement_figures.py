@@ -34,7 +34,7 @@ from identity_core.evaluation.copy_evidence import aligned_face_crop, crop_match
 from identity_core.evaluation.subject_face import largest_face, perceptual_hash
 from identity_core.evaluation.texture import skin_texture
 from identity_core.faces.loader import load_backend
-from identity_core.faces.model import l2_normalise
+from identity_core.faces.model import Face, l2_normalise
 from identity_core.faces.pose import pose_class
 
 # Which shots of one person were taken together (the photo set's README): one studio session,
@@ -117,7 +117,23 @@ def identity_figures(faces: Faces, people: dict[str, list[Photo]], judged: tuple
     print(f"  strangers (every pose): {describe(strangers)}")
 
 
-def copy_edits(image: np.ndarray, face_height: float) -> dict[str, np.ndarray]:
+def head_crop(image: np.ndarray, face: Face) -> tuple[float, float, float, float]:
+    """The head and shoulders around ``face``, as fractions of the image: a copy cropped to the
+    person, never through the face (a fixed crop of the whole image cut off faces near an edge and
+    compared another person's face in group photos)."""
+    height, width = image.shape[:2]
+    left, top, right, bottom = face.bbox
+    margin = face.height
+    return (
+        max(0.0, (left - margin) / width),
+        max(0.0, (top - margin) / height),
+        min(1.0, (right + margin) / width),
+        min(1.0, (bottom + margin) / height),
+    )
+
+
+def copy_edits(image: np.ndarray, face: Face) -> dict[str, np.ndarray]:
+    face_height = face.height
     return {
         "resized 0.5x": edits.resized(image, 0.5),
         "resized to a 120 px face": edits.resized(image, min(1.0, 120 / face_height)),
@@ -125,7 +141,7 @@ def copy_edits(image: np.ndarray, face_height: float) -> dict[str, np.ndarray]:
         "brighter x1.3 (clipped)": np.clip(image.astype(np.float32) * 1.3 + 10, 0, 255).astype(np.uint8),
         "brighter x1.15": edits.brightened(image, 1.15),
         "mirrored": edits.flipped(image),
-        "cropped to the head": edits.cropped(image, 0.15, 0.05, 0.85, 0.95),
+        "cropped to the head": edits.cropped(image, *head_crop(image, face)),
         "rotated 5 degrees": edits.rotated(image, 5),
         "rotated 10 degrees": edits.rotated(image, 10),
         "denoised (NL-means)": edits.denoised(image),
@@ -155,7 +171,7 @@ def copy_figures(faces: Faces, people: dict[str, list[Photo]]) -> None:
             face = faces.face(photo.image)
             if face is None:
                 continue
-            for label, edited in copy_edits(photo.image, face.height).items():
+            for label, edited in copy_edits(photo.image, face).items():
                 edited_face = faces.face(np.ascontiguousarray(edited))
                 if edited_face is not None:
                     match = crop_match(crops[photo.name], aligned_face_crop(edited, edited_face))

@@ -289,10 +289,13 @@ def plan_warnings(
         )
     if len(request.images) < MIN_IMAGES_FOR_TE:
         warnings.append(
-            f"only {len(request.images)} training images: the design document (Section 6) asks for 15-30"
+            f"only {len(request.images)} training images: the dataset rules (docs/profiles.md) ask for 15-30"
         )
     if profile.name == "final" and not request.regularization:
-        warnings.append("no regularization images: Section 4.2 recommends prior regularization for Final")
+        warnings.append(
+            "no regularization images: the Final profile recommends prior regularization (docs/profiles.md, "
+            "regularization images)"
+        )
     if te.mode == "two_phase" and settings["lr_scheduler"] != "constant_with_warmup":
         warnings.append(
             f"two_phase: phase 1 uses constant_with_warmup and phase 2 {settings['lr_scheduler']} without "

@@ -4,7 +4,7 @@ Only keys the pinned engine's schema accepts (library/config_util.py rejects ext
 ``prior_loss_weight`` is not one of them and goes on the command line. ``bucket_reso_steps`` is
 64 (FLUX rejects 32), ``shuffle_caption`` is false (required with cached text-encoder outputs).
 Regularization images are an ``is_reg`` subset captioned with the class only (no trigger token,
-design document Section 6).
+docs/profiles.md, "Dataset rules").
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def table(lines: list[str], entries: Mapping[str, Any], indent: str = "") -> Non
 
 
 def class_prompt(class_word: str) -> str:
-    """``a person`` / ``an actor``: the regularization caption of Section 6."""
+    """``a person`` / ``an actor``: the regularization caption of the dataset rules
+    (docs/profiles.md, "Regularization images")."""
     article = "an" if class_word[:1].lower() in "aeiou" else "a"
     return f"{article} {class_word}"
 

@@ -1,11 +1,11 @@
-"""The Fast and Final training profiles of the design document, as data, in one place.
+"""The Fast and Final training profiles, as data, in one place (explained value by value in
+docs/profiles.md, "Fast and Final").
 
-Every value carries where it comes from: a section of the design document
-(``identity_lora_defaults.md``), the engine's documentation, or a bridge decision with its
-reason. Values the design document asks for that have no effect on FLUX in the pinned engine
-(noise offset, min SNR gamma) stay here, marked inert with the reason, so the plan can report
-them instead of silently dropping them. Memory settings (fp8 base, gradient checkpointing,
-block swap) are the design document's here; ``tiers.py`` adapts them to the GPU.
+Every value carries where it comes from: a section of docs/profiles.md, the engine's
+documentation, or a bridge decision with its reason. Values the profiles ask for that have no
+effect on FLUX in the pinned engine (noise offset, min SNR gamma) stay here, marked inert with the
+reason, so the plan can report them instead of silently dropping them. Memory settings (fp8 base,
+gradient checkpointing, block swap) are the profiles' here; ``tiers.py`` adapts them to the GPU.
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ from typing import Any
 from ..errors import BridgeError
 from ..model import PlanRequest
 
-DOC = "design document"
+BOTH = 'docs/profiles.md, "Fast and Final"'
+FAST_SOURCE = 'docs/profiles.md, "Fast and Final" (Fast)'
+FINAL_SOURCE = 'docs/profiles.md, "Fast and Final" (Final)'
+MEMORY_SOURCE = 'docs/profiles.md, "Precision and memory"'
+TE_SOURCE = 'docs/profiles.md, "Text encoder policy"'
+STEPS_SOURCE = 'docs/profiles.md, "Steps with regularization images"'
 ENGINE_DOCS = "sd-scripts docs/flux_train_network.md (recommended FLUX.1-dev settings)"
 
 SUBJECT_STEPS_SOURCE = (
-    f"{DOC} Section 4: the step count is what the subject images get. The engine repeats "
+    f"{STEPS_SOURCE}: the step count is what the subject images get. The engine repeats "
     "regularization images until they match subject images x repeats, so with regularization half "
     "of the engine's steps train the subject; the bridge then runs twice the steps (Final with priors: "
     "5000 engine steps, 2500 on the subject) instead of silently halving the identity training to "
@@ -53,7 +58,7 @@ class Profile:
     name: str
     purpose: str
     settings: Mapping[str, Setting]
-    design_steps: tuple[int, int]  # the step range the design document gives
+    design_steps: tuple[int, int]  # the step range the profile gives (docs/profiles.md)
 
     def value(self, key: str) -> Any:
         return self.settings[key].value
@@ -62,25 +67,25 @@ class Profile:
 def _common() -> dict[str, Setting]:
     """Values both profiles share (model plumbing and the engine's FLUX recipe)."""
     return {
-        "mixed_precision": Setting("bf16", f"{DOC} Section 3 Precision & Memory"),
+        "mixed_precision": Setting("bf16", f"{MEMORY_SOURCE}"),
         "save_precision": Setting("bf16", "bridge: the LoRA is saved in the training precision"),
-        "fp8_base": Setting(True, f"{DOC} Section 3 Precision & Memory (memory measure; tiers.py)"),
-        "gradient_checkpointing": Setting(True, f"{DOC} Section 4 CLI scripts (memory measure; tiers.py)"),
+        "fp8_base": Setting(True, f"{MEMORY_SOURCE} (memory measure; tiers.py)"),
+        "gradient_checkpointing": Setting(True, f"{MEMORY_SOURCE} (memory measure; tiers.py)"),
         "blocks_to_swap": Setting(0, "bridge: none by default; tiers.py sets it for small GPUs"),
         "network_module": Setting("networks.lora_flux", "sd-scripts FLUX LoRA module"),
-        "optimizer_type": Setting("adafactor", f"{DOC} Section 4.1/4.2 Core Settings"),
+        "optimizer_type": Setting("adafactor", f"{BOTH}"),
         "optimizer_args": Setting(
             ("relative_step=False", "scale_parameter=False", "warmup_init=False"),
-            f"{DOC} Section 4.1 CLI Script; warmup_init=False added because warmup_init=True forces "
+            f"{FAST_SOURCE}; warmup_init=False added because warmup_init=True forces "
             "relative_step=True, which makes sd-scripts ignore the learning rate and scheduler",
         ),
-        "learning_rate": Setting(1e-4, f"{DOC} Section 4.1 Core Settings / 4.2 High-Fidelity Config"),
+        "learning_rate": Setting(1e-4, f"{BOTH}"),
         "max_grad_norm": Setting(
             1.0,
             "engine default, kept in every phase: Adafactor normalises updates by the gradients' RMS, "
             "so clipping rarely binds, and one value keeps the two TE phases comparable",
         ),
-        "enable_bucket": Setting(True, f"{DOC} Section 4.1/4.2 (bucketing enabled)"),
+        "enable_bucket": Setting(True, f"{BOTH} (bucketing enabled)"),
         "bucket_reso_steps": Setting(64, "engine: FLUX requires a multiple of 64 (32 is rejected)"),
         "batch_size": Setting(1, "bridge: identity datasets are small; the measured tiers use batch 1"),
         "num_repeats": Setting(10, "bridge: repeats per epoch; steps are fixed by max_train_steps"),
@@ -95,58 +100,58 @@ def _common() -> dict[str, Setting]:
         "max_data_loader_n_workers": Setting(2, "bridge: enough for cached inputs"),
         "t5xxl_max_token_length": Setting(None, "engine default (512 for dev)"),
         "prior_loss_weight": Setting(
-            1.0, f"{DOC} Section 4.2 (prior regularization); passed only when regularization images exist"
+            1.0, f"{FINAL_SOURCE} (prior regularization); passed only when regularization images exist"
         ),
-        "text_encoder_lr": Setting(0.0, f"{DOC} Section 4.1 Core Settings (TE frozen) / Section 5"),
-        "te_lr_ratio": Setting(0.4, f"{DOC} Section 5 Rules (TE LR 0.3-0.5 x UNet LR; middle value)"),
-        "te_phase_fraction": Setting(0.5, f"{DOC} Section 5 Rules (TE trained for <= 50% of the steps)"),
+        "text_encoder_lr": Setting(0.0, f"{BOTH} (TE frozen); {TE_SOURCE}"),
+        "te_lr_ratio": Setting(0.4, f"{TE_SOURCE} (TE LR 0.3-0.5 x UNet LR; middle value)"),
+        "te_phase_fraction": Setting(0.5, f"{TE_SOURCE} (TE trained for <= 50% of the steps)"),
         "keep_subject_steps": Setting(True, SUBJECT_STEPS_SOURCE),
     }
 
 
 FAST = Profile(
     name="fast",
-    purpose=f"{DOC} Section 4.1: validate the dataset, detect early overfit, under one hour",
+    purpose=f"{FAST_SOURCE}: validate the dataset, detect early overfit, under one hour",
     design_steps=(1500, 1500),
     settings={
         **_common(),
-        "resolution": Setting(512, f"{DOC} Section 4.1 Core Settings"),
-        "min_bucket_reso": Setting(256, f"{DOC} Section 4.1 CLI Script"),
-        "max_bucket_reso": Setting(768, f"{DOC} Section 4.1 CLI Script"),
+        "resolution": Setting(512, f"{FAST_SOURCE}"),
+        "min_bucket_reso": Setting(256, f"{FAST_SOURCE}"),
+        "max_bucket_reso": Setting(768, f"{FAST_SOURCE}"),
         "max_train_steps": Setting(
-            1500, f"{DOC} Section 4.1 Core Settings (steps on the subject images; see keep_subject_steps)"
+            1500, f"{FAST_SOURCE} (steps on the subject images; see keep_subject_steps)"
         ),
-        "network_dim": Setting(32, f"{DOC} Section 4.1 Core Settings"),
-        "network_alpha": Setting(32, f"{DOC} Section 4.1 Core Settings"),
-        "network_dropout": Setting(None, f"{DOC} Section 4.1 (no dropout in the Fast profile)"),
-        "lr_scheduler": Setting("constant_with_warmup", f"{DOC} Section 4.1 CLI Script"),
-        "lr_warmup_steps": Setting(100, f"{DOC} Section 4.1 CLI Script"),
-        "noise_offset": Setting(0.05, f"{DOC} Section 4.1 Core Settings", inert_reason=INERT_ON_FLUX),
+        "network_dim": Setting(32, f"{FAST_SOURCE}"),
+        "network_alpha": Setting(32, f"{FAST_SOURCE}"),
+        "network_dropout": Setting(None, f"{FAST_SOURCE} (no dropout in the Fast profile)"),
+        "lr_scheduler": Setting("constant_with_warmup", f"{FAST_SOURCE}"),
+        "lr_warmup_steps": Setting(100, f"{FAST_SOURCE}"),
+        "noise_offset": Setting(0.05, f"{FAST_SOURCE}", inert_reason=INERT_ON_FLUX),
     },
 )
 
 FINAL = Profile(
     name="final",
-    purpose=f"{DOC} Section 4.2: maximum realism, strong identity lock, robust generalization",
+    purpose=f"{FINAL_SOURCE}: maximum realism, strong identity lock, robust generalization",
     design_steps=(2000, 3000),
     settings={
         **_common(),
-        "resolution": Setting(768, f"{DOC} Section 4.2 Core Settings"),
-        "min_bucket_reso": Setting(384, f"{DOC} Section 4.2 High-Fidelity Config"),
-        "max_bucket_reso": Setting(1024, f"{DOC} Section 4.2 High-Fidelity Config"),
+        "resolution": Setting(768, f"{FINAL_SOURCE}"),
+        "min_bucket_reso": Setting(384, f"{FINAL_SOURCE}"),
+        "max_bucket_reso": Setting(1024, f"{FINAL_SOURCE}"),
         "max_train_steps": Setting(
             2500,
-            f"{DOC} Section 4.2 Core Settings (2000-3000; middle value): steps on the subject images; with "
+            f"{FINAL_SOURCE} (2000-3000; middle value): steps on the subject images; with "
             "the recommended prior regularization the engine runs 5000, half of them on the priors "
             "(keep_subject_steps)",
         ),
-        "network_dim": Setting(64, f"{DOC} Section 4.2 Core Settings"),
-        "network_alpha": Setting(64, f"{DOC} Section 4.2 Core Settings"),
-        "network_dropout": Setting(0.1, f"{DOC} Section 4.2 Core Settings"),
-        "lr_scheduler": Setting("cosine", f"{DOC} Section 4.2 Core Settings"),
-        "lr_warmup_steps": Setting(500, f"{DOC} Section 4.2 High-Fidelity Config"),
-        "noise_offset": Setting(0.1, f"{DOC} Section 4.2 Core Settings", inert_reason=INERT_ON_FLUX),
-        "min_snr_gamma": Setting(5.0, f"{DOC} Section 4.2 High-Fidelity Config", inert_reason=INERT_ON_FLUX),
+        "network_dim": Setting(64, f"{FINAL_SOURCE}"),
+        "network_alpha": Setting(64, f"{FINAL_SOURCE}"),
+        "network_dropout": Setting(0.1, f"{FINAL_SOURCE}"),
+        "lr_scheduler": Setting("cosine", f"{FINAL_SOURCE}"),
+        "lr_warmup_steps": Setting(500, f"{FINAL_SOURCE}"),
+        "noise_offset": Setting(0.1, f"{FINAL_SOURCE}", inert_reason=INERT_ON_FLUX),
+        "min_snr_gamma": Setting(5.0, f"{FINAL_SOURCE}", inert_reason=INERT_ON_FLUX),
     },
 )
 

@@ -132,7 +132,8 @@ def plan_staging(
     if not images:
         raise DatasetInputError(
             what="The dataset has no images",
-            fix="add 15-30 photos of the person (design document Section 6) and run the dataset check again",
+            fix="add 15-30 photos of the person (the dataset rules in docs/profiles.md) and run the dataset "
+            "check again",
         )
     subject = stage_images(images, "training")
     reg = stage_images(regularization, "regularization")

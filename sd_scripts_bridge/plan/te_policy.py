@@ -1,13 +1,13 @@
-"""The text-encoder policy of the design document (Section 5), decided before anything runs.
+"""The text-encoder policy (docs/profiles.md, "Text encoder policy"), decided before anything runs.
 
-Section 5: do not train the text encoder when the trigger token is unique, the dataset has fewer
+The policy: do not train the text encoder when the trigger token is unique, the dataset has fewer
 than ~15 images, or identity already appears clearly; train it only when asked, at 0.3-0.5 x the
 UNet learning rate, for at most 50% of the steps, then frozen, and only with regularization.
 
 * ``auto`` resolves to ``frozen``: whether identity is weak can only be judged after a first run,
   so TE training is never switched on by guesswork; a hint is added when the token is known to be
-  ambiguous (the one case Section 5 names for TE training).
-* ``two_phase`` is refused, not downgraded, when Section 5 rules it out (no regularization,
+  ambiguous (the one case the policy names for TE training).
+* ``two_phase`` is refused, not downgraded, when the policy rules it out (no regularization,
   a unique token, fewer than 15 images): the user asked for it explicitly, and a silent
   downgrade would hide that the run differs from the request (API users would never see a
   warning). The error says why and what to change.
@@ -56,7 +56,7 @@ def decide_text_encoder(
             what=f"Unknown text-encoder policy {policy!r}", fix=f"choose one of: {', '.join(POLICIES)}"
         )
     if policy == "frozen":
-        return TextEncoderDecision("frozen", "text encoder frozen as requested (Section 5)")
+        return TextEncoderDecision("frozen", "text encoder frozen as requested (the text encoder policy)")
     if policy == "auto":
         return TextEncoderDecision("frozen", auto_reason(token_is_unique, image_count, has_regularization))
     refuse_two_phase_if_ruled_out(token_is_unique, image_count, has_regularization, max_train_steps)
@@ -65,7 +65,7 @@ def decide_text_encoder(
         mode="two_phase",
         reason=(
             f"text encoder (CLIP-L LoRA) trained for the first {phase1} of {max_train_steps} steps at "
-            f"{te_lr_ratio:g} x the UNet learning rate, then frozen (Section 5 Rules)"
+            f"{te_lr_ratio:g} x the UNet learning rate, then frozen (the text encoder policy)"
         ),
         te_learning_rate=learning_rate * te_lr_ratio,
         phase1_steps=phase1,
@@ -74,10 +74,14 @@ def decide_text_encoder(
 
 
 def auto_reason(token_is_unique: bool | None, image_count: int, has_regularization: bool) -> str:
-    reason = "auto: text encoder frozen (Section 5: train it only when identity stays weak after a run)"
+    reason = (
+        "auto: text encoder frozen (the text encoder policy: train it only when identity stays weak after "
+        "a run)"
+    )
     if token_is_unique is False and image_count >= MIN_IMAGES_FOR_TE and has_regularization:
         reason += (
-            "; the trigger token is not unique, which Section 5 lists as a reason for TE training: "
+            "; the trigger token is not unique, which the text encoder policy lists as a reason for TE "
+            "training: "
             "if identity is weak, run again with te_policy=two_phase"
         )
     return reason
@@ -89,19 +93,20 @@ def refuse_two_phase_if_ruled_out(
     if not has_regularization:
         raise TextEncoderPolicyError(
             what="Two-phase text-encoder training was asked for without regularization images",
-            fix="add 20-50 regularization images of generic people (Section 5: regularization is required "
-            "when training the text encoder), or use te_policy=frozen",
+            fix="add 20-50 regularization images of generic people (the text encoder policy: regularization "
+            "is required when training the text encoder), or use te_policy=frozen",
         )
     if token_is_unique:
         raise TextEncoderPolicyError(
             what="Two-phase text-encoder training was asked for, but the trigger token is unique",
-            fix="use te_policy=frozen (Section 5: do not train the text encoder with a unique token)",
+            fix="use te_policy=frozen (the text encoder policy: do not train the text encoder with a unique "
+            "token)",
         )
     if image_count < MIN_IMAGES_FOR_TE:
         raise TextEncoderPolicyError(
             what=f"Two-phase text-encoder training was asked for with only {image_count} images",
             fix=f"use te_policy=frozen, or add images to reach {MIN_IMAGES_FOR_TE} "
-            "(Section 5: do not train the text encoder on fewer than ~15 images)",
+            "(text encoder policy: do not train the text encoder on fewer than ~15 images)",
         )
     if max_train_steps < 2:
         raise TextEncoderPolicyError(

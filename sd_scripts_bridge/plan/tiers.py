@@ -1,6 +1,6 @@
 """VRAM tiers: memory settings that fit the user's GPU, how fast and how large each one is.
 
-The design document's fp8 base and gradient checkpointing (Section 3 Precision & Memory) are
+The profiles' fp8 base and gradient checkpointing (docs/profiles.md, "Precision and memory") are
 memory measures. Measured on one H100 80GB with the pinned engine at full FLUX.1-dev size (Fast
 profile: 512 px, rank 32, batch 1; shared/notes/gpu_baseline.md):
 
@@ -8,7 +8,7 @@ profile: 512 px, rank 32, batch 1; shared/notes/gpu_baseline.md):
     fp8 base + gradient checkpointing + 16 blocks swap   1.22 s/step  10.3 GB peak
     bf16 base, no gradient checkpointing                 0.55 s/step  40.8 GB peak
 
-The small tiers keep the design document's settings and add block swapping as the engine's own
+The small tiers keep the profiles' settings and add block swapping as the engine's own
 VRAM table asks (docs/flux_train_network.md 6.1: 16 GB "use --blocks_to_swap", 12 GB
 "--blocks_to_swap 16", 10 GB "--blocks_to_swap 22", 8 GB "--blocks_to_swap 28", fp8 T5-XXL below
 12 GB). Peaks not measured are estimates: 15.1 GB less 0.3 GB per swapped block (16 blocks saved
@@ -106,7 +106,7 @@ TIERS: dict[str, Tier] = {
             sec_per_step_measured=True,
             peak_vram_gb=PEAK_WITHOUT_SWAP_GB,
             peak_measured=True,
-            source="design document Section 3 settings as they are",
+            source='docs/profiles.md, "Precision and memory": the settings as they are',
         ),
         Tier(
             "48gb",
@@ -138,7 +138,7 @@ TIERS: dict[str, Tier] = {
     )
 }
 TIER_ORDER = ("8gb", "10gb", "12gb", "16gb", "24gb", "48gb", "80gb")
-CPU_TIER = "24gb"  # CPU runs: the design document's settings, no block swap (nothing to swap to)
+CPU_TIER = "24gb"  # CPU runs: the profiles' settings, no block swap (nothing to swap to)
 
 
 class UnknownTierError(BridgeError):
@@ -263,12 +263,12 @@ def choose_tier(
             reason += f" ({free:.1f} GiB of VRAM free)"
     elif cpu:
         tier = TIERS[CPU_TIER]
-        reason = f"CPU run: tier {tier.name} settings (the design document's fp8 base + checkpointing)"
+        reason = f"CPU run: tier {tier.name} settings (the profiles' fp8 base + checkpointing)"
     elif free is None:
         tier = TIERS["24gb"]
         reason = (
             "auto: GPU memory unknown (run `python -m sd_scripts_bridge doctor` or pass a tier), so the "
-            "design document's settings (tier 24gb) are used"
+            "profiles' settings (tier 24gb) are used"
         )
     else:
         tier = tier_for_free_vram(free)
@@ -307,10 +307,11 @@ def describe(memory: MemorySettings) -> str:
 
 
 def numerics_changes(memory: MemorySettings) -> tuple[str, ...]:
-    """Differences from the design document that change the trained numbers (not just memory/speed)."""
+    """Differences from the profiles (docs/profiles.md) that change the trained numbers (not just
+    memory or speed)."""
     if memory.fp8_base:
         return ()
     return (
-        "base model weights kept in bf16 instead of fp8 (design document Section 3 uses --fp8_base): "
+        "base model weights kept in bf16 instead of fp8 (the profiles use --fp8_base): "
         "no fp8 quantisation of the frozen FLUX weights, so results differ slightly from an fp8 run",
     )

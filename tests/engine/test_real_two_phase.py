@@ -1,6 +1,6 @@
 """Two-phase text-encoder training with the real engine: phase 2 keeps phase 1's CLIP-L LoRA bit for bit.
 
-Section 5 of the design document allows TE training only with >= 15 images, a non-unique token and
+The text-encoder policy (docs/profiles.md) allows TE training only with >= 15 images, a non-unique token and
 regularization, so this run uses 15 demo images + 1 regularization image (16 captions, one batched
 T5-XXL pass), 64 px, rank 4 and 2 steps: phase 1 (1 step, CLIP-L LoRA trained) then phase 2 (1 step,
 ``--network_weights`` phase 1, ``--text_encoder_lr 0``). Skipped, with the reason, when

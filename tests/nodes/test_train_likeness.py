@@ -3,8 +3,11 @@
 The stand-in engine (a test double of flux_train_network.py) writes its sample images from
 ``STAND_IN_SAMPLE_SCHEDULE``: photos of other people up to step 4, then other photos of the
 subject (not the training photos) at every later step. So likeness rises and then stays flat while
-the stand-in's loss keeps falling: the Fast profile's early stop (patience 2) fires at step 10 and
-keeps step 6. The run stays resumable: queued again with early stop off, it continues to the end.
+the stand-in's loss keeps falling: the Fast profile's early stop (patience 2) decides once step 10's
+likeness is scored and keeps step 6. The run stops at the next saved state after that decision:
+step 10 when scoring keeps up with the stand-in's steps, a later one on a busy machine, which
+the test accepts (the kept checkpoint is the judgement; the stop step is timing). The run stays
+resumable: queued again with early stop off, it continues to the end.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ OTHER_PEOPLE = (
 )
 
 
+# The stand-in's step time. Scoring a checkpoint's samples takes ComfyUI's process up to a few
+# seconds on a busy 2-core machine; at 0.4 s a step the stand-in once reached its last step (30)
+# before step 10's likeness was scored. 1.5 s leaves 30 s between the decision and the end.
+SEC_PER_STEP = "1.5"
+
+
 def copy_photos(folder: Path, names) -> Path:
     folder.mkdir(parents=True)
     for index, name in enumerate(names):
@@ -52,7 +61,7 @@ def host(tmp_path_factory):
         {"until_step": 10_000, "folder": str(copy_photos(root / "subject", SUBJECT_UNSEEN))},
     ]
     host = start_train_host(
-        root, engine, STAND_IN_SAMPLE_SCHEDULE=json.dumps(schedule), STAND_IN_SEC_PER_STEP="0.4"
+        root, engine, STAND_IN_SAMPLE_SCHEDULE=json.dumps(schedule), STAND_IN_SEC_PER_STEP=SEC_PER_STEP
     )
     yield host
     host.cleanup()
@@ -86,22 +95,25 @@ def test_live_likeness_stops_early_keeps_the_best_checkpoint_and_resumes(host):
     lines = [e["message"] for e in events if e.get("message", "").startswith("likeness at step")]
     assert lines and lines[0].startswith("likeness at step 2:"), lines
     shown = [e["likeness"] for e in events if e.get("kind") == "step" and e.get("likeness")]
-    assert shown and shown[-1]["step"] >= 10, "step events carry the latest likeness for the API client"
+    # the step-10 point decides the stop, so the engine may take no step after it: step events carry
+    # the points before it
+    assert shown and shown[-1]["step"] >= 8, "step events carry the latest likeness for the API client"
 
     checkpoints = json.loads(run.outputs["4"]["text"][0])
     likeness = {int(step): value for step, value in checkpoints["likeness"].items()}
     assert max(likeness[2], likeness[4]) < min(likeness[step] for step in (6, 8, 10)), likeness
-    assert checkpoints["early_stop"] == [10, 6]
+    stopped_at, kept = checkpoints["early_stop"]
+    assert kept == 6 and 10 <= stopped_at < 30, checkpoints["early_stop"]
     steps = [step for step, _ in checkpoints["files"]]
     assert steps[:5] == [2, 4, 6, 8, 10] and max(steps) < 30, steps
     assert checkpoints["lora_name"] == "identity/likeness_run.safetensors" and checkpoints["losses"] > 0
 
     summary = run.outputs["2"]["text"][0]
-    assert "Stopped early at step 10" in summary and "step-6 checkpoint" in summary, summary
+    assert f"Stopped early at step {stopped_at}" in summary and "step-6 checkpoint" in summary, summary
     published = host.models_dir / "loras" / "identity" / "likeness_run.safetensors"
     metadata = read_metadata(published)
     assert (metadata["identity_lora_stopped_early_at"], metadata["identity_lora_checkpoint_step"]) == (
-        "10",
+        str(stopped_at),
         "6",
     )
     assert run.outputs["5"]["images"], "the likeness chart is an IMAGE output"

@@ -1,4 +1,4 @@
-"""build_plan: the design document's tables, phases, warnings, metadata and tier reporting."""
+"""build_plan: the profiles' tables, phases, warnings, metadata and tier reporting."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_inert_settings_are_reported_with_the_reason(tmp_path):
     assert len(inert) == 2
     assert any(w.startswith("noise_offset=0.1") for w in inert)
     assert any(w.startswith("min_snr_gamma=5.0") for w in inert)
-    assert all("no effect on FLUX" in w and "Section 4.2" in w for w in inert)
+    assert all("no effect on FLUX" in w and "Fast and Final" in w for w in inert)
     assert json.loads(plan.metadata[METADATA_PREFIX + "inert_settings"]) == {
         "noise_offset": 0.1,
         "min_snr_gamma": 5.0,

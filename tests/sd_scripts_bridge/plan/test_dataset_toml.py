@@ -68,7 +68,7 @@ def test_final_toml_with_regularization_and_validation(tmp_path):
     subject, reg = dataset["subsets"]
     assert "is_reg" not in subject
     assert reg["is_reg"] is True and reg["image_dir"] == str(tmp_path / "reg")
-    assert reg["class_tokens"] == "a man" and "ohwx" not in reg["class_tokens"]  # Section 6
+    assert reg["class_tokens"] == "a man" and "ohwx" not in reg["class_tokens"]  # the dataset rules
     assert (data["general"]["min_bucket_reso"], data["general"]["max_bucket_reso"]) == (384, 1024)
 
 

@@ -1,4 +1,4 @@
-"""Profiles: the design document's values, each traceable to its section; overrides with bounds."""
+"""Profiles: the values of docs/profiles.md, each traceable to its section; overrides with bounds."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sd_scripts_bridge.plan.profiles import (
 )
 from tests.sd_scripts_bridge.plan_builders import make_request
 
-# The design document's tables (identity_lora_defaults.md, Sections 3, 4.1, 4.2).
+# The profiles' tables (docs/profiles.md, "Fast and Final" and "Precision and memory").
 FAST_TABLE = {
     "resolution": 512, "max_train_steps": 1500, "network_dim": 32, "network_alpha": 32,
     "optimizer_type": "adafactor", "learning_rate": 1e-4, "text_encoder_lr": 0.0,
@@ -48,9 +48,9 @@ def test_every_value_names_its_source():
     for profile in PROFILES.values():
         for key, setting in profile.settings.items():
             assert setting.source.strip(), key
-    assert "Section 4.1" in FAST.settings["lr_warmup_steps"].source
-    assert "Section 4.2" in FINAL.settings["network_dropout"].source
-    assert "Section 3" in FAST.settings["fp8_base"].source
+    assert '"Fast and Final" (Fast)' in FAST.settings["lr_warmup_steps"].source
+    assert '"Fast and Final" (Final)' in FINAL.settings["network_dropout"].source
+    assert '"Precision and memory"' in FAST.settings["fp8_base"].source
 
 
 def test_adafactor_uses_the_given_learning_rate():

@@ -1,4 +1,4 @@
-"""Section 5 text-encoder policy: frozen by default, two engine runs when asked and allowed."""
+"""The text-encoder policy (docs/profiles.md): frozen by default, two engine runs when asked and allowed."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import comfy_glue as glue
+from .comfy_glue.images import images_to_arrays
+from .comfy_glue.model_folders import insightface_roots
 
 BACKENDS = ["auto", "insightface", "centerface", "dlib"]
 
@@ -11,7 +12,7 @@ def load_face_backend(preference: str, pack: str):
     """The backend choice, kept between runs by ``load_backend_once`` (a bounded cache)."""
     from ..identity_core.faces import load_backend_once
 
-    return load_backend_once(glue.insightface_roots(), preference, pack.strip() or "auto")
+    return load_backend_once(insightface_roots(), preference, pack.strip() or "auto")
 
 
 def reference_photos(dataset, reference_images, required: bool = True) -> list:
@@ -28,7 +29,7 @@ def reference_photos(dataset, reference_images, required: bool = True) -> list:
     if reference_images is not None:
         check_count("reference photos", len(photos) + len(reference_images))
         photos += [
-            (f"reference image {i + 1}", fit_long_side(glue.images_to_arrays(image[None])[0]))
+            (f"reference image {i + 1}", fit_long_side(images_to_arrays(image[None])[0]))
             for i, image in enumerate(reference_images)
         ]
     if not photos and required:

@@ -1,6 +1,6 @@
 """StrengthSweep: sample a fixed prompt set over LoRA strengths and seeds, for ArcFaceScore.
 
-Everything runs through ComfyUI's own functions (``sweep_sampling``, ``comfy_glue``): the LoRA
+Everything runs through ComfyUI's own functions (``sweep_sampling``, ``comfy_glue.sampling``): the LoRA
 file is read once per file and re-applied per strength with the core LoRA loader function; each
 prompt is encoded once (per strength only when the LoRA also patches the text encoder); each
 image takes the core KSampler path with FLUX guidance set on the conditioning, then VAE decode.
@@ -26,9 +26,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from . import comfy_glue as glue
-from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE, SWEEP_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.images import arrays_to_images, save_preview_png
+from .comfy_glue.lora_folders import lora_display_name, lora_full_path, lora_names
+from .comfy_glue.progress import is_interrupted, progress_bar
+from .comfy_glue.sampling import model_weight_dtype, sampler_names, scheduler_names
 from .face_reference import BACKENDS, load_face_backend, reference_photos
+from .pack_names import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE, SWEEP_TYPE
 from .sweep_sampling import FLUX_CFG, SweepPlan, sample_lora
 
 USE_LORA_FILE = "(use lora_file)"
@@ -58,7 +62,7 @@ class StrengthSweep:
     def INPUT_TYPES(cls):
         from ..identity_core.evaluation.prompts import DEFAULT_PROMPTS_TEXT, DEFAULT_STRENGTHS_TEXT
 
-        samplers, schedulers = glue.sampler_names(), glue.scheduler_names()
+        samplers, schedulers = sampler_names(), scheduler_names()
         return {
             "required": {
                 "model": (
@@ -72,7 +76,7 @@ class StrengthSweep:
                 "clip": ("CLIP", {"tooltip": "FLUX text encoders (DualCLIPLoader, type flux)."}),
                 "vae": ("VAE", {"tooltip": "The FLUX autoencoder (ae)."}),
                 "lora_name": (
-                    [USE_LORA_FILE, *glue.lora_names()],
+                    [USE_LORA_FILE, *lora_names()],
                     {
                         "default": USE_LORA_FILE,
                         "tooltip": "The identity LoRA from models/loras, or '(use lora_file)' to sweep "
@@ -193,7 +197,7 @@ class StrengthSweep:
             },
         }
 
-    @glue.hiding_private_paths
+    @hiding_private_paths
     def run(
         self,
         model,
@@ -275,7 +279,7 @@ class StrengthSweep:
                 "seeds": seeds,
                 "strengths": strength_list,
                 "loras": names,
-                "model_weight_dtype": glue.model_weight_dtype(model),
+                "model_weight_dtype": model_weight_dtype(model),
             },
             training_runs={
                 name: _training_run(name, path, files.run_metadata)
@@ -299,10 +303,10 @@ class StrengthSweep:
             ]
         )
         return {
-            "ui": {"images": [glue.save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
+            "ui": {"images": [save_preview_png(grid, "strength_sweep_grid")], "text": [summary]},
             "result": (
-                glue.arrays_to_images([entry.image for entry in sweep.entries]),
-                glue.arrays_to_images([grid]),
+                arrays_to_images([entry.image for entry in sweep.entries]),
+                arrays_to_images([grid]),
                 sweep,
             ),
         }
@@ -355,8 +359,8 @@ def _lora_files(lora_name, lora_file, extra_loras, plan, probe_beyond) -> _Swept
     names += [n for n in parse_name_list(extra_loras) if n not in names]
     _check_sweep_size(plan, len(names), probe_beyond)
     paths = [_resolve_lora(name) for name in names]
-    names = [glue.lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
-    progress = glue.progress_bar(len(paths) * plan.images_per_lora * plan.steps)
+    names = [lora_display_name(path) for path in paths]  # as LoraLoader lists it, no server path
+    progress = progress_bar(len(paths) * plan.images_per_lora * plan.steps)
     return _SweptFiles(names, paths, progress, ", ".join(names))
 
 
@@ -367,7 +371,7 @@ def _checkpoint_files(value, plan, models, words, references, backend_name, swee
 
     checkpoint_set = checkpoint_set_of(value)
     coarse = coarse_image_count(checkpoint_set, plan, references[0], backend_name)
-    progress = glue.progress_bar((coarse + plan.images_per_lora) * plan.steps)
+    progress = progress_bar((coarse + plan.images_per_lora) * plan.steps)
     checkpoint_sweep = run_coarse_pass(
         checkpoint_set, plan, models, words, references, backend_name, progress
     )
@@ -447,7 +451,7 @@ def _reference_once(dataset, images):
     """The reference photos, analysed once for the coarse pass and the probe together."""
     from ..identity_core.evaluation.reference import ReferenceOnce
 
-    return ReferenceOnce(lambda: reference_photos(dataset, images, required=False), glue.is_interrupted)
+    return ReferenceOnce(lambda: reference_photos(dataset, images, required=False), is_interrupted)
 
 
 def _probe(sweep, sampler: _ProbeSampler, reference_once, backend_name: str) -> str:
@@ -460,7 +464,7 @@ def _probe(sweep, sampler: _ProbeSampler, reference_once, backend_name: str) -> 
     choice = load_face_backend(backend_name, "auto")
     reference = reference_once.identity(choice.backend)
     thresholds = Thresholds.from_scale(choice.backend.scale)
-    decisions = decide_probes(sweep, reference, choice.backend, thresholds, glue.is_interrupted)
+    decisions = decide_probes(sweep, reference, choice.backend, thresholds, is_interrupted)
     sweep.settings["probes"] = [
         {"lora": d.lora_name, "strengths": list(d.strengths), "reason": d.reason} for d in decisions
     ]
@@ -473,7 +477,7 @@ def _probe(sweep, sampler: _ProbeSampler, reference_once, backend_name: str) -> 
 def _resolve_lora(name: str) -> str:
     from ..identity_core.evaluation import EvaluationError
 
-    path = glue.lora_full_path(name)
+    path = lora_full_path(name)
     if path is None:
         raise EvaluationError(
             f"The LoRA '{name}' is not in ComfyUI's loras folders",

@@ -8,7 +8,9 @@ KSampler path with FLUX guidance set on the conditioning, then VAE decode.
 
 from __future__ import annotations
 
-from . import comfy_glue as glue
+from .comfy_glue.images import images_to_arrays
+from .comfy_glue.progress import raise_if_interrupted
+from .comfy_glue.sampling import apply_lora, decode_latent, encode_flux_prompt, load_lora_file, sample_latent
 
 FLUX_CFG = 1.0  # FLUX.1-dev is guidance-distilled: cfg 1, strength of the prompt via FluxGuidance
 
@@ -33,7 +35,7 @@ class SweepPlan:
 
 
 def encode_all(plan: SweepPlan, clip) -> dict:
-    return {pid: glue.encode_flux_prompt(clip, text, plan.guidance) for pid, text in plan.texts.items()}
+    return {pid: encode_flux_prompt(clip, text, plan.guidance) for pid, text in plan.texts.items()}
 
 
 def sample_lora(
@@ -47,23 +49,23 @@ def sample_lora(
     """
     from ..identity_core.evaluation.model import SweepEntry
 
-    lora = glue.load_lora_file(path)
+    lora = load_lora_file(path)
     patches_text_encoder = any(key.startswith(("lora_te", "text_encoder")) for key in lora)
     shared_conditioning = None if patches_text_encoder else encode_all(plan, clip)
     first = len(entries)
     total = progress.total
     done = progress.current
     for strength in strengths:
-        patched_model, patched_clip = glue.apply_lora(
+        patched_model, patched_clip = apply_lora(
             model, clip if patches_text_encoder else None, lora, strength
         )
         conditioning = shared_conditioning or encode_all(plan, patched_clip)
         for spec in plan.specs:
             positive, negative = conditioning[spec.prompt_id]
             for seed in plan.seeds:
-                glue.raise_if_interrupted()
+                raise_if_interrupted()
                 offset = done + (len(entries) - first) * plan.steps
-                latent = glue.sample_latent(
+                latent = sample_latent(
                     patched_model,
                     positive,
                     negative,
@@ -76,7 +78,7 @@ def sample_lora(
                     plan.height,
                     on_step=lambda step, o=offset: progress.update_absolute(o + step, total),
                 )
-                image = glue.images_to_arrays(glue.decode_latent(vae, latent))[0]
+                image = images_to_arrays(decode_latent(vae, latent))[0]
                 entries.append(
                     SweepEntry(
                         image,

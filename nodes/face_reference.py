@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from typing import Any
+
 from .comfy_glue.images import images_to_arrays
 from .comfy_glue.model_folders import insightface_roots
+from .comfy_glue.progress import is_interrupted
 
 BACKENDS = ["auto", "insightface", "centerface", "dlib"]
+
+
+@dataclass(frozen=True)
+class References:
+    """StrengthSweep's reference identity: the checked dataset (its measured poses choose the pose
+    probe) and the reference photos, analysed once for the coarse pass and the probe together."""
+
+    dataset: Any  # the reference IDENTITY_DATASET, or None
+    analysed: (
+        Any  # identity_core.evaluation.reference.ReferenceOnce over the dataset's and the images' photos
+    )
+
+    @classmethod
+    def of(cls, dataset, reference_images) -> References:
+        """Nothing is read yet: the photos are loaded and analysed on first use."""
+        from ..identity_core.evaluation.reference import ReferenceOnce
+
+        load = functools.partial(reference_photos, dataset, reference_images, required=False)
+        return cls(dataset, ReferenceOnce(load, is_interrupted))
+
+    def photos(self) -> list:
+        return self.analysed.photos()
+
+    def identity(self, backend):
+        """The reference as ``backend`` measures it (built once per backend)."""
+        return self.analysed.identity(backend)
 
 
 def load_face_backend(preference: str, pack: str):

@@ -36,9 +36,10 @@ class DatasetItem:
     caption_path: Path | None = None  # the same-name .txt file, when the user has one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    """One check result: what was measured, against which threshold, and what to do."""
+    """One check result: what was measured, against which threshold, and what to do (keywords only:
+    seven fields read best by name)."""
 
     check: str
     severity: str  # PASS / WARN / FAIL

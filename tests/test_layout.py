@@ -20,8 +20,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PACK = ("nodes", "identity_core", "sd_scripts_bridge")
 DEVELOPER = ("demo", "devkit", "scripts", "benchmarks", "workflows")
 LEFT_OUT_OF_INSTALLS = ("tests", "demo", "devkit", "scripts", "benchmarks")
-# The API client's old name, kept as a thin wrapper for one release (see its docstring).
-DEPRECATED_SHADOWS = {"workflows/queue.py"}
 COMFY_GLUE = REPO_ROOT / "nodes" / "comfy_glue"
 # ComfyUI's top-level modules and packages (its source folder's *.py files and folders of *.py
 # files, less ``tests``, a name the pack's own rule above already keeps out). The pack imports
@@ -92,7 +90,7 @@ def test_no_module_shadows_the_standard_library():
         for path in python_files(*PACK, *DEVELOPER, "tests")
         if path.stem in sys.stdlib_module_names
     ]
-    assert sorted(set(shadows) - DEPRECATED_SHADOWS) == []
+    assert shadows == []
 
 
 def test_only_comfy_glue_imports_comfyui():

@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sd_scripts_bridge.tiers import TIER_ORDER  # noqa: E402  (pure Python, no GPU needed)
+from sd_scripts_bridge.plan.tiers import TIER_ORDER  # noqa: E402  (pure Python, no GPU needed)
 
 ALL_TIERS = TIER_ORDER
 GPU_QUERY = "--query-gpu=name,memory.total,memory.free"
@@ -169,7 +169,7 @@ def markdown_table(rows: Sequence[TierRow], gpu_name: str, steps: int) -> str:
 
 def canned_row(folder: Path, tier: str, warmup: int) -> TierRow:
     """A table row from the canned files of one tier (``--dry-run``)."""
-    from sd_scripts_bridge.tiers import describe, expected_sec_per_step, get_tier, memory_settings
+    from sd_scripts_bridge.plan.tiers import describe, expected_sec_per_step, get_tier, memory_settings
 
     def text(suffix: str) -> str:
         path = folder / f"{tier}.{suffix}"
@@ -201,7 +201,7 @@ def dry_run(folder: Path, tiers: Sequence[str], steps: int, warmup: int) -> str:
 
 def skip_reason(tier: str, gpu: Gpu, force: bool) -> str:
     """Why a tier is not run on this card ("" when it is)."""
-    from sd_scripts_bridge.tiers import get_tier
+    from sd_scripts_bridge.plan.tiers import get_tier
 
     needed = get_tier(tier).min_free_vram_gib
     if force or gpu.free_gib is None or gpu.free_gib >= needed:
@@ -281,10 +281,10 @@ def measure(run) -> tuple[float, list[float], float]:
 def run_tier(tier: str, args, engine, inputs) -> TierRow:
     from sd_scripts_bridge.errors import OutOfMemoryError
     from sd_scripts_bridge.model import DatasetImage, DeviceReport, PlanRequest
-    from sd_scripts_bridge.plan import build_plan
-    from sd_scripts_bridge.runner import engine_environment, run_training
-    from sd_scripts_bridge.staging import prepare_run_dir
-    from sd_scripts_bridge.tiers import describe, get_tier, memory_settings
+    from sd_scripts_bridge.plan.build import build_plan
+    from sd_scripts_bridge.plan.staging import prepare_run_dir
+    from sd_scripts_bridge.plan.tiers import describe, get_tier, memory_settings
+    from sd_scripts_bridge.run.runner import engine_environment, run_training
 
     models, tokenizers, dataset, gpu = inputs
     settings = describe(memory_settings(get_tier(tier), 512))
@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from devkit.demo_dataset import ensure_demo_dataset
     from devkit.tiny_flux import ensure_tiny_flux
     from devkit.tokenizers import ensure_tokenizers
-    from sd_scripts_bridge.engine import locate_engine
+    from sd_scripts_bridge.engine.folder import locate_engine
 
     engine = locate_engine()  # IDENTITY_LORA_ENGINE or the pack's engine/ folder
     print(f"GPU: {gpu.name}, {gpu.free_gib} GiB free; engine {engine.root} at {engine.commit}", flush=True)

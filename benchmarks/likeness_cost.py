@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sd_scripts_bridge.engine import locate_engine  # noqa: E402
+from sd_scripts_bridge.engine.folder import locate_engine  # noqa: E402
 from sd_scripts_bridge.job import JobOptions, run_job  # noqa: E402
 from sd_scripts_bridge.model import EngineSamplePrompt  # noqa: E402
 

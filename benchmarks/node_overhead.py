@@ -43,8 +43,8 @@ from devkit.train_host import (  # noqa: E402
     train_prompt,
     write_photos,
 )
-from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine  # noqa: E402
-from sd_scripts_bridge.runner import engine_environment  # noqa: E402
+from sd_scripts_bridge.engine.folder import ENGINE_ENV_VAR, locate_engine  # noqa: E402
+from sd_scripts_bridge.run.runner import engine_environment  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -10,9 +10,9 @@ with the REAL engine, in node_overhead.py's host (3 demo images at 64 px), twice
 * second queue: the same inputs resume at step 1 with the caches on disk and train step 2.
 
 During each queue the PSS of ComfyUI's whole process tree (ComfyUI, the accelerate launcher, the
-engine) is sampled every 0.5 s (``sd_scripts_bridge.process_memory``: PSS counts pages shared
+engine) is sampled every 0.5 s (``sd_scripts_bridge.engine.process_memory``: PSS counts pages shared
 between processes once). Printed: the peaks, the model files' size and their ratio, which is what
-``sd_scripts_bridge/ram_preflight.py`` (``RAM_RATIOS``) estimates from.
+``sd_scripts_bridge/run/ram_preflight.py`` (``RAM_RATIOS``) estimates from.
 
 Needs ``IDENTITY_LORA_ENGINE`` and Linux (``/proc``); several minutes and up to ~12 GB of RAM per
 tier on a 2-core CPU: run it alone (``flock /work/locks/engine.lock`` on a shared machine).
@@ -38,8 +38,8 @@ if str(REPO) not in sys.path:
 from benchmarks import node_overhead  # noqa: E402  (its host with the real engine and the tiny FLUX)
 from devkit.host import Host  # noqa: E402
 from devkit.train_host import train_prompt  # noqa: E402  (the node's prompt)
-from sd_scripts_bridge.engine import ENGINE_ENV_VAR  # noqa: E402
-from sd_scripts_bridge.process_memory import PeakSampler, tree_memory  # noqa: E402
+from sd_scripts_bridge.engine.folder import ENGINE_ENV_VAR  # noqa: E402
+from sd_scripts_bridge.engine.process_memory import PeakSampler, tree_memory  # noqa: E402
 
 SAMPLE_S = 0.5
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devkit.tokenizers import ensure_tokenizers
-from sd_scripts_bridge.engine import engine_root_from, locate_engine, tokenizer_cache_dir
+from sd_scripts_bridge.engine.folder import engine_root_from, locate_engine, tokenizer_cache_dir
+from sd_scripts_bridge.engine.pins import ENGINE_COMMIT
 from sd_scripts_bridge.errors import EngineNotInstalledError
 from sd_scripts_bridge.model import Engine
-from sd_scripts_bridge.pins import ENGINE_COMMIT
 
 SOURCE_ENV = "IDENTITY_LORA_ENGINE_SRC"
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sd_scripts_bridge import platform_compat
+from sd_scripts_bridge.engine import platform_compat
 from workflows.api_client import ClientError, ComfyClient, PromptRun
 
 from .cache import cache_root

@@ -25,8 +25,8 @@ from identity_core.evaluation.prompts import DEFAULT_STRENGTHS_TEXT, PROBE_STREN
 from identity_core.evaluation.run_likeness import PROFILE_EARLY_STOP
 from identity_core.evaluation.thresholds import SOURCES
 from identity_core.faces.identity_scale import ARCFACE_SCALE, DLIB_SCALE
-from sd_scripts_bridge.profiles import FAST, FINAL
-from sd_scripts_bridge.tiers import MEASURED_ON, TIER_ORDER
+from sd_scripts_bridge.plan.profiles import FAST, FINAL
+from sd_scripts_bridge.plan.tiers import MEASURED_ON, TIER_ORDER
 
 from .object_info import frontend_inputs, output_names
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sd_scripts_bridge import platform_compat
+from sd_scripts_bridge.engine import platform_compat
 
 from .cache import cache_root
 from .flux_layouts import (

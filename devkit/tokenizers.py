@@ -1,6 +1,6 @@
 """Offline tokenizer folders for the demo engine, from the test host's ComfyUI tree.
 
-The work is ``sd_scripts_bridge.comfy_tokenizers`` (the node uses it too); this module adds the
+The work is ``sd_scripts_bridge.engine.comfy_tokenizers`` (the node uses it too); this module adds the
 demo's default folders and a CLI: ``python -m devkit.tokenizers [--dest DIR] [--comfyui DIR]``; pass
 the folder to ``python -m sd_scripts_bridge install --tokenizers DIR``.
 """
@@ -12,12 +12,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sd_scripts_bridge.comfy_tokenizers import (
+from sd_scripts_bridge.engine.comfy_tokenizers import (
     CLIP_FOLDER,
     T5_FOLDER,
     TokenizerSourceError,
 )
-from sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers as _ensure_tokenizers
+from sd_scripts_bridge.engine.comfy_tokenizers import ensure_tokenizers as _ensure_tokenizers
 
 from .cache import cache_root
 

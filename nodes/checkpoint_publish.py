@@ -101,7 +101,7 @@ def _publish_new(report, checkpoint, chosen) -> tuple[str, int]:
 def _run_keys(checkpoint_set) -> dict[str, str]:
     """The run's identity_lora_* keys from its published LoRA, and its request key."""
     from ..sd_scripts_bridge.lora_file import read_metadata
-    from ..sd_scripts_bridge.request_key import REQUEST_KEY_METADATA
+    from ..sd_scripts_bridge.plan.request_key import REQUEST_KEY_METADATA
 
     keys: dict[str, str] = {}
     published = checkpoint_set.publish_to

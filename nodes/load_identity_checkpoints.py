@@ -90,7 +90,7 @@ def _runs_root() -> Path:
 
 def _run_folders() -> list[str]:
     """Run folders whose ledger records a checkpoint (the files are checked when a run is loaded)."""
-    from ..sd_scripts_bridge.checkpoints import has_recorded_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import has_recorded_checkpoints
 
     try:
         root = _runs_root()
@@ -120,7 +120,7 @@ def _from_run(run_dir: Path):
     from ..identity_core.evaluation.checkpoints import CheckpointFile, CheckpointSet
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
-    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
 
     checkpoints = trusted_checkpoints(run_dir)
     if not checkpoints:
@@ -147,8 +147,8 @@ def _published_lora(run_dir: Path) -> tuple[Path | None, str]:
     """The run's published LoRA, when it lies in a loras folder and still carries the run's key (as
     its training published it, or with the step of a checkpoint an evaluation published), and the key.
     """
-    from ..sd_scripts_bridge.request_key import published_for_key, published_step
-    from ..sd_scripts_bridge.run_report import read_report
+    from ..sd_scripts_bridge.plan.request_key import published_for_key, published_step
+    from ..sd_scripts_bridge.run.report import read_report
 
     report = read_report(run_dir)
     path, key = report.get("lora_path"), report.get("request_key")

@@ -29,9 +29,9 @@ import json
 import os
 from pathlib import Path
 
-from ..sd_scripts_bridge.profiles import PROFILES
-from ..sd_scripts_bridge.te_policy import POLICIES as TE_POLICIES
-from ..sd_scripts_bridge.tiers import TIER_ORDER
+from ..sd_scripts_bridge.plan.profiles import PROFILES
+from ..sd_scripts_bridge.plan.te_policy import POLICIES as TE_POLICIES
+from ..sd_scripts_bridge.plan.tiers import TIER_ORDER
 from .comfy_glue.hidden_paths import hiding_private_paths
 from .comfy_glue.images import arrays_to_images, save_preview_png
 from .comfy_glue.memory import ComfyMemory
@@ -230,7 +230,7 @@ def _check_inputs(dataset, output_name, inputs: dict) -> None:
     """Text caps, the output name and every number, before anything is built from them (a name
     with '../' once probed for files outside the loras folder)."""
     from ..identity_core.input_limits import check_number, check_text, check_word
-    from ..sd_scripts_bridge.request_checks import check_output_name
+    from ..sd_scripts_bridge.plan.request_checks import check_output_name
     from .input_checks import require_dataset
 
     check_output_name(check_word("output_name", output_name).strip())

@@ -115,7 +115,7 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
     from ..identity_core.evaluation.likeness_curve import LikenessCurve
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
-    from ..sd_scripts_bridge.checkpoints import trusted_checkpoints
+    from ..sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
     from .comfy_glue.events import current_prompt
 
     monitor = relay.monitor if relay is not None else None
@@ -147,8 +147,8 @@ def _final_file(result, files) -> list:
     """The published LoRA as the last step when no step checkpoint holds the final step (the step
     count is not a multiple of the checkpoint interval) and it is the run's final file."""
     from ..identity_core.evaluation.checkpoints import CheckpointFile
-    from ..sd_scripts_bridge.early_stop import CHECKPOINT_STEP_METADATA
     from ..sd_scripts_bridge.lora_file import read_metadata
+    from ..sd_scripts_bridge.run.early_stop import CHECKPOINT_STEP_METADATA
 
     try:
         metadata = read_metadata(result.lora_path)
@@ -165,8 +165,8 @@ def _final_file(result, files) -> list:
 def _early_stop(result):
     """The early stop of this run, from the job or, for a reused LoRA, from its metadata."""
     from ..identity_core.evaluation.checkpoints import EarlyStop
-    from ..sd_scripts_bridge.early_stop import stop_from_metadata
     from ..sd_scripts_bridge.lora_file import read_metadata
+    from ..sd_scripts_bridge.run.early_stop import stop_from_metadata
 
     stop = result.stopped_early
     if stop is None:

@@ -41,8 +41,8 @@ def owner_limited(inputs: dict, has_regularization: bool) -> tuple[dict, list[st
 
 def _steps_and_rank(inputs: dict, has_regularization: bool) -> tuple[int, int]:
     """The engine's step count (doubled with regularization, as the plan does) and the rank."""
-    from ..sd_scripts_bridge.plan import regularization_budget
-    from ..sd_scripts_bridge.profiles import get_profile, resolve_settings
+    from ..sd_scripts_bridge.plan.build import regularization_budget
+    from ..sd_scripts_bridge.plan.profiles import get_profile, resolve_settings
     from .train_request import overrides
 
     settings = resolve_settings(get_profile(inputs["profile"]), overrides(inputs))

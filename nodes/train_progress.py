@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..sd_scripts_bridge.model import EARLIER_SAMPLE_PREFIX, ProgressEvent
-from ..sd_scripts_bridge.progress_text import progress_line, worth_showing
+from ..sd_scripts_bridge.run.progress_text import progress_line, worth_showing
 from .comfy_glue.events import current_prompt, send_event, send_node_text
 from .comfy_glue.progress import progress_bar
 

@@ -28,7 +28,7 @@ def likeness_prompts(dataset, inputs: dict):
     """The engine's sample prompts when previews are on (likeness, pose probe, the user's preview)."""
     from ..identity_core.dataset.gate import require_trigger_token
     from ..identity_core.evaluation.run_likeness import training_prompts
-    from ..sd_scripts_bridge.sample_prompts import render_sample_prompt
+    from ..sd_scripts_bridge.plan.sample_prompts import render_sample_prompt
 
     if not int(inputs.get("preview_every_n_steps") or 0):
         return [], None
@@ -86,7 +86,7 @@ def training_request(dataset, output_name: str, inputs: dict, work: Path, prompt
 
 def overrides(inputs: dict) -> dict:
     """Non-zero number inputs as profile settings; the advanced JSON is applied last."""
-    from ..sd_scripts_bridge.overrides import from_fields, parse_settings_json
+    from ..sd_scripts_bridge.plan.overrides import from_fields, parse_settings_json
 
     fields = ("steps", "learning_rate", "rank", "alpha", "resolution")
     overrides = from_fields(**{name: inputs.get(name) or 0 for name in fields})
@@ -95,7 +95,7 @@ def overrides(inputs: dict) -> dict:
 
 
 def model_paths(inputs: dict) -> dict[str, str]:
-    from ..sd_scripts_bridge.request_checks import PlanInputError
+    from ..sd_scripts_bridge.plan.request_checks import PlanInputError
 
     paths = {}
     for role, folder in MODEL_FOLDERS.items():
@@ -111,6 +111,6 @@ def model_paths(inputs: dict) -> dict[str, str]:
 
 def _comfy_tokenizers(work: Path) -> Path:
     """Offline tokenizer folders made from ComfyUI's own tokenizer files (the engine is offline)."""
-    from ..sd_scripts_bridge.comfy_tokenizers import ensure_tokenizers
+    from ..sd_scripts_bridge.engine.comfy_tokenizers import ensure_tokenizers
 
     return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfyui_dir()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..sd_scripts_bridge.profiles import PROFILES
+from ..sd_scripts_bridge.plan.profiles import PROFILES
 
 PREVIEW_COST = (
     "Each round samples 5 images (6 with a preview prompt) of 20 denoising steps and a VAE decode, "

@@ -1,4 +1,4 @@
-"""Write sd_scripts_bridge/flag_manifest.json from the pinned engine's real argument parsers.
+"""Write sd_scripts_bridge/engine/flag_manifest.json from the pinned engine's real argument parsers.
 
 Run from the pack folder with any Python:  python scripts/make_flag_manifest.py --engine DIR
 It runs a short probe with the engine's own Python (inside its venv, from its source folder)
@@ -17,8 +17,8 @@ from pathlib import Path
 PACK_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PACK_ROOT))
 
-from sd_scripts_bridge.engine import locate_engine  # noqa: E402
-from sd_scripts_bridge.flag_manifest import MANIFEST_PATH  # noqa: E402
+from sd_scripts_bridge.engine.flag_manifest import MANIFEST_PATH  # noqa: E402
+from sd_scripts_bridge.engine.folder import locate_engine  # noqa: E402
 
 PROBE = r"""
 import json, sys

@@ -1,5 +1,5 @@
 """``python -m sd_scripts_bridge install|doctor|plan``."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

@@ -2,19 +2,19 @@
 
 ``run_job`` owns the whole job around the engine run:
 
-1. the request key (settings, model files, dataset content: ``request_key.py``);
+1. the request key (settings, model files, dataset content: ``plan/request_key.py``);
 2. reuse: a LoRA already published for exactly this key is returned without training;
-3. the run folder's lock, held to the end, so two servers never share a run (``run_lock.py``);
+3. the run folder's lock, held to the end, so two servers never share a run (``run_folder/lock.py``);
 4. the host (ComfyUI) unloads its models from VRAM and reports the free VRAM (``host_memory.py``);
 5. the plan (``build_plan``: the ``auto`` tier from that free VRAM), with the key in the metadata;
-   resume the run folder's newest saved state, or set an earlier run aside (``run_folder.py``);
-6. the RAM preflight (``ram_preflight.py``: the host drops its models from RAM too when needed);
-7. the run itself (``runner.run_training``: supervised engine, progress, loss and validation
+   resume the run folder's newest saved state, or set an earlier run aside (``run_folder/resume.py``);
+6. the RAM preflight (``run/ram_preflight.py``: the host drops its models from RAM too when needed);
+7. the run itself (``run/runner.run_training``: supervised engine, progress, loss and validation
    capture, NaN/OOM/crash/cancel, checks, atomic publish), restarted on the next smaller tier
-   after running out of GPU memory (``oom_recovery.py``);
-8. the checkpoint list, the summary and ``training_report.json`` (``run_report.py``).
+   after running out of GPU memory (``run/oom_recovery.py``);
+8. the checkpoint list, the summary and ``training_report.json`` (``run/report.py``).
 
-A caller that stops early (``should_stop``, ``early_stop.py``) gets the kept step checkpoint
+A caller that stops early (``should_stop``, ``run/early_stop.py``) gets the kept step checkpoint
 published; such a LoRA is reused only by callers that stop early too (``JobOptions.early_stop``).
 For anyone else the same request continues the run from its newest state to the end and replaces
 the early-stopped file (it is this request's own; the key and run folder do not depend on the stop).
@@ -31,9 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import trusted_checkpoints
-from .early_stop import stop_from_metadata
-from .engine import locate_engine
+from .engine.folder import locate_engine
 from .host_memory import MemoryHost
 from .lora_file import read_metadata
 from .model import (
@@ -45,17 +43,25 @@ from .model import (
     TrainingPlan,
     TrainingResult,
 )
-from .oom_recovery import Recovery, train_with_recovery
-from .plan import build_plan, engine_output_dir
-from .publish import refuse_existing
-from .ram_preflight import RamCheck, check_ram
-from .request_checks import check_output_name
-from .request_key import REQUEST_KEY_METADATA, published_for_key, published_step, request_key, run_folder_name
-from .run_folder import choose_start
-from .run_lock import RunLock
-from .run_report import read_report, report_record, reused_summary, summary_text, write_report
-from .runner import publish_destination
-from .samples import SAMPLE_FOLDER, images_in
+from .plan.build import build_plan, engine_output_dir
+from .plan.profiles import ResolvedProfile, resolve_profile
+from .plan.request_checks import check_output_name
+from .plan.request_key import (
+    REQUEST_KEY_METADATA,
+    published_for_key,
+    published_step,
+    request_key,
+    run_folder_name,
+)
+from .publish import publish_destination, refuse_existing
+from .run.early_stop import stop_from_metadata
+from .run.oom_recovery import Recovery, train_with_recovery
+from .run.ram_preflight import RamCheck, check_ram
+from .run.report import read_report, report_record, reused_summary, summary_text, write_report
+from .run.samples import SAMPLE_FOLDER, images_in
+from .run_folder.checkpoints import trusted_checkpoints
+from .run_folder.lock import RunLock
+from .run_folder.resume import choose_start
 
 EventCallback = Callable[[ProgressEvent], None]
 JOB_PHASE = "job"  # the phase name of the job's own events (reuse, set-aside, before training)
@@ -138,7 +144,8 @@ class _Job:
 
     def run(self, request: PlanRequest, engine: Engine | None) -> JobResult:
         check_output_name(request.output_name)  # before a path is built from it
-        key = request_key(request)
+        profile = resolve_profile(request)  # once: the key and every plan of this job read it
+        key = request_key(request, profile)
         destination = publish_destination(request)
         reused = self._reuse(request, destination, key)
         if reused is not None:
@@ -160,7 +167,7 @@ class _Job:
                     "continuing its run to the end"
                 )
             request, freed = self._free_vram(request)
-            return self._train(request, engine, key, freed, overwrite)
+            return self._train(request, profile, engine, key, freed, overwrite)
 
     def _reuse(self, request: PlanRequest, destination: Path, key: str) -> JobResult | None:
         """The LoRA published for this key, unless it was stopped early and this caller does not stop
@@ -217,10 +224,16 @@ class _Job:
         return dataclasses.replace(request, device=release.device or request.device), release.message
 
     def _train(
-        self, request: PlanRequest, engine: Engine, key: str, freed: str, overwrite: bool
+        self,
+        request: PlanRequest,
+        profile: ResolvedProfile,
+        engine: Engine,
+        key: str,
+        freed: str,
+        overwrite: bool,
     ) -> JobResult:
         """Resume or set aside, check RAM, run (smaller tiers after OOM), report."""
-        plan = _plan_with_key(request, engine, key)
+        plan = _plan_with_key(request, profile, engine, key)
         run_start = choose_start(plan, self.options.resume, self.options.resume_from)
         if run_start.set_aside is not None:
             self._log(f"set the earlier run aside: {run_start.set_aside.name}")
@@ -230,7 +243,7 @@ class _Job:
         run = train_with_recovery(
             plan,
             engine,
-            replan=lambda tier: self._plan_on(request, engine, key, tier),
+            replan=lambda tier: self._plan_on(request, profile, engine, key, tier),
             start=run_start.start,
             on_event=speed,
             should_cancel=self.should_cancel,
@@ -261,9 +274,11 @@ class _Job:
             stopped_early=training.stopped_early,
         )
 
-    def _plan_on(self, request: PlanRequest, engine: Engine, key: str, tier: str) -> TrainingPlan:
+    def _plan_on(
+        self, request: PlanRequest, profile: ResolvedProfile, engine: Engine, key: str, tier: str
+    ) -> TrainingPlan:
         """The same request on a smaller tier, after running out of GPU memory (RAM checked again)."""
-        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), engine, key)
+        smaller = _plan_with_key(dataclasses.replace(request, vram_tier=tier), profile, engine, key)
         check_ram(smaller, self.host, enforce=self.options.check_ram)
         return smaller
 
@@ -280,8 +295,8 @@ def _stop_of(lora_path: Path) -> StopRequest | None:
         return None
 
 
-def _plan_with_key(request: PlanRequest, engine: Engine, key: str) -> TrainingPlan:
-    plan = build_plan(request, engine)
+def _plan_with_key(request: PlanRequest, profile: ResolvedProfile, engine: Engine, key: str) -> TrainingPlan:
+    plan = build_plan(request, engine, profile)
     return dataclasses.replace(plan, metadata={**plan.metadata, REQUEST_KEY_METADATA: key})
 
 

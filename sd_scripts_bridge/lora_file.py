@@ -5,24 +5,26 @@ Key layout (``/work/shared/notes/sd_scripts.md`` §4): every module ``lora_unet_
 (out, rank) and ``.alpha`` (scalar). FLUX double blocks carry 10 modules, single blocks 3, the
 CLIP-L encoder 72 (12 layers x 6).
 
-Finiteness is checked with torch (imported inside the function: this module is imported in
-ComfyUI's process, where torch is present but must not load at pack import). Metadata is
+Finiteness is checked on the raw bits of every floating-point value (numpy, imported inside the
+function), and two files' tensors are compared byte for byte, so no check loads torch. Metadata is
 rewritten at the byte level (the safetensors header is replaced, tensor bytes are copied
 unchanged), so publishing never loads the tensors and never changes a weight.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import struct
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .command import flag_value, flag_values
 from .errors import BadLoRAFileError
+from .model import PhaseNetwork
 
 PARTS = ("lora_down.weight", "lora_up.weight", "alpha")
 HIDDEN = 3072
@@ -112,19 +114,14 @@ def estimated_lora_bytes(rank: int, bytes_per_weight: int = 2) -> int:
     return rank * sum(fan_in + fan_out for fan_in, fan_out in modules.values()) * bytes_per_weight
 
 
-def expectation_for_argv(argv: Sequence[str]) -> LoRAExpectation:
-    """What the engine command ``argv`` should produce: rank, which networks, block counts."""
-    rank_text = flag_value(argv, "--network_dim")
-    network_args = " ".join(flag_values(argv, "--network_args"))
-    per_type_dims = "_dim" in network_args or "network_reg_dims" in network_args
-    base = flag_value(argv, "--pretrained_model_name_or_path")
-    blocks = base_model_block_counts(Path(base)) if base else None
-    unet_only = "--network_train_unet_only" in argv
-    te_only = "--network_train_text_encoder_only" in argv
+def expectation_for(network: PhaseNetwork, base_model: Path) -> LoRAExpectation:
+    """What a phase that trains ``network`` on the FLUX file ``base_model`` should write: its rank,
+    whether it holds a CLIP-L LoRA, and the base model's block counts (read from its key names)."""
+    blocks = base_model_block_counts(Path(base_model))
     return LoRAExpectation(
-        rank=int(rank_text) if rank_text and rank_text.isdigit() and not per_type_dims else None,
-        unet=not te_only,
-        text_encoder=not unet_only,
+        rank=network.rank,
+        unet=True,
+        text_encoder=network.has_text_encoder,
         double_blocks=blocks[0] if blocks else None,
         single_blocks=blocks[1] if blocks else None,
     )
@@ -300,40 +297,85 @@ def _module_suffix(name: str) -> str:
     return match.group(1) if match else ""
 
 
-def _non_finite_problems(path: Path) -> list[str]:
-    import torch
-    from safetensors import safe_open
+# Bits that are all ones only in NaN and infinity, per floating-point dtype of safetensors (the
+# exponent; for F8_E4M3, which has no infinity, the exponent and mantissa of its one NaN pattern).
+NON_FINITE_BITS = {
+    "F64": ("<u8", 0x7FF0_0000_0000_0000),
+    "F32": ("<u4", 0x7F80_0000),
+    "F16": ("<u2", 0x7C00),
+    "BF16": ("<u2", 0x7F80),
+    "F8_E5M2": ("u1", 0x7C),
+    "F8_E4M3": ("u1", 0x7F),
+}
+CHUNK_BYTES = 16 * 1024 * 1024
 
-    bad: list[str] = []
-    with safe_open(str(path), framework="pt") as handle:
-        for key in handle.keys():  # noqa: SIM118 (safe_open has no __iter__)
-            tensor = handle.get_tensor(key)
-            if tensor.is_floating_point() and tensor.numel() and not _all_finite(torch, tensor):
-                bad.append(key)
+
+def load_value_check_in_background() -> threading.Thread:
+    """Import what the value check needs (numpy) on a thread of its own.
+
+    The runner calls this while the engine trains, so the import (a few hundred milliseconds in the
+    ``train`` CLI; nothing in ComfyUI, which has numpy loaded) is not added to the run's wall time.
+    The thread is not a daemon: an early exit waits for the import instead of cutting it off.
+    """
+    thread = threading.Thread(target=importlib.import_module, args=("numpy",), name="load-value-check")
+    thread.start()
+    return thread
+
+
+def _non_finite_problems(path: Path) -> list[str]:
+    """Tensors holding NaN or infinity, read from the file's bytes.
+
+    A value is not finite exactly when all of its dtype's exponent bits are set, so the check is a
+    bit mask over the raw values in chunks (numpy, no torch: the ``train`` CLI never imports torch,
+    whose import cost seconds here).
+    """
+    header, data_start = read_header(path)
+    header.pop("__metadata__", None)
+    bad = [key for key, info in header.items() if _holds_non_finite(path, data_start, info)]
     if bad:
         return [f"{len(bad)} tensors hold non-finite values (NaN/inf; first: {bad[0]})"]
     return []
 
 
-def _all_finite(torch, tensor) -> bool:
-    """NaN and inf survive ``abs().amax()``; in float32 this is ~10x faster than ``isfinite().all()``
-    on half-precision CPU tensors (which a full-size rank-64 LoRA has 300M values of)."""
-    return bool(torch.isfinite(tensor.float().abs().amax()))
+def _holds_non_finite(path: Path, data_start: int, info: dict) -> bool:
+    import numpy as np
+
+    bits = NON_FINITE_BITS.get(str(info.get("dtype")))
+    if bits is None:  # integer and bool tensors are always finite
+        return False
+    dtype, mask = np.dtype(bits[0]), bits[1]
+    begin, end = (int(offset) for offset in info["data_offsets"])
+    step = CHUNK_BYTES - CHUNK_BYTES % dtype.itemsize
+    with path.open("rb") as handle:
+        for start in range(data_start + begin, data_start + end, step):
+            handle.seek(start)
+            values = np.frombuffer(handle.read(min(step, data_start + end - start)), dtype=dtype)
+            if np.any((values & dtype.type(mask)) == mask):
+                return True
+    return False
 
 
 def differing_tensors(first: Path, second: Path, prefix: str) -> list[str]:
-    """Keys starting with ``prefix`` whose tensors differ between two files (or exist in one only)."""
-    import torch
-    from safetensors import safe_open
-
-    with safe_open(str(first), framework="pt") as a, safe_open(str(second), framework="pt") as b:
-        keys_a = {key for key in a.keys() if key.startswith(prefix)}  # noqa: SIM118
-        keys_b = {key for key in b.keys() if key.startswith(prefix)}  # noqa: SIM118
-        differing = sorted(keys_a ^ keys_b)
+    """Keys starting with ``prefix`` whose tensors differ between two files, bit for bit (or exist in
+    one only, or differ in dtype or shape)."""
+    header_a, start_a = read_header(first)
+    header_b, start_b = read_header(second)
+    keys_a = {key for key in header_a if key.startswith(prefix)}
+    keys_b = {key for key in header_b if key.startswith(prefix)}
+    differing = sorted(keys_a ^ keys_b)
+    with first.open("rb") as a, second.open("rb") as b:
         for key in sorted(keys_a & keys_b):
-            if not torch.equal(a.get_tensor(key), b.get_tensor(key)):
+            info_a, info_b = header_a[key], header_b[key]
+            same_kind = (info_a["dtype"], info_a["shape"]) == (info_b["dtype"], info_b["shape"])
+            if not same_kind or _tensor_bytes(a, start_a, info_a) != _tensor_bytes(b, start_b, info_b):
                 differing.append(key)
     return differing
+
+
+def _tensor_bytes(handle: BinaryIO, data_start: int, info: dict) -> bytes:
+    begin, end = (int(offset) for offset in info["data_offsets"])
+    handle.seek(data_start + begin)
+    return handle.read(end - begin)
 
 
 def write_with_metadata(source: Path, target: BinaryIO, metadata: dict[str, str]) -> None:

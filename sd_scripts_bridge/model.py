@@ -1,7 +1,7 @@
 """Data passed between the planner, the runner and the node.
 
-The planner (``plan.py``) turns a :class:`PlanRequest` into a :class:`TrainingPlan`; the
-runner (``runner.py``) executes its phases and reports :class:`ProgressEvent` values, then
+The planner (``plan/build.py``) turns a :class:`PlanRequest` into a :class:`TrainingPlan`; the
+runner (``run/runner.py``) executes its phases and reports :class:`ProgressEvent` values, then
 returns a :class:`TrainingResult`. Everything here is plain data (JSON-able through
 ``to_dict``) so the CLI can print it and the node can hash it.
 """
@@ -18,7 +18,7 @@ from typing import Any
 class Engine:
     """An installed engine folder: ``<root>/sd-scripts`` (source) and ``<root>/venv`` (its Python).
 
-    ``engine.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
+    ``engine/folder.py`` locates and checks it (``--engine``, ``IDENTITY_LORA_ENGINE``, or the pack's
     git-ignored ``engine/`` folder). Phase argv start with
     ``[python, "-m", "accelerate.commands.launch", <accelerate options>,
     <source_dir>/flux_train_network.py]``.
@@ -109,6 +109,26 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
+class PhaseNetwork:
+    """The LoRA a phase trains, as the planner set it in the phase's command. The runner and the
+    LoRA file checks read these fields; nothing is parsed back out of ``argv``."""
+
+    rank: int | None = None  # --network_dim of every module (None: not known, not checked)
+    # CLIP-L's LoRA: None = none (--network_train_unet_only); 0 = carried unchanged from the
+    # phase's network_weights (two-phase, phase 2); above 0 = trained (two-phase, phase 1)
+    text_encoder_lr: float | None = None
+
+    @property
+    def has_text_encoder(self) -> bool:
+        return self.text_encoder_lr is not None
+
+    @property
+    def keeps_text_encoder(self) -> bool:
+        """The CLIP-L LoRA it starts from must come out unchanged."""
+        return self.text_encoder_lr == 0
+
+
+@dataclass(frozen=True)
 class Phase:
     """One engine run. Two-phase TE training has two; everything else has one."""
 
@@ -120,6 +140,8 @@ class Phase:
     network_weights: Path | None = None  # phase 2 starts from phase 1's file
     engine_log: Path | None = None  # the engine's --console_log_file for this phase
     environment: tuple[tuple[str, str], ...] = ()  # set in the engine's environment (command.py)
+    network: PhaseNetwork = PhaseNetwork()  # what the LoRA file it writes holds
+    validate_every_n_steps: int | None = None  # --validate_every_n_steps (None: no validation)
 
     @property
     def output_file(self) -> Path:

@@ -22,12 +22,19 @@ from pathlib import Path
 
 from .errors import BridgeError, OutputExistsError
 from .lora_file import read_metadata, same_tensors, write_with_metadata
-from .request_key import REQUEST_KEY_METADATA, checkpoint_key
+from .model import PlanRequest
+from .plan.request_key import REQUEST_KEY_METADATA, checkpoint_key
 
 OUR_PREFIX = "identity_lora_"
 CHECKPOINT_STEP_KEY = "identity_lora_checkpoint_step"
 RECOMMENDED_STRENGTH_KEY = "identity_lora_recommended_strength"
 REPLACED_SUBFOLDER = "replaced"  # beside a published LoRA: the files a recommendation replaced
+
+
+def publish_destination(request: PlanRequest) -> Path:
+    """``<publish_dir>/<output_name>.safetensors``; without a publish dir, the run folder."""
+    folder = request.publish_dir or Path(request.run_dir).resolve()
+    return Path(folder) / f"{request.output_name}.safetensors"
 
 
 def merged_metadata(engine_metadata: dict[str, str], ours: dict[str, str]) -> dict[str, str]:

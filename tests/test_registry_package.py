@@ -40,7 +40,7 @@ SHIPPED = (
     "nodes/__init__.py",
     "identity_core/__init__.py",
     "sd_scripts_bridge/__init__.py",
-    "sd_scripts_bridge/platform_compat.py",
+    "sd_scripts_bridge/engine/platform_compat.py",
     "web/identity_lora_text.js",
     "example_workflows/identity_fast.json",
     "workflows/queue_client.py",

@@ -24,18 +24,19 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from sd_scripts_bridge import platform_compat
+from sd_scripts_bridge.engine import platform_compat
 from sd_scripts_bridge.model import (
     DatasetImage,
     Engine,
     EngineSamplePrompt,
     ModelFiles,
     Phase,
+    PhaseNetwork,
     PlanRequest,
     TierChoice,
     TrainingPlan,
 )
-from sd_scripts_bridge.sample_prompts import sample_prompts_json
+from sd_scripts_bridge.plan.sample_prompts import sample_prompts_json
 
 HERE = Path(__file__).resolve().parent
 TRAINER = HERE / "stand_in_trainer.py"  # the stand-in flux_train_network.py
@@ -124,19 +125,22 @@ def make_plan(
         every = sample_every or save_every or 1
         common += ["--sample_prompts", str(prompts_path), "--sample_every_n_steps", str(every)]
 
-    def phase(name: str, stem: str, count: int, specific: list[str], weights: Path | None) -> Phase:
+    def phase(
+        name: str, stem: str, count: int, specific: list[str], weights: Path | None, te_lr: float | None
+    ) -> Phase:
         argv = [*common, "--output_name", stem, "--max_train_steps", str(count), *specific]
-        return Phase(name, tuple(argv), count, output_dir, stem, weights)
+        network = PhaseNetwork(rank=rank, text_encoder_lr=te_lr)
+        return Phase(name, tuple(argv), count, output_dir, stem, weights, network=network)
 
     if two_phase:
         first_steps = steps // 2
         phase1_flags = ["--text_encoder_lr", "5e-05"]
-        phase1 = phase("te_phase1", f"{output_name}_te_phase1", first_steps, phase1_flags, None)
+        phase1 = phase("te_phase1", f"{output_name}_te_phase1", first_steps, phase1_flags, None, 5e-05)
         phase2_flags = ["--network_weights", str(phase1.output_file), "--text_encoder_lr", "0"]
-        phase2 = phase("te_phase2", output_name, steps - first_steps, phase2_flags, phase1.output_file)
+        phase2 = phase("te_phase2", output_name, steps - first_steps, phase2_flags, phase1.output_file, 0.0)
         phases = (phase1, phase2)
     else:
-        phases = (phase("train", output_name, steps, ["--network_train_unet_only"], None),)
+        phases = (phase("train", output_name, steps, ["--network_train_unet_only"], None, None),)
     return TrainingPlan(
         request=request,
         phases=phases,

@@ -63,7 +63,7 @@ def evaluate_sweep(
         backend_name=backend.name,
         angle_points=_angle_points(sweep, measures),
         reference_has_side_views=reference.has_side_views(),
-        reference_turned_similarity=reference.turned_similarity(thresholds.turned_yaw_degrees),
+        reference_turned_similarity=reference.turned_similarity(thresholds.turned_yaw_degrees, backend.scale),
         reference_textures=reference.measured_textures(),
         training_runs={name: sweep.training_run(name) for name in sweep.lora_names()},
         dataset=dataset,
@@ -153,7 +153,7 @@ def _angle_points(sweep: Sweep, measures: list[ImageMeasure]) -> list[AnglePoint
     return [
         AnglePoint(m.yaw, m.similarity, entry.lora_name)
         for entry, m in zip(sweep.entries, measures, strict=True)
-        if entry.role == "identity" and m.face_found and m.yaw is not None and m.similarity is not None
+        if entry.role == "identity" and m.yaw is not None and m.judged_similarity is not None
     ]
 
 

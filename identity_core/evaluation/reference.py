@@ -50,7 +50,9 @@ class ReferenceIdentity:
     def measured_textures(self) -> list[float]:
         return [value for value in self.textures if value is not None]
 
-    def turned_similarity(self, turned_yaw_degrees: float) -> float | None:
+    def turned_similarity(
+        self, turned_yaw_degrees: float, scale: IdentityScale | None = None
+    ) -> float | None:
         """Mean similarity of the turned reference faces to the centroid of the others.
 
         How well this backend recognises the real person at those angles: generated turned
@@ -62,7 +64,9 @@ class ReferenceIdentity:
         values = [
             float(clamp_similarity(embedding @ l2_normalise(total - embedding)))
             for embedding, yaw in zip(self.embeddings, self.yaws, strict=True)
-            if yaw is not None and abs(yaw) >= turned_yaw_degrees
+            if yaw is not None
+            and abs(yaw) >= turned_yaw_degrees
+            and (scale is None or scale.judges_pose(pose_class(yaw)))
         ]
         return float(np.mean(values)) if values else None
 

@@ -106,8 +106,9 @@ DLIB_SCALE = IdentityScale(
         "of 1-3 of a person's photos; a control face above it looks like the subject (a note, check by eye)",
         "bleed 0.946 (to the centroid): measured, above every one of 19930 strangers against the centroid of "
         "1-3 of a person's photos (max 0.942); the person's own photos read 0.954 or more in 95% of cases",
-        "poses judged: front and three-quarter; different people's profiles match each other at up to 0.961 "
-        "(28 pairs), above the same person's frontal photos, so a profile's likeness is shown, never judged",
+        "poses judged: front and three-quarter, measured: different people's profiles match each other "
+        "at up to 0.961 (28 pairs), above the same person's frontal photos, so a profile's likeness "
+        "is shown, never judged",
     ),
     judged_poses=("front", "three-quarter"),
 )

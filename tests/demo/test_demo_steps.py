@@ -11,7 +11,7 @@ from demo.__main__ import DemoReport
 from demo.engine_setup import EngineSetupError, ensure_engine, install_command
 from demo.fast_workflow import model_settings
 from devkit.tiny_flux import TinyFluxFiles
-from sd_scripts_bridge.pins import ENGINE_COMMIT
+from sd_scripts_bridge.engine.pins import ENGINE_COMMIT
 
 
 def _fake_engine(root):

@@ -15,7 +15,7 @@ import pytest
 from devkit.demo_dataset import ensure_demo_dataset
 from devkit.tiny_training import EngineInputs
 from devkit.tokenizers import ensure_tokenizers
-from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
+from sd_scripts_bridge.engine.folder import ENGINE_ENV_VAR, locate_engine
 from sd_scripts_bridge.model import Engine
 from tests.fixtures.models import tiny_flux_files  # noqa: F401  (pytest fixture)
 

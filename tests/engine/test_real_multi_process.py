@@ -23,9 +23,9 @@ from safetensors import safe_open
 from devkit.tiny_training import tiny_request
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.job import JobOptions, JobResult, place_run, run_job
-from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.model import ProgressEvent
-from sd_scripts_bridge.training_state import newest_state
+from sd_scripts_bridge.run.loss_log import read_loss_csv
+from sd_scripts_bridge.run_folder.states import newest_state
 from tests.engine.test_real_training import processes_mentioning
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]

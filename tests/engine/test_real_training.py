@@ -25,14 +25,14 @@ import torch
 from safetensors import safe_open
 
 from devkit.tiny_training import TINY_OVERRIDES, tiny_request
-from sd_scripts_bridge.checkpoints import trusted_checkpoints
+from sd_scripts_bridge.engine.pins import ENGINE_COMMIT
 from sd_scripts_bridge.errors import TrainingCancelledError
-from sd_scripts_bridge.loss_log import read_loss_csv
 from sd_scripts_bridge.model import EngineSamplePrompt, ProgressEvent, TrainingPlan, TrainingResult
-from sd_scripts_bridge.pins import ENGINE_COMMIT
-from sd_scripts_bridge.plan import build_plan
-from sd_scripts_bridge.runner import run_training
-from sd_scripts_bridge.training_state import newest_state
+from sd_scripts_bridge.plan.build import build_plan
+from sd_scripts_bridge.run.loss_log import read_loss_csv
+from sd_scripts_bridge.run.runner import run_training
+from sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
+from sd_scripts_bridge.run_folder.states import newest_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 HERE = Path(__file__).parent

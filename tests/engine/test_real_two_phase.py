@@ -14,8 +14,8 @@ import torch
 from safetensors import safe_open
 
 from devkit.tiny_training import tiny_request
-from sd_scripts_bridge.plan import build_plan
-from sd_scripts_bridge.runner import run_training
+from sd_scripts_bridge.plan.build import build_plan
+from sd_scripts_bridge.run.runner import run_training
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(3600)]
 CLIP_MODULES = 72  # 12 layers x (q, k, v, out, fc1, fc2)

@@ -17,7 +17,7 @@ from devkit.photos import grace_hopper
 from devkit.stand_in_engine import stand_in
 from devkit.train_host import train_prompt, write_photos
 from sd_scripts_bridge.lora_file import read_metadata
-from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA
+from sd_scripts_bridge.plan.request_key import REQUEST_KEY_METADATA
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
 
 pytestmark = pytest.mark.host

@@ -316,7 +316,7 @@ def test_missing_engine_says_how_to_install(tmp_path):
 def test_real_engine_trains_the_tiny_flux_and_reuses_it(tmp_path, tiny_flux_files):  # noqa: F811
     from devkit.demo_dataset import ensure_demo_dataset
     from devkit.tiny_training import TINY_OVERRIDES
-    from sd_scripts_bridge.engine import ENGINE_ENV_VAR, locate_engine
+    from sd_scripts_bridge.engine.folder import ENGINE_ENV_VAR, locate_engine
 
     root = os.environ.get(ENGINE_ENV_VAR)
     if not root:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from sd_scripts_bridge.engine.pins import ENGINE_COMMIT
 from sd_scripts_bridge.model import DatasetImage, Engine, ModelFiles, PlanRequest
-from sd_scripts_bridge.pins import ENGINE_COMMIT
 
 
 def make_engine(tmp_path: Path, commit: str = ENGINE_COMMIT) -> Engine:

@@ -13,17 +13,17 @@ from pathlib import Path
 import pytest
 
 from devkit.stand_in_engine import stand_in
-from sd_scripts_bridge.cli import build_parser
+from sd_scripts_bridge.cli.main import build_parser
+from sd_scripts_bridge.cli.plan_command import request_from_args
 from sd_scripts_bridge.errors import TrainingCancelledError
 from sd_scripts_bridge.job import JOB_PHASE, JobOptions, place_run, run_job
 from sd_scripts_bridge.lora_file import read_metadata
-from sd_scripts_bridge.loss_log import read_loss_csv
-from sd_scripts_bridge.overrides import from_fields, parse_key_values, parse_settings_json
-from sd_scripts_bridge.plan import build_plan
-from sd_scripts_bridge.plan_cli import request_from_args
-from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA, request_key
-from sd_scripts_bridge.run_report import REPORT_FILE
-from sd_scripts_bridge.validation_log import read_validation_csv
+from sd_scripts_bridge.plan.build import build_plan
+from sd_scripts_bridge.plan.overrides import from_fields, parse_key_values, parse_settings_json
+from sd_scripts_bridge.plan.request_key import REQUEST_KEY_METADATA, request_key
+from sd_scripts_bridge.run.loss_log import read_loss_csv
+from sd_scripts_bridge.run.report import REPORT_FILE
+from sd_scripts_bridge.run.validation_log import read_validation_csv
 from tests.sd_scripts_bridge.plan_builders import make_images, make_request
 from tests.sd_scripts_bridge.windows_emulation import ON_BOTH_PLATFORMS
 
@@ -213,7 +213,7 @@ sys.path.insert(0, sys.argv[1])
 if sys.argv[3] == "windows":
     from tests.sd_scripts_bridge.windows_emulation import install_here
     install_here()
-from sd_scripts_bridge.run_lock import RunLock
+from sd_scripts_bridge.run_folder.lock import RunLock
 lock = RunLock(pathlib.Path(sys.argv[2]), "ComfyUI on the other server").__enter__()
 print("held", flush=True)
 time.sleep(60)
@@ -222,7 +222,7 @@ time.sleep(60)
 
 @ON_BOTH_PLATFORMS
 def test_a_second_run_in_the_same_run_folder_is_refused_and_named(tmp_path, engine, platform_name):
-    from sd_scripts_bridge.run_lock import RunFolderBusyError, RunLock
+    from sd_scripts_bridge.run_folder.lock import RunFolderBusyError, RunLock
 
     request = job_request(tmp_path)
     holder = subprocess.Popen(

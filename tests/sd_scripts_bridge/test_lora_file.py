@@ -10,19 +10,21 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
+from sd_scripts_bridge import lora_file
 from sd_scripts_bridge.errors import BadLoRAFileError
 from sd_scripts_bridge.lora_file import (
     LoRAExpectation,
     base_model_block_counts,
     check_lora,
     differing_tensors,
-    expectation_for_argv,
+    expectation_for,
     expected_clip_modules,
     expected_unet_modules,
     inspect_lora,
     read_metadata,
     write_with_metadata,
 )
+from sd_scripts_bridge.model import PhaseNetwork
 
 RANK = 2
 
@@ -102,6 +104,29 @@ def test_non_finite_values_are_refused_with_the_nan_fix(tmp_path):
     assert "lower the learning rate" in caught.value.fix and "bf16" in caught.value.fix
 
 
+@pytest.mark.parametrize(
+    "dtype", ["float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
+)
+@pytest.mark.parametrize("planted", [None, float("nan"), float("inf"), float("-inf"), 3.0e38])
+def test_the_value_check_reads_every_float_dtype_as_torch_does(tmp_path, monkeypatch, dtype, planted):
+    """The bit-mask check against torch's own isfinite, on every float dtype safetensors stores, with the
+    planted value in the last of several read chunks (values the dtype cannot hold become inf or NaN)."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file as save_torch
+
+    monkeypatch.setattr(lora_file, "CHUNK_BYTES", 64)
+    tensors = {
+        "lora_unet_a.lora_up.weight": torch.linspace(-2, 2, 400).reshape(20, 20).to(getattr(torch, dtype))
+    }
+    tensors["lora_unet_b.alpha"] = torch.tensor([7], dtype=torch.int64)
+    if planted is not None:
+        tensors["lora_unet_a.lora_up.weight"][19, 19] = planted
+    path = tmp_path / f"{dtype}.safetensors"
+    save_torch(tensors, str(path))
+    finite = bool(torch.isfinite(tensors["lora_unet_a.lora_up.weight"].float()).all())
+    assert (lora_file._non_finite_problems(path) == []) is finite
+
+
 def test_unreadable_truncated_and_absent_files(tmp_path):
     whole = write(tmp_path / "whole.safetensors", lora_tensors())
     cut = tmp_path / "cut.safetensors"
@@ -114,7 +139,7 @@ def test_unreadable_truncated_and_absent_files(tmp_path):
         check_lora(tmp_path / "absent.safetensors")
 
 
-def test_expectation_from_the_engine_command(tmp_path):
+def test_expectation_from_the_phase_network_and_the_base_model(tmp_path):
     base = tmp_path / "flux.safetensors"
     save_file(
         {
@@ -125,14 +150,13 @@ def test_expectation_from_the_engine_command(tmp_path):
         str(base),
     )
     assert base_model_block_counts(base) == (3, 5)
-    argv = ["python", "x.py", "--pretrained_model_name_or_path", str(base), "--network_dim", "16"]
-    assert expectation_for_argv([*argv, "--network_train_unet_only"]) == LoRAExpectation(
+    assert expectation_for(PhaseNetwork(rank=16), base) == LoRAExpectation(
         rank=16, unet=True, text_encoder=False, double_blocks=3, single_blocks=5
     )
-    two_phase = expectation_for_argv([*argv, "--text_encoder_lr", "0"])
-    assert two_phase.text_encoder is True
-    per_type = expectation_for_argv([*argv, "--network_args", "img_attn_dim=8"])
-    assert per_type.rank is None
+    assert expectation_for(PhaseNetwork(rank=16, text_encoder_lr=0.0), base).text_encoder is True
+    assert expectation_for(PhaseNetwork(rank=16, text_encoder_lr=4e-5), base).text_encoder is True
+    unknown = expectation_for(PhaseNetwork(), tmp_path / "missing.safetensors")
+    assert (unknown.rank, unknown.double_blocks, unknown.single_blocks) == (None, None, None)
     assert base_model_block_counts(tmp_path / "missing.safetensors") is None
 
 
@@ -165,3 +189,14 @@ def test_differing_tensors_names_changed_and_missing_keys(tmp_path):
     second = write(tmp_path / "b.safetensors", tensors)
     assert differing_tensors(first, second, "lora_te1_") == [dropped, key]
     assert differing_tensors(first, second, "lora_unet_") == []
+
+
+def test_differing_tensors_compares_bits_dtypes_and_shapes(tmp_path):
+    key = "lora_te1_text_model_encoder_layers_0_mlp_fc1.alpha"
+    zero = write(tmp_path / "zero.safetensors", {key: np.array([0.0], np.float32)})
+    negative_zero = write(tmp_path / "negative_zero.safetensors", {key: np.array([-0.0], np.float32)})
+    wider = write(tmp_path / "wider.safetensors", {key: np.array([0.0], np.float64)})
+    longer = write(tmp_path / "longer.safetensors", {key: np.array([0.0, 0.0], np.float32)})
+    assert differing_tensors(zero, zero, "lora_te1_") == []
+    for other in (negative_zero, wider, longer):
+        assert differing_tensors(zero, other, "lora_te1_") == [key]

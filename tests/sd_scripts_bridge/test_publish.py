@@ -10,6 +10,7 @@ from safetensors.numpy import load_file, save_file
 from sd_scripts_bridge import publish
 from sd_scripts_bridge.errors import BridgeError, OutputExistsError
 from sd_scripts_bridge.lora_file import read_metadata, same_tensors
+from sd_scripts_bridge.plan.request_key import REQUEST_KEY_METADATA, published_for_key, published_step
 from sd_scripts_bridge.publish import (
     CHECKPOINT_STEP_KEY,
     RECOMMENDED_STRENGTH_KEY,
@@ -17,7 +18,6 @@ from sd_scripts_bridge.publish import (
     publish_checkpoint,
     publish_lora,
 )
-from sd_scripts_bridge.request_key import REQUEST_KEY_METADATA, published_for_key, published_step
 
 ENGINE_METADATA = {"ss_network_dim": "4", "ss_steps": "1500", "modelspec.title": "ohwx"}
 OURS = {"identity_lora_profile": "fast", "identity_lora_dataset_hash": "abc", "ss_steps": "999"}

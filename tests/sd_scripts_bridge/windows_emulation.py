@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-from sd_scripts_bridge import engine_process, platform_compat, process_tree
+from sd_scripts_bridge.engine import platform_compat, process_tree
+from sd_scripts_bridge.engine import process as engine_process
 
 REAL_PROC = Path("/proc")
 NO_PROC = Path("/nonexistent-proc-on-windows")

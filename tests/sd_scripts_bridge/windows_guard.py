@@ -1,4 +1,4 @@
-"""``sd_scripts_bridge/engine_guard.py`` under the Windows stand-in (``windows_emulation.py``):
+"""``sd_scripts_bridge/engine/guard.py`` under the Windows stand-in (``windows_emulation.py``):
 the runner starts this script in the guard's place while a test has the platform patched to
 Windows, so the guard's Windows path runs too. Same arguments as the guard."""
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sd_scripts_bridge import engine_guard
+from sd_scripts_bridge.engine import guard as engine_guard
 from tests.sd_scripts_bridge.windows_emulation import install_here
 
 if __name__ == "__main__":

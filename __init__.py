@@ -9,7 +9,7 @@ any name, and ComfyUI's own top-level ``nodes`` module must never be shadowed.
 """
 
 from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-from .nodes.comfy_glue import register_model_folders
+from .nodes.comfy_glue.model_folders import register_model_folders
 
 register_model_folders()
 

@@ -73,7 +73,7 @@ def wait_for_app(page: Any, timeout_ms: int = APP_READY_TIMEOUT_MS) -> None:
 
 def store_settings(url: str, settings: dict[str, Any]) -> None:
     """Save frontend settings for the server's (single) user, as the settings dialog would."""
-    from workflows.queue_client import ComfyClient
+    from workflows.api_client import ComfyClient
 
     status, answer = ComfyClient(url).post_json("/settings", settings)
     if status != 200:

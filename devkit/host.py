@@ -9,7 +9,7 @@ stopped for its whole process group: a stop request, then the kill (``platform_c
 The pack folder in ``custom_nodes`` is always a link to THIS checkout: a link to another clone,
 or one left dangling by a deleted clone, is replaced (``link_pack``).
 
-Tests talk to it only over HTTP and the websocket, through ``workflows.queue_client.ComfyClient``.
+Tests talk to it only over HTTP and the websocket, through ``workflows.api_client.ComfyClient``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sd_scripts_bridge.engine import platform_compat
-from workflows.queue_client import ComfyClient, PromptRun, ServerUnreachable
+from workflows.api_client import ClientError, ComfyClient, PromptRun
 
 from .cache import cache_root
 
@@ -208,7 +208,7 @@ class Host:
             try:
                 probe.system_stats()
                 return
-            except (ServerUnreachable, RuntimeError, ValueError):
+            except ClientError:
                 time.sleep(0.25)
         self.stop()
         raise HostStartError(

@@ -62,11 +62,11 @@ DOC_TEXT: dict[str, NodeDocText] = {
         picture=PIPELINE_PICTURE,
         thresholds=(
             f"{_DATASET.min_images}-{_DATASET.max_images} photos; more than {_DATASET.max_no_face_share:.0%} "
-            f"without a usable face fails (design document §6); with a detector that cannot see full "
-            f"profiles only above {_DATASET.max_no_face_share_any_detector:.0%}.",
+            f"without a usable face fails (docs/profiles.md, dataset rules); with a detector that cannot "
+            f"see full profiles only above {_DATASET.max_no_face_share_any_detector:.0%}.",
             f"Angles: front under {_DATASET.front_max_yaw:.0f}° yaw, profile from "
             f"{_DATASET.profile_min_yaw:.0f}°; each pose class at least {_DATASET.min_pose_share:.0%} "
-            "(design document's angle mix).",
+            "(the dataset rules' angle mix, docs/profiles.md).",
             f"Framing by face height / image height: portrait above {_DATASET.portrait_min_face_ratio}, "
             f"full body below {_DATASET.full_body_max_face_ratio}; at least "
             f"{_DATASET.min_non_portrait_share:.0%} not portraits.",
@@ -94,7 +94,7 @@ DOC_TEXT: dict[str, NodeDocText] = {
             "identity_core/dataset/tokens.py).",
             "Captions describe what changes (framing, view, light, place), never the person's fixed "
             "traits (hair, eye or skin colour, face shape): the LoRA should learn those from the "
-            "photos (design document §5).",
+            "photos (docs/profiles.md, captions and the trigger token).",
         ),
         when_it_fails=(
             _FAILS_WITH_A_FIX,

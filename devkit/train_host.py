@@ -62,8 +62,9 @@ class TestIdentityDataset:
         entries = tuple(model.DatasetItem(Path(p), c, model.CAPTION_TEMPLATE) for p, c in json.loads(items))
         findings = ()
         if verdict == "fail":
-            findings = (model.Finding("image_count", "fail", len(entries), ">= 15",
-                                      "only %d images" % len(entries), "add photos until there are 15-30"),)
+            findings = (model.Finding(check="image_count", severity="fail", measured=len(entries),
+                                      threshold=">= 15", message="only %d images" % len(entries),
+                                      fix="add photos until there are 15-30"),)
         dataset = model.Dataset(Path(entries[0].image_path).parent, entries, trigger_token=token or None,
                                 class_word="person", verdict=verdict, findings=findings)
         return (dataset,)

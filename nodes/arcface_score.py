@@ -7,9 +7,13 @@ import json
 import time
 from pathlib import Path
 
-from . import comfy_glue as glue
-from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.images import arrays_to_images, images_to_arrays, save_preview_png
+from .comfy_glue.model_folders import insightface_pack_choices
+from .comfy_glue.progress import is_interrupted, progress_bar, raise_if_interrupted
+from .comfy_glue.server_folders import output_directory
 from .face_reference import BACKENDS, load_face_backend, reference_photos
+from .pack_names import CATEGORY_ROOT, DATASET_TYPE, SWEEP_TYPE
 
 
 class ArcFaceScore:
@@ -59,7 +63,7 @@ class ArcFaceScore:
                     },
                 ),
                 "insightface_pack": (
-                    glue.insightface_pack_choices(),
+                    insightface_pack_choices(),
                     {
                         "default": "auto",
                         "tooltip": "A pack folder under models/insightface/models (auto: antelopev2, then "
@@ -102,7 +106,7 @@ class ArcFaceScore:
             },
         }
 
-    @glue.hiding_private_paths
+    @hiding_private_paths
     def run(
         self,
         backend,
@@ -131,9 +135,9 @@ class ArcFaceScore:
         sweep = _sweep_to_score(sweep, images)
         photos = reference_photos(reference_dataset, reference_images)
         choice = load_face_backend(backend, insightface_pack)
-        progress = glue.progress_bar(len(photos) + len(sweep.entries))
-        reference = build_reference(photos, choice.backend, should_cancel=glue.is_interrupted)
-        glue.raise_if_interrupted()
+        progress = progress_bar(len(photos) + len(sweep.entries))
+        reference = build_reference(photos, choice.backend, should_cancel=is_interrupted)
+        raise_if_interrupted()
         progress.update_absolute(len(photos))
         thresholds = Thresholds.from_scale(choice.backend.scale, identity_target)
         try:
@@ -143,12 +147,12 @@ class ArcFaceScore:
                 choice.backend,
                 thresholds,
                 backend_message=choice.message,
-                should_cancel=glue.is_interrupted,
+                should_cancel=is_interrupted,
                 on_image=lambda done, _total: progress.update_absolute(len(photos) + done),
                 dataset=DatasetEvidence.from_dataset(reference_dataset) if reference_dataset else None,
             )
         except EvaluationCancelled:
-            glue.raise_if_interrupted()
+            raise_if_interrupted()
             raise
         return _outputs(report, sweep, _recommended_lora(report, publish is True))
 
@@ -184,7 +188,7 @@ def _sweep_to_score(sweep, images):
 
     check_count("sweep images", len(images))
     check_count("sweep megapixels", -(-len(images) * images.shape[1] * images.shape[2] // 1_000_000))
-    arrays = glue.images_to_arrays(images)
+    arrays = images_to_arrays(images)
     if sweep is None:
         return Sweep.from_images(arrays)
     return with_images(sweep, arrays)
@@ -222,7 +226,7 @@ def _outputs(report, sweep, recommended: tuple[str, int]):
     captions, marks = _annotations(report)
     grid = sweep_grid(sweep, captions, None if sweep.plain_images else marks, title=report.backend_name)
     chart = checkpoint_chart(report)
-    folder = Path(glue.output_directory()) / "identity_lora"
+    folder = Path(output_directory()) / "identity_lora"
     json_path = report.write_json(
         folder / f"arcface_score_{time.strftime('%Y%m%d-%H%M%S')}_{id(report) % 10000}.json"
     )
@@ -231,8 +235,8 @@ def _outputs(report, sweep, recommended: tuple[str, int]):
     ui = {
         "text": [text],
         "images": [
-            glue.save_preview_png(chart, "arcface_chart"),
-            glue.save_preview_png(grid, "arcface_grid"),
+            save_preview_png(chart, "arcface_chart"),
+            save_preview_png(grid, "arcface_grid"),
         ],
         "identity_report": [
             json.loads(
@@ -252,8 +256,8 @@ def _outputs(report, sweep, recommended: tuple[str, int]):
         "result": (
             float(report.recommendation.strength),
             text,
-            glue.arrays_to_images([chart]),
-            glue.arrays_to_images([grid]),
+            arrays_to_images([chart]),
+            arrays_to_images([grid]),
             bool(report.recommendation.passed),
             recommended[0],
             int(recommended[1]),

@@ -11,8 +11,10 @@ and ``run`` unwraps the single values.
 from __future__ import annotations
 
 from ..identity_core.dataset.captions import MODES as CAPTION_MODES
-from . import comfy_glue
-from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.progress import raise_if_interrupted
+from .comfy_glue.server_folders import comfyui_dir, work_folder, writable_roots
+from .pack_names import CATEGORY_ROOT, DATASET_TYPE
 
 BACKUP_SUBFOLDER = "caption_backups"  # inside the pack's private work folder
 
@@ -75,7 +77,7 @@ class CaptionTokenizer:
             },
         }
 
-    @comfy_glue.hiding_private_paths
+    @hiding_private_paths
     def run(self, dataset, trigger_token, class_word, mode, write_captions, captions=None):
         from ..identity_core.dataset.caption_files import write_caption_files
         from ..identity_core.dataset.captions import apply_caption_rules
@@ -84,14 +86,12 @@ class CaptionTokenizer:
         dataset, trigger_token, class_word, mode, write_captions = (
             _single(value) for value in (dataset, trigger_token, class_word, mode, write_captions)
         )
-        comfy_glue.raise_if_interrupted()
+        raise_if_interrupted()
         _check_inputs(dataset, trigger_token, class_word, captions)
-        tokenizers = load_tokenizers(comfy_glue.comfyui_dir())
+        tokenizers = load_tokenizers(comfyui_dir())
         result = apply_caption_rules(dataset, trigger_token, class_word, mode, tokenizers, captions)
         if write_captions:
-            written = write_caption_files(
-                result.dataset, comfy_glue.work_folder() / BACKUP_SUBFOLDER, comfy_glue.writable_roots()
-            )
+            written = write_caption_files(result.dataset, work_folder() / BACKUP_SUBFOLDER, writable_roots())
             result.backup_folder, result.written, result.skipped = (
                 written.backup_folder,
                 written.written,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .face_reference import load_face_backend
-from .sweep_sampling import SweepPlan, sample_lora
+from .face_reference import References, load_face_backend
+from .sweep_sampling import LoraFile, Models, SweepPlan, sample_lora
 
 INPUT = "checkpoints"
 
@@ -60,12 +60,10 @@ def coarse_image_count(checkpoint_set, plan: SweepPlan, dataset, backend_name: s
     return per_checkpoint * len(checkpoint_set.files)
 
 
-def run_coarse_pass(checkpoint_set, plan: SweepPlan, models, words, references, backend_name, progress):
-    """The coarse likeness of every checkpoint and the pick (``CheckpointSweep``).
-
-    ``models``: (MODEL, CLIP, VAE); ``words``: (trigger token, class word); ``references``:
-    (reference_dataset, ``ReferenceOnce`` of the reference photos, shared with the probe).
-    """
+def run_coarse_pass(
+    checkpoint_set, plan: SweepPlan, models: Models, references: References, backend_name: str, progress
+):
+    """The coarse likeness of every checkpoint and the pick (``CheckpointSweep``)."""
     from ..identity_core.evaluation import Thresholds
     from ..identity_core.evaluation.checkpoint_pick import pick_checkpoints
     from ..identity_core.evaluation.checkpoint_sweep import (
@@ -80,7 +78,7 @@ def run_coarse_pass(checkpoint_set, plan: SweepPlan, models, words, references, 
     thresholds = Thresholds.from_scale(backend.scale)
     curve, source = training_curve(checkpoint_set, backend.name), SOURCE_TRAINING
     if curve is None:
-        sampler = _CoarseSampler(plan, models, words, references[0], progress)
+        sampler = _CoarseSampler(plan, models, references.dataset, progress)
         curve, source = sampler.measure(checkpoint_set, backend, thresholds, references), SOURCE_SWEEP
     attach_run_losses(curve, checkpoint_set)
     pick = pick_checkpoints(curve, thresholds.checkpoint_margin, checkpoint_set.steps)
@@ -104,7 +102,7 @@ def _pose_probe(dataset):
 class _CoarseSampler:
     """Samples each checkpoint at strength 1.0 (identity prompts x 2 seeds, the pose probe) and scores it."""
 
-    def __init__(self, plan: SweepPlan, models, words, dataset, progress):
+    def __init__(self, plan: SweepPlan, models: Models, dataset, progress):
         from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.coarse_likeness import COARSE_SEEDS, COARSE_STRENGTH
 
@@ -118,29 +116,24 @@ class _CoarseSampler:
         seeds = [plan.seeds[0] + offset for offset in range(COARSE_SEEDS)]
         self.identity_plan = plan.narrowed(specs, [COARSE_STRENGTH], seeds)
         self.probe = _pose_probe(dataset)
-        self.probe_plan = self._probe_plan(plan, words, seeds[0]) if self.probe else None
+        self.probe_plan = (
+            plan.narrowed([self.probe.spec], [COARSE_STRENGTH], seeds[:1]) if self.probe else None
+        )
         self.models, self.progress = models, progress
 
-    def _probe_plan(self, plan: SweepPlan, words, seed: int) -> SweepPlan:
-        from ..identity_core.evaluation.coarse_likeness import COARSE_STRENGTH
-
-        spec = self.probe.spec
-        return plan.narrowed([spec], [COARSE_STRENGTH], [seed], {spec.prompt_id: spec.render(*words)})
-
-    def measure(self, checkpoint_set, backend, thresholds, references):
+    def measure(self, checkpoint_set, backend, thresholds, references: References):
         """Every checkpoint's point on the coarse likeness curve."""
         from ..identity_core.evaluation import EvaluationError
         from ..identity_core.evaluation.coarse_likeness import CoarseLikeness
 
-        _, reference_once = references
-        if not reference_once.photos():
+        if not references.photos():
             raise EvaluationError(
                 "The checkpoints carry no likeness measured while training, and no reference is connected",
                 "connect reference_dataset (DatasetCheck) or reference_images: each checkpoint is then "
                 "sampled at strength 1.0 and scored against them",
                 "reference_dataset / reference_images",
             )
-        reference = reference_once.identity(backend)
+        reference = references.identity(backend)
         coarse = CoarseLikeness(thresholds, backend.name)
         for file in checkpoint_set.files:
             self._measure_one(file, coarse, backend, reference)
@@ -158,9 +151,4 @@ class _CoarseSampler:
             coarse.add_pose_probe(file.step, self.probe, measure_image(entry.image, backend, reference))
 
     def _sample(self, plan: SweepPlan, file) -> list:
-        model, clip, vae = self.models
-        entries: list = []
-        sample_lora(
-            plan, model, clip, vae, file.label, str(file.path), self.progress, entries, plan.strengths
-        )
-        return entries
+        return sample_lora(plan, self.models, LoraFile(file.label, str(file.path)), self.progress)

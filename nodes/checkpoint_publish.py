@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import comfy_glue as glue
+from .comfy_glue.events import current_prompt
+from .comfy_glue.lora_folders import lies_in_lora_folders, lora_display_name, lora_root
 from .train_request import LORA_SUBFOLDER
 
 
@@ -56,7 +57,7 @@ def publish_recommended(report, publish: bool) -> tuple[str, int]:
 def _trained_here(checkpoint_set) -> bool:
     """Whether the running prompt's own TrainIdentityLoRA made the set (not ComfyUI's cache of an
     earlier prompt, not the checkpoint loader)."""
-    prompt_id, _client = glue.current_prompt()
+    prompt_id, _client = current_prompt()
     return checkpoint_set.trained_in_prompt is not None and checkpoint_set.trained_in_prompt == prompt_id
 
 
@@ -65,7 +66,7 @@ def _publish_over_run(report, checkpoint, chosen) -> tuple[str, int]:
 
     verdict = report.checkpoints
     destination = verdict.sweep.checkpoint_set.publish_to
-    if destination is None or not glue.lies_in_lora_folders(str(destination)):
+    if destination is None or not lies_in_lora_folders(str(destination)):
         shown = Path(destination).name if destination is not None else "(none)"
         verdict.not_published = (
             f"the run's LoRA {shown} is not in ComfyUI's loras folders, and nothing is written elsewhere; "
@@ -74,8 +75,8 @@ def _publish_over_run(report, checkpoint, chosen) -> tuple[str, int]:
         return _own_name(checkpoint.path), chosen.step
     strength = float(report.recommendation.strength)
     done = _publish(Path(checkpoint.path), Path(destination), chosen.step, strength, None, True)
-    name = glue.lora_display_name(str(destination))
-    moved = glue.lora_display_name(str(done.moved_aside)) if done.moved_aside is not None else ""
+    name = lora_display_name(str(destination))
+    moved = lora_display_name(str(done.moved_aside)) if done.moved_aside is not None else ""
     verdict.published = PublishedCheckpoint(name, chosen.step, strength, done.changed, moved)
     return name, chosen.step
 
@@ -87,12 +88,12 @@ def _publish_new(report, checkpoint, chosen) -> tuple[str, int]:
     verdict = report.checkpoints
     checkpoint_set = verdict.sweep.checkpoint_set
     run = re.sub(r"[^A-Za-z0-9_-]", "_", checkpoint_set.run_name)[:80] or "run"
-    destination = Path(glue.lora_root()) / LORA_SUBFOLDER / f"{run}-step{chosen.step:08d}.safetensors"
+    destination = Path(lora_root()) / LORA_SUBFOLDER / f"{run}-step{chosen.step:08d}.safetensors"
     strength = float(report.recommendation.strength)
     done = _publish(
         Path(checkpoint.path), destination, chosen.step, strength, _run_keys(checkpoint_set), False
     )
-    name = glue.lora_display_name(str(destination))
+    name = lora_display_name(str(destination))
     verdict.published = PublishedCheckpoint(name, chosen.step, strength, done.changed, new_file=True)
     return name, chosen.step
 
@@ -140,7 +141,7 @@ def _publish(source: Path, destination: Path, step: int, strength: float, run_ke
 
 def _own_name(path) -> str:
     """The checkpoint's own LoraLoader name when it lies in a loras folder, else empty."""
-    return glue.lora_display_name(str(path)) if glue.lies_in_lora_folders(str(path)) else ""
+    return lora_display_name(str(path)) if lies_in_lora_folders(str(path)) else ""
 
 
 def _reason(error: Exception, bridge_error: type) -> str:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 
-from . import comfy_glue
-from .comfy_glue import CATEGORY_ROOT, DATASET_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.images import arrays_to_images, save_preview_png
+from .comfy_glue.model_folders import insightface_pack_choices
+from .comfy_glue.progress import is_interrupted, progress_bar, raise_if_interrupted
+from .comfy_glue.server_folders import allowed_roots, output_directory
 from .face_reference import BACKENDS, load_face_backend
+from .pack_names import CATEGORY_ROOT, DATASET_TYPE
 
 REPORT_SUBFOLDER = os.path.join("identity_lora", "dataset_check")
 
@@ -56,7 +60,7 @@ class DatasetCheck:
                     },
                 ),
                 "insightface_pack": (
-                    comfy_glue.insightface_pack_choices(),
+                    insightface_pack_choices(),
                     {
                         "default": "auto",
                         "tooltip": "A pack folder under models/insightface/models (auto: antelopev2, then "
@@ -126,7 +130,7 @@ class DatasetCheck:
             return float("nan")
         return "|".join(_folder_fingerprint(path) for path in folders)
 
-    @comfy_glue.hiding_private_paths
+    @hiding_private_paths
     def run(
         self,
         folder,
@@ -145,7 +149,7 @@ class DatasetCheck:
         from ..identity_core.dataset.thresholds import Thresholds
         from ..identity_core.input_limits import check_number
 
-        comfy_glue.raise_if_interrupted()
+        raise_if_interrupted()
         check_number("max_background_share", max_background_share, 0.05, 1.0)
         check_number("min_sharpness", min_sharpness, 0.0, 10000.0)
         folder, regularization = _confined(folder, regularization_folder)
@@ -167,17 +171,17 @@ class DatasetCheck:
                 regularization_folder=regularization,
                 backend_message=choice.message,
                 on_progress=progress,
-                should_cancel=comfy_glue.is_interrupted,
+                should_cancel=is_interrupted,
             )
         except CheckCancelled:
-            comfy_glue.raise_if_interrupted()
+            raise_if_interrupted()
             raise
-        save_json_report(result, os.path.join(comfy_glue.output_directory(), REPORT_SUBFOLDER))
+        save_json_report(result, os.path.join(output_directory(), REPORT_SUBFOLDER))
         sheet = render_contact_sheet(result)
         report = render_text(result)
         return {
-            "ui": {"text": [report], "images": [comfy_glue.save_preview_png(sheet, "dataset_check")]},
-            "result": (result.dataset, result.verdict, report, comfy_glue.arrays_to_images([sheet])),
+            "ui": {"text": [report], "images": [save_preview_png(sheet, "dataset_check")]},
+            "result": (result.dataset, result.verdict, report, arrays_to_images([sheet])),
         }
 
 
@@ -188,9 +192,9 @@ class _Progress:
         self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
-        comfy_glue.raise_if_interrupted()
+        raise_if_interrupted()
         if self.bar is None:
-            self.bar = comfy_glue.progress_bar(total)
+            self.bar = progress_bar(total)
         self.bar.update_absolute(done, total)
 
 
@@ -201,7 +205,7 @@ def _confined(folder: str, regularization_folder: str):
 
     check_text("folder", folder)
     check_text("regularization_folder", regularization_folder)
-    roots = comfy_glue.allowed_roots()
+    roots = allowed_roots()
     subject = confine_folder(folder, roots, "folder")
     regularization = (
         confine_folder(regularization_folder, roots, "regularization_folder")

@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import comfy_glue as glue
-from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.lora_folders import lies_in_lora_folders, lora_display_name, lora_roots
+from .comfy_glue.server_folders import work_folder
+from .pack_names import CATEGORY_ROOT, CHECKPOINTS_TYPE
 from .train_request import RUNS_SUBFOLDER
 
 RUN_PREFIX, LORAS_PREFIX = "run: ", "loras: "
@@ -49,7 +51,7 @@ class LoadIdentityCheckpoints:
             }
         }
 
-    @glue.hiding_private_paths
+    @hiding_private_paths
     def load(self, run):
         checkpoints = load_choice(run)
         steps = ", ".join(str(step) for step in checkpoints.steps)
@@ -83,7 +85,7 @@ def load_choice(choice: str):
 
 
 def _runs_root() -> Path:
-    return Path(glue.work_folder()) / RUNS_SUBFOLDER
+    return Path(work_folder()) / RUNS_SUBFOLDER
 
 
 def _run_folders() -> list[str]:
@@ -102,7 +104,7 @@ def _run_folders() -> list[str]:
 def _lora_folders() -> list[str]:
     """Sub-folders (relative, '/'-separated) of the loras folders that hold .safetensors files."""
     found: set[str] = set()
-    for root in glue.lora_folders():
+    for root in lora_roots():
         for folder, dirs, files in os.walk(root):
             relative = os.path.relpath(folder, root)
             if relative.count(os.sep) >= MAX_FOLDER_DEPTH:
@@ -133,7 +135,7 @@ def _from_run(run_dir: Path):
     return CheckpointSet(
         files=tuple(CheckpointFile(c.step, c.path) for c in checkpoints),
         run_name=run_dir.name,
-        lora_name=glue.lora_display_name(str(publish_to)) if publish_to is not None else "",
+        lora_name=lora_display_name(str(publish_to)) if publish_to is not None else "",
         publish_to=publish_to,
         likeness=saved.curve if saved is not None else None,
         losses=tuple((p.step, p.loss) for p in read_loss_points(run_dir / "loss.csv")),
@@ -150,7 +152,7 @@ def _published_lora(run_dir: Path) -> tuple[Path | None, str]:
 
     report = read_report(run_dir)
     path, key = report.get("lora_path"), report.get("request_key")
-    if not isinstance(path, str) or not isinstance(key, str) or not glue.lies_in_lora_folders(path):
+    if not isinstance(path, str) or not isinstance(key, str) or not lies_in_lora_folders(path):
         return None, key if isinstance(key, str) else ""
     ours = published_for_key(Path(path), key) or published_step(Path(path), key) is not None
     return (Path(path) if ours else None), key
@@ -160,7 +162,7 @@ def _from_loras(subfolder: str):
     from ..identity_core.evaluation import EvaluationError
     from ..identity_core.evaluation.checkpoints import checkpoints_in_folder
 
-    for root in glue.lora_folders():
+    for root in lora_roots():
         folder = Path(root) / subfolder
         if folder.is_dir():
             return checkpoints_in_folder(folder)

@@ -4,7 +4,7 @@ The whole job (request key, reuse of a published LoRA, resume or set-aside, the 
 run, validation and loss capture, checkpoints, publishing, the run report) is
 ``sd_scripts_bridge.job.run_job``, the same call ``python -m sd_scripts_bridge train`` makes. This
 node maps its inputs to a ``PlanRequest``, lends the job ComfyUI's memory management
-(``comfy_glue.ComfyMemory``: VRAM freed before the tier is chosen, RAM when the preflight needs
+(``comfy_glue.memory.ComfyMemory``: VRAM freed before the tier is chosen, RAM when the preflight needs
 it), relays progress (``train_progress.py``), honours Cancel and returns the outputs.
 
 Outputs 6-9 are the FLUX file names the LoRA was trained with, typed as the core
@@ -32,9 +32,14 @@ from pathlib import Path
 from ..sd_scripts_bridge.plan.profiles import PROFILES
 from ..sd_scripts_bridge.plan.te_policy import POLICIES as TE_POLICIES
 from ..sd_scripts_bridge.plan.tiers import TIER_ORDER
-from . import comfy_glue
-from .comfy_glue import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
+from .comfy_glue.hidden_paths import hiding_private_paths
+from .comfy_glue.images import arrays_to_images, save_preview_png
+from .comfy_glue.memory import ComfyMemory
+from .comfy_glue.model_folders import loader_combo, model_file_names
+from .comfy_glue.progress import is_interrupted, raise_if_interrupted
+from .comfy_glue.server_folders import work_folder
 from .face_reference import BACKENDS
+from .pack_names import CATEGORY_ROOT, CHECKPOINTS_TYPE, DATASET_TYPE
 from .train_limits import owner_limited
 from .train_previews import preview_batch, preview_index, samples_of_prompt
 from .train_request import (
@@ -78,7 +83,7 @@ class _ClassProperty:
 
 
 def _return_types(_cls) -> tuple:
-    loaders = tuple(comfy_glue.loader_combo(loader, name) for _, loader, name, _ in LOADER_OUTPUTS)
+    loaders = tuple(loader_combo(loader, name) for _, loader, name, _ in LOADER_OUTPUTS)
     return ("STRING", "STRING", "IMAGE", "STRING", "IMAGE", *loaders, CHECKPOINTS_TYPE, "IMAGE")
 
 
@@ -129,16 +134,16 @@ class TrainIdentityLoRA:
 
     @classmethod
     def INPUT_TYPES(cls):
-        encoders = comfy_glue.model_file_names("text_encoders")
+        encoders = model_file_names("text_encoders")
         required = {
             "dataset": (DATASET_TYPE,),
             "profile": (list(PROFILES), {"default": "fast"}),
             "vram_tier": (["auto", *TIER_ORDER], {"default": "auto"}),
             "text_encoder": (list(TE_POLICIES), {"default": "auto"}),
-            "diffusion_model": (comfy_glue.model_file_names("diffusion_models"),),
+            "diffusion_model": (model_file_names("diffusion_models"),),
             "clip_l": (encoders,),
             "t5xxl": (encoders,),
-            "ae": (comfy_glue.model_file_names("vae"),),
+            "ae": (model_file_names("vae"),),
             "output_name": ("STRING", {"default": "identity_lora"}),
             "seed": ("INT", {"default": 42, "min": 0, "max": 2**32 - 1}),
             "checkpoint_every": ("INT", {"default": 250, "min": 0, "max": 100000}),
@@ -186,20 +191,20 @@ class TrainIdentityLoRA:
         text = json.dumps({"settings": settings, "models": models}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    @comfy_glue.hiding_private_paths
+    @hiding_private_paths
     def run(self, dataset, output_name, unique_id=None, **inputs):
         from ..identity_core.dataset.gate import refuse_failed_dataset
         from ..sd_scripts_bridge.errors import TrainingCancelledError
         from ..sd_scripts_bridge.job import run_job
         from .train_progress import TrainingProgress
 
-        comfy_glue.raise_if_interrupted()
+        raise_if_interrupted()
         _check_inputs(dataset, output_name, inputs)
         refuse_failed_dataset(dataset)
         inputs, limit_notes = owner_limited(
             inputs, (inputs.get("regularization") or dataset.regularization) is not None
         )
-        work = comfy_glue.work_folder()
+        work = work_folder()
         prompts, probe = likeness_prompts(dataset, inputs)
         request = training_request(dataset, output_name, inputs, work, prompts)
         progress = TrainingProgress(unique_id)
@@ -210,13 +215,13 @@ class TrainIdentityLoRA:
             result = run_job(
                 request,
                 on_event=relay or progress,
-                should_cancel=comfy_glue.is_interrupted,
+                should_cancel=is_interrupted,
                 options=_options(inputs, unique_id, relay),
-                host=comfy_glue.ComfyMemory(),
+                host=ComfyMemory(),
                 should_stop=relay.should_stop if relay is not None else None,
             )
         except TrainingCancelledError:
-            comfy_glue.raise_if_interrupted()  # ComfyUI shows the node as interrupted
+            raise_if_interrupted()  # ComfyUI shows the node as interrupted
             raise
         return _outputs(result, inputs, relay, preview_index(prompts), limit_notes)
 
@@ -286,19 +291,19 @@ def _outputs(result, inputs: dict, relay, preview_prompt_index: int, notes: list
         "ui": {
             "text": [summary],
             "images": [
-                comfy_glue.save_preview_png(chart, "identity_loss"),
-                comfy_glue.save_preview_png(likeness, "identity_likeness"),
+                save_preview_png(chart, "identity_loss"),
+                save_preview_png(likeness, "identity_likeness"),
             ],
             "identity_lora": [{"lora_name": lora_name}],  # what the API client prints as "LoRA"
         },
         "result": (
             lora_name,
             str(result.lora_path),
-            comfy_glue.arrays_to_images([chart]),
+            arrays_to_images([chart]),
             summary,
             preview_batch(samples_of_prompt(result.samples, preview_prompt_index)),
             *(inputs[role] for *_, role in LOADER_OUTPUTS),
             checkpoints,
-            comfy_glue.arrays_to_images([likeness]),
+            arrays_to_images([likeness]),
         ),
     }

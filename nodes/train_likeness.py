@@ -116,7 +116,7 @@ def checkpoint_outputs(result, relay: LiveLikenessRelay | None, lora_name: str):
     from ..identity_core.evaluation.likeness_monitor import read_likeness
     from ..identity_core.reports.loss_chart import read_loss_points
     from ..sd_scripts_bridge.run_folder.checkpoints import trusted_checkpoints
-    from .comfy_glue import current_prompt
+    from .comfy_glue.events import current_prompt
 
     monitor = relay.monitor if relay is not None else None
     saved = read_likeness(result.run_dir) if monitor is None else None

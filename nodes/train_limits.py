@@ -5,7 +5,8 @@ line of the run's summary."""
 
 from __future__ import annotations
 
-from . import comfy_glue
+from .comfy_glue.memory import gpu_count
+from .comfy_glue.server_folders import server_settings
 
 STATE_BYTES_PER_WEIGHT = 12  # a resume state: the LoRA in fp32 and AdamW's two fp32 moments
 
@@ -16,12 +17,12 @@ def owner_limited(inputs: dict, has_regularization: bool) -> tuple[dict, list[st
     from ..identity_core.access import owner_limits
     from ..sd_scripts_bridge.lora_file import estimated_lora_bytes
 
-    settings = comfy_glue.server_settings()
+    settings = server_settings()
     steps, rank = _steps_and_rank(inputs, has_regularization)
     limited = {
         "ram_check": owner_limits.ram_check(bool(inputs.get("ram_check", True)), settings),
         "num_processes": owner_limits.process_count(
-            int(inputs.get("num_processes") or 1), comfy_glue.gpu_count(), settings
+            int(inputs.get("num_processes") or 1), gpu_count(), settings
         ),
         "checkpoint_every": owner_limits.checkpoint_interval(
             int(inputs.get("checkpoint_every") or 0),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import comfy_glue
+from .comfy_glue.images import arrays_to_images
 
 
 def preview_index(prompts) -> int:
@@ -37,4 +37,4 @@ def preview_batch(paths):
     if arrays:
         size = arrays[-1].shape
         arrays = [a for a in arrays if a.shape == size]
-    return comfy_glue.arrays_to_images(arrays or [np.zeros((64, 64, 3), np.uint8)])
+    return arrays_to_images(arrays or [np.zeros((64, 64, 3), np.uint8)])

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..sd_scripts_bridge.model import EARLIER_SAMPLE_PREFIX, ProgressEvent
 from ..sd_scripts_bridge.run.progress_text import progress_line, worth_showing
-from . import comfy_glue
+from .comfy_glue.events import current_prompt, send_event, send_node_text
+from .comfy_glue.progress import progress_bar
 
 PROGRESS_EVENT = "identity_lora.progress"
 PREVIEW_SIZE = 512
@@ -26,7 +27,7 @@ class TrainingProgress:
 
     def __init__(self, node_id: str | None) -> None:
         self.node_id = node_id
-        self.prompt = comfy_glue.current_prompt()  # (prompt id, client id): events go to that client only
+        self.prompt = current_prompt()  # (prompt id, client id): events go to that client only
         self.bar: Any = None
         self.likeness: dict[str, Any] | None = None  # {"value", "step"} of the newest scored checkpoint
         self.last_step = (0, 0)  # (step, total) of the bar
@@ -35,16 +36,14 @@ class TrainingProgress:
         if event.total and not event.message.startswith(EARLIER_SAMPLE_PREFIX):
             self._move_bar(event)
         if worth_showing(event):
-            comfy_glue.send_event(PROGRESS_EVENT, self._event_data(event), self.prompt)
-            comfy_glue.send_node_text(
-                self.node_id, progress_line(event) + self._likeness_text(), self.prompt[1]
-            )
+            send_event(PROGRESS_EVENT, self._event_data(event), self.prompt)
+            send_node_text(self.node_id, progress_line(event) + self._likeness_text(), self.prompt[1])
 
     def say(self, text: str) -> None:
         """A line of the node's own (not from the engine)."""
         data = {"node": self.node_id, "kind": "log", "message": text, "likeness": self.likeness}
-        comfy_glue.send_event(PROGRESS_EVENT, data, self.prompt)
-        comfy_glue.send_node_text(self.node_id, text, self.prompt[1])
+        send_event(PROGRESS_EVENT, data, self.prompt)
+        send_node_text(self.node_id, text, self.prompt[1])
 
     def show_likeness(self, step: int, value: float | None, chart) -> None:
         """A checkpoint's likeness: a line, a ws event with the value, the chart as the preview."""
@@ -64,7 +63,7 @@ class TrainingProgress:
 
     def _move_bar(self, event: ProgressEvent) -> None:
         if self.bar is None:
-            self.bar = comfy_glue.progress_bar(event.total)
+            self.bar = progress_bar(event.total)
         preview = _preview(event) if event.kind == "sample" and self.likeness is None else None
         self.last_step = (event.step, event.total)
         self.bar.update_absolute(event.step, event.total, preview)

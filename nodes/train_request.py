@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import comfy_glue
+from .comfy_glue.lora_folders import lora_root
+from .comfy_glue.memory import cuda_available
+from .comfy_glue.model_folders import model_file_path
+from .comfy_glue.server_folders import comfyui_dir
 
 FORCE_CPU_ENV = "IDENTITY_LORA_FORCE_CPU"
 ALLOW_UNPINNED_ENV = "IDENTITY_LORA_ALLOW_UNPINNED_ENGINE"
@@ -44,7 +47,7 @@ def training_request(dataset, output_name: str, inputs: dict, work: Path, prompt
     from ..sd_scripts_bridge.model import DatasetImage, EngineSamplePrompt, ModelFiles, PlanRequest
 
     cpu = os.environ.get(FORCE_CPU_ENV, "") == "1"
-    if not cpu and not comfy_glue.cuda_available():
+    if not cpu and not cuda_available():
         raise GpuRequiredError(FORCE_CPU_ENV)
     token = require_trigger_token(dataset)
     class_word = dataset.class_word or "person"
@@ -76,7 +79,7 @@ def training_request(dataset, output_name: str, inputs: dict, work: Path, prompt
         num_processes=int(inputs.get("num_processes") or 1),
         cpu=cpu,
         allow_unpinned_engine=os.environ.get(ALLOW_UNPINNED_ENV, "") == "1",
-        publish_dir=Path(comfy_glue.lora_root()) / LORA_SUBFOLDER,
+        publish_dir=Path(lora_root()) / LORA_SUBFOLDER,
     )
     return place_run(request, work / RUNS_SUBFOLDER)
 
@@ -97,7 +100,7 @@ def model_paths(inputs: dict) -> dict[str, str]:
     paths = {}
     for role, folder in MODEL_FOLDERS.items():
         try:
-            paths[role] = comfy_glue.model_file_path(folder, inputs.get(role))
+            paths[role] = model_file_path(folder, inputs.get(role))
         except FileNotFoundError:
             raise PlanInputError(
                 what=f"The {role} file {inputs.get(role)!r} is not in ComfyUI's models/{folder} folder",
@@ -110,4 +113,4 @@ def _comfy_tokenizers(work: Path) -> Path:
     """Offline tokenizer folders made from ComfyUI's own tokenizer files (the engine is offline)."""
     from ..sd_scripts_bridge.engine.comfy_tokenizers import ensure_tokenizers
 
-    return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfy_glue.comfyui_dir()))
+    return ensure_tokenizers(work / TOKENIZERS_SUBFOLDER, Path(comfyui_dir()))

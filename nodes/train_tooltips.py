@@ -27,8 +27,9 @@ TOOLTIPS = {
     "its models (and refuses below 6.8 GiB). 8/10/12/16/24gb: fp8 base + checkpointing (+ block swap up to "
     "24gb: 28/22/16/8 blocks); 48/80gb: bf16 base, no checkpointing, ~2.2x faster (changes numerics "
     "slightly).",
-    "text_encoder": "auto = frozen (design document Section 5). two_phase trains the CLIP-L LoRA for the "
-    "first half of the steps; it needs regularization images, 15+ photos and a token that is not unique.",
+    "text_encoder": "auto = frozen (docs/profiles.md, text encoder policy). two_phase trains the CLIP-L LoRA "
+    "for the first half of the steps; it needs regularization images, 15+ photos and a token that is not "
+    "unique.",
     "diffusion_model": "FLUX.1-dev single-file model from models/diffusion_models.",
     "clip_l": "CLIP-L text encoder from models/text_encoders (or clip).",
     "t5xxl": "T5-XXL text encoder from models/text_encoders (or clip).",

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.host import Host  # noqa: E402
 from devkit.node_docs import BUILD_COMMAND, expected_pages, stale_pages  # noqa: E402
-from workflows.queue_client import ComfyClient  # noqa: E402
+from workflows.api_client import ComfyClient  # noqa: E402
 
 
 def _servers(url: str | None) -> Iterator[str]:

@@ -43,7 +43,7 @@ from devkit.shipped_workflows import (  # noqa: E402
     stale_files,
 )
 from devkit.workflow_builder import WorkflowBuildError  # noqa: E402
-from workflows.queue_client import ComfyClient  # noqa: E402
+from workflows.api_client import ComfyClient  # noqa: E402
 
 
 def _harness_host() -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""What the job asks of the program it runs in (ComfyUI, through ``nodes/comfy_glue.py``) about memory.
+"""What the job asks of the program it runs in (ComfyUI, through ``nodes/comfy_glue/memory.py``) about memory.
 
 The engine is a separate process that loads its own copy of the FLUX files. Before it starts, the
 host gives back what it holds: its models' VRAM first (then the free VRAM it measures is what the

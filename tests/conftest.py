@@ -21,7 +21,7 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         run.messages                             # every ws message of the prompt, in order
         run.executed(), run.texts(), run.images(), run.prompt_id, run.history
         comfy_host.interrupt(prompt_id=None)     # POST /interrupt
-        comfy_host.client                        # workflows.queue_client.ComfyClient for anything else
+        comfy_host.client                        # workflows.api_client.ComfyClient for anything else
 
     def test_workflows(model_host):             # session host with the workflows' model file names
     def test_frontend(newest_frontend_host):    # the same, serving the newest ComfyUI frontend
@@ -36,7 +36,7 @@ Fixture API (mark tests that use a host with ``@pytest.mark.host``)::
         # next /object_info (ComfyUI rescans folders by mtime); to have files present at load time:
         host = start_comfy_host(prepare=lambda base: ...)   # called with the base dir before start
 
-``run_prompt`` raises ``workflows.queue_client.PromptRejected`` (``.status``, ``.body``) when /prompt
+``run_prompt`` raises ``workflows.api_client.PromptRejected`` (``.status``, ``.body``) when /prompt
 refuses the prompt. Servers started by the factory stop when the test ends; the session host
 stops at the end of the session. ``KEEP_COMFY_HOST=1`` keeps their base folders (logs) on disk.
 Host selection: ``COMFYUI_DIR`` (an existing ComfyUI) and ``COMFYUI_PYTHON``, else the cached

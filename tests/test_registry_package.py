@@ -45,6 +45,7 @@ SHIPPED = (
     "web/identity_lora_text.js",
     "example_workflows/identity_fast.json",
     "workflows/queue_client.py",
+    "workflows/api_client/cli.py",
     *(f"web/docs/{node}.md" for node in PACK_NODES),
 )
 

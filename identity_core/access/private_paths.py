@@ -6,7 +6,7 @@ photo roots). So before a message leaves a node, every known place is replaced w
 ``input/anna/01.jpg``, ``models/loras/identity/anna.safetensors``, ``<work folder>/train/...``,
 ``<allowed root>/anna``. The server's own log keeps the full text.
 
-Pure Python: the nodes pass in the places ComfyUI has (``nodes/comfy_glue.private_path_labels``).
+Pure Python: the nodes pass in the places ComfyUI has (``nodes/comfy_glue/hidden_paths.private_path_labels``).
 """
 
 from __future__ import annotations

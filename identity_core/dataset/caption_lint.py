@@ -1,4 +1,4 @@
-"""Caption style rules (design document Section 6) and the identity-trait lint.
+"""Caption style rules (docs/profiles.md, "Captions and the trigger token") and the identity-trait lint.
 
 - verbose captions: CLIP reads 75 tokens, the rest is cut off;
 - identical phrasing: hand-written captions (from files, edited, or from a captioning node)
@@ -54,13 +54,22 @@ def _verbose(items, tokenizers: Tokenizers) -> Finding:
     longest = max(counts.values(), default=0)
     threshold = f"<= {CLIP_CONTEXT_TOKENS} CLIP tokens"
     if not verbose:
-        return Finding("verbose", PASS, longest, threshold, "Caption lengths are fine.")
+        return Finding(
+            check="verbose",
+            severity=PASS,
+            measured=longest,
+            threshold=threshold,
+            message="Caption lengths are fine.",
+        )
     return Finding(
-        "verbose", WARN, longest, threshold,
-        f"Captions longer than CLIP reads (the rest is cut off): {', '.join(verbose)}.",
-        "Shorten them to the token, the class and a few words about setting, outfit and framing.",
-        tuple(verbose),
-    )  # fmt: skip
+        check="verbose",
+        severity=WARN,
+        measured=longest,
+        threshold=threshold,
+        message=f"Captions longer than CLIP reads (the rest is cut off): {', '.join(verbose)}.",
+        fix="Shorten them to the token, the class and a few words about setting, outfit and framing.",
+        files=tuple(verbose),
+    )
 
 
 def _wording(caption: str, token: str) -> str:
@@ -76,24 +85,33 @@ def _phrasing(items, token: str) -> list[Finding]:
     findings = []
     if repeated:
         listed = "; ".join(", ".join(names) for names in repeated)
-        findings.append(Finding(
-            "identical_phrasing", WARN, sum(len(n) for n in repeated),
-            "every written caption worded differently",
-            f"Identically worded captions: {listed}.",
-            "Describe what differs in each photo (place, outfit, light, framing) so only the face is shared.",
-            tuple(n for names in repeated for n in names),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="identical_phrasing",
+                severity=WARN,
+                measured=sum(len(n) for n in repeated),
+                threshold="every written caption worded differently",
+                message=f"Identically worded captions: {listed}.",
+                fix="Describe what differs in each photo (place, outfit, light, framing) so only the face is "
+                "shared.",
+                files=tuple(n for names in repeated for n in names),
+            )
+        )
     templates = [item for item in items if item.caption_source == CAPTION_TEMPLATE]
     if templates:
         distinct = len({_wording(item.caption or "", token) for item in templates})
-        findings.append(Finding(
-            "template_captions", PASS, {"template": len(templates), "distinct": distinct},
-            "template captions say only what DatasetCheck measured; the identical-phrasing rule is for "
-            "written captions",
-            f"{len(templates)} template captions, {distinct} distinct: they name the measured framing, view, "
-            "light and background. Photos the measures cannot tell apart share words; add the place and the "
-            "outfit yourself, or connect a captioning node's captions.",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="template_captions",
+                severity=PASS,
+                measured={"template": len(templates), "distinct": distinct},
+                threshold="template captions say only what DatasetCheck measured; the identical-phrasing "
+                "rule is for written captions",
+                message=f"{len(templates)} template captions, {distinct} distinct: they name the measured "
+                "framing, view, light and background. Photos the measures cannot tell apart share words; add "
+                "the place and the outfit yourself, or connect a captioning node's captions.",
+            )
+        )
     return findings
 
 
@@ -101,12 +119,17 @@ def _negative(items) -> list[Finding]:
     negative = [item.image_path.name for item in items if NEGATIVE.search(item.caption or "")]
     if not negative:
         return []
-    return [Finding(
-        "negative_phrasing", WARN, len(negative), "no negations",
-        f"Captions with negations ('no', 'not', 'without'...): {', '.join(negative)}.",
-        "Say what is there instead; text encoders often ignore 'no' and learn the word after it.",
-        tuple(negative),
-    )]  # fmt: skip
+    return [
+        Finding(
+            check="negative_phrasing",
+            severity=WARN,
+            measured=len(negative),
+            threshold="no negations",
+            message=f"Captions with negations ('no', 'not', 'without'...): {', '.join(negative)}.",
+            fix="Say what is there instead; text encoders often ignore 'no' and learn the word after it.",
+            files=tuple(negative),
+        )
+    ]
 
 
 def _identity_traits(items) -> list[Finding]:
@@ -120,11 +143,16 @@ def _identity_traits(items) -> list[Finding]:
     if not found:
         return []
     listed = "; ".join(f"{name}: {', '.join(words)}" for name, words in found.items())
-    return [Finding(
-        "identity_traits", WARN, len(found), "no invariant traits of the person in subject captions",
-        f"Captions name traits the person always has ({listed}); captioned, those traits bind to the words "
-        "instead of the trigger token, so the token alone would not bring them back.",
-        "Remove hair, eye and skin colour, face shape and tattoos from the captions; keep what changes "
-        "between photos (clothes, place, light, expression).",
-        tuple(found),
-    )]  # fmt: skip
+    return [
+        Finding(
+            check="identity_traits",
+            severity=WARN,
+            measured=len(found),
+            threshold="no invariant traits of the person in subject captions",
+            message=f"Captions name traits the person always has ({listed}); captioned, those traits bind to "
+            "the words instead of the trigger token, so the token alone would not bring them back.",
+            fix="Remove hair, eye and skin colour, face shape and tattoos from the captions; keep what "
+            "changes between photos (clothes, place, light, expression).",
+            files=tuple(found),
+        )
+    ]

@@ -1,8 +1,8 @@
-"""Caption rules (design document section 6) applied to a Dataset, in memory.
+"""Caption rules (docs/profiles.md, "Dataset rules") applied to a Dataset, in memory.
 
 - the trigger token in every subject caption, and in no regularization caption
   (those read "a <class>");
-- template captions in the design document's form ``<token>, a man, ...`` with what
+- template captions in the form ``<token>, a man, ...`` of the dataset rules, with what
   DatasetCheck measured in each photo (framing, view, light, background; ``image_notes.py``);
 - captions from a captioning node in the graph, one per subject image in dataset order, used
   instead of the caption files (``connected_captions.py``);
@@ -201,18 +201,22 @@ def _regularization_captions(items, token: str, class_word: str) -> tuple[tuple[
                                   item.caption_path))  # fmt: skip
     if leaked:
         finding = Finding(
-            "regularization_token", WARN, len(leaked), "no trigger token in regularization captions",
-            f"The trigger token appeared in regularization captions: {', '.join(leaked)}; removed in the "
-            "staged captions.",
-            "Regularization captions should read only the class, e.g. '" + default + "'.", tuple(leaked),
-        )  # fmt: skip
+            check="regularization_token",
+            severity=WARN,
+            measured=len(leaked),
+            threshold="no trigger token in regularization captions",
+            message=f"The trigger token appeared in regularization captions: {', '.join(leaked)}; removed in "
+            "the staged captions.",
+            fix="Regularization captions should read only the class, e.g. '" + default + "'.",
+            files=tuple(leaked),
+        )
     else:
         finding = Finding(
-            "regularization_token",
-            PASS,
-            0,
-            "no trigger token in regularization captions",
-            f"Regularization captions are free of the token (default '{default}').",
+            check="regularization_token",
+            severity=PASS,
+            measured=0,
+            threshold="no trigger token in regularization captions",
+            message=f"Regularization captions are free of the token (default '{default}').",
         )
     return tuple(staged), finding
 
@@ -221,12 +225,25 @@ def _uniqueness_finding(uniqueness) -> Finding:
     measured = {"clip_pieces": list(uniqueness.clip_pieces), "t5_pieces": list(uniqueness.t5_pieces)}
     threshold = "several meaningless pieces in both CLIP-L and T5"
     if uniqueness.is_unique:
-        return Finding("token_uniqueness", PASS, measured, threshold, uniqueness.reason)
+        return Finding(
+            check="token_uniqueness",
+            severity=PASS,
+            measured=measured,
+            threshold=threshold,
+            message=uniqueness.reason,
+        )
     fix = "Use a rare token instead"
     if uniqueness.alternatives:
         fix += ", e.g. " + ", ".join(uniqueness.alternatives)
     fix += "; or keep it and let TrainIdentityLoRA train the text encoder briefly (two-phase policy)."
-    return Finding("token_uniqueness", WARN, measured, threshold, uniqueness.reason, fix)
+    return Finding(
+        check="token_uniqueness",
+        severity=WARN,
+        measured=measured,
+        threshold=threshold,
+        message=uniqueness.reason,
+        fix=fix,
+    )
 
 
 def _encoding_findings(items) -> list[Finding]:
@@ -238,13 +255,18 @@ def _encoding_findings(items) -> list[Finding]:
                 bad.append(f"{item.caption_path.name}: {error}")
     if not bad:
         return []
-    return [Finding(
-        "caption_encoding", WARN, len(bad), "UTF-8 caption files",
-        "Caption files in a wrong encoding (read as Windows-1252; the staged copy is UTF-8): "
-        + "; ".join(bad),
-        "Re-save them as UTF-8, or run with write_captions to rewrite them (after a backup).",
-        tuple(b.split(":")[0] for b in bad),
-    )]  # fmt: skip
+    return [
+        Finding(
+            check="caption_encoding",
+            severity=WARN,
+            measured=len(bad),
+            threshold="UTF-8 caption files",
+            message="Caption files in a wrong encoding (read as Windows-1252; the staged copy is UTF-8): "
+            + "; ".join(bad),
+            fix="Re-save them as UTF-8, or run with write_captions to rewrite them (after a backup).",
+            files=tuple(b.split(":")[0] for b in bad),
+        )
+    ]
 
 
 def _character_findings(items) -> list[Finding]:
@@ -267,13 +289,13 @@ def _character_findings(items) -> list[Finding]:
     fix = "The staged captions are cleaned; fix the files too if you train outside this workflow."
     return [
         Finding(
-            "caption_characters",
-            WARN,
-            len(names),
-            "plain one-line UTF-8 text",
-            f"Captions with {problem}: {', '.join(names)}.",
-            fix,
-            tuple(names),
+            check="caption_characters",
+            severity=WARN,
+            measured=len(names),
+            threshold="plain one-line UTF-8 text",
+            message=f"Captions with {problem}: {', '.join(names)}.",
+            fix=fix,
+            files=tuple(names),
         )
         for problem, names in problems.items()
     ]

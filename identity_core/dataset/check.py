@@ -135,12 +135,21 @@ def _subject_findings(scan: FolderScan, images: list[ImageResult], backend, t: T
 def _caption_encoding(images: list[ImageResult]) -> list[Finding]:
     bad = [r for r in images if r.record.caption_error]
     details = "; ".join(f"{r.record.caption_path.name}: {r.record.caption_error}" for r in bad)
-    return checks.flagged_images(bad, FAIL, CAPTION_ENCODING_MARK, lambda: Finding(
-        "caption_encoding", FAIL, len(bad), "UTF-8 caption files",
-        f"Caption files the engine cannot read: {details}",
-        "Re-save these .txt files as UTF-8 (CaptionTokenizer can also rewrite them with write_captions).",
-        tuple(r.record.caption_path.name for r in bad),
-    ))  # fmt: skip
+    return checks.flagged_images(
+        bad,
+        FAIL,
+        CAPTION_ENCODING_MARK,
+        lambda: Finding(
+            check="caption_encoding",
+            severity=FAIL,
+            measured=len(bad),
+            threshold="UTF-8 caption files",
+            message=f"Caption files the engine cannot read: {details}",
+            fix="Re-save these .txt files as UTF-8 (CaptionTokenizer can also rewrite them with "
+            "write_captions).",
+            files=tuple(r.record.caption_path.name for r in bad),
+        ),
+    )
 
 
 def _dataset(

@@ -36,17 +36,26 @@ def check_count(count: int, t: Thresholds) -> Finding:
     threshold = f"{t.min_images}-{t.max_images} images"
     if count < t.min_images:
         return Finding(
-            "count", FAIL, count, threshold,
-            f"Only {count} usable images; identity training needs at least {t.min_images}.",
-            f"Add {t.min_images - count} or more photos of the person (different angles, light and places).",
-        )  # fmt: skip
+            check="count",
+            severity=FAIL,
+            measured=count,
+            threshold=threshold,
+            message=f"Only {count} usable images; identity training needs at least {t.min_images}.",
+            fix=f"Add {t.min_images - count} or more photos of the person (different angles, light and "
+            "places).",
+        )
     if count > t.max_images:
         return Finding(
-            "count", WARN, count, threshold,
-            f"{count} images; more than {t.max_images} rarely helps and slows every epoch.",
-            f"Keep the best {t.max_images}: drop near-duplicates and weak photos first.",
-        )  # fmt: skip
-    return Finding("count", PASS, count, threshold, f"{count} usable images.")
+            check="count",
+            severity=WARN,
+            measured=count,
+            threshold=threshold,
+            message=f"{count} images; more than {t.max_images} rarely helps and slows every epoch.",
+            fix=f"Keep the best {t.max_images}: drop near-duplicates and weak photos first.",
+        )
+    return Finding(
+        check="count", severity=PASS, measured=count, threshold=threshold, message=f"{count} usable images."
+    )
 
 
 def check_files(
@@ -58,25 +67,43 @@ def check_files(
         result.mark(FAIL, "unreadable")
     if broken:
         details = "; ".join(f"{r.name}: {r.record.error}" for r in broken)
-        findings.append(Finding(
-            "unreadable", FAIL, len(broken), "0 unreadable images",
-            f"{len(broken)} image file(s) cannot be read: {details}",
-            "Re-export these files as JPEG or PNG, or remove them from the folder.", _names(broken),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="unreadable",
+                severity=FAIL,
+                measured=len(broken),
+                threshold="0 unreadable images",
+                message=f"{len(broken)} image file(s) cannot be read: {details}",
+                fix="Re-export these files as JPEG or PNG, or remove them from the folder.",
+                files=_names(broken),
+            )
+        )
     if other_files:
         names = tuple(p.name for p in other_files)
-        findings.append(Finding(
-            "other_files", WARN, len(names), "only .png .jpg .jpeg .webp .bmp images and .txt captions",
-            f"The engine skips these entries: {', '.join(names)}.",
-            "Convert photos in other formats (HEIC, TIFF, GIF...) to JPEG or PNG; remove the rest.", names,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="other_files",
+                severity=WARN,
+                measured=len(names),
+                threshold="only .png .jpg .jpeg .webp .bmp images and .txt captions",
+                message=f"The engine skips these entries: {', '.join(names)}.",
+                fix="Convert photos in other formats (HEIC, TIFF, GIF...) to JPEG or PNG; remove the rest.",
+                files=names,
+            )
+        )
     if orphan_captions:
         names = tuple(p.name for p in orphan_captions)
-        findings.append(Finding(
-            "orphan_captions", WARN, len(names), "every .txt has a same-name image",
-            f"Caption files without an image: {', '.join(names)}.",
-            "Rename each caption to match its image's file name, or remove it.", names,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="orphan_captions",
+                severity=WARN,
+                measured=len(names),
+                threshold="every .txt has a same-name image",
+                message=f"Caption files without an image: {', '.join(names)}.",
+                fix="Rename each caption to match its image's file name, or remove it.",
+                files=names,
+            )
+        )
     return findings
 
 
@@ -89,24 +116,42 @@ def check_limits(results: Sequence[ImageResult], unlisted: int, links_outside: S
     if too_large:
         details = "; ".join(f"{r.name}: {r.record.over_limit}" for r in too_large)
         limit = f"at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels per image"
-        findings.append(Finding(
-            "over_limit", WARN, len(too_large), limit, f"Left out, too large to decode safely: {details}.",
-            "Resize them to a few thousand pixels per side (training uses at most 1024 px).",
-            _names(too_large),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="over_limit",
+                severity=WARN,
+                measured=len(too_large),
+                threshold=limit,
+                message=f"Left out, too large to decode safely: {details}.",
+                fix="Resize them to a few thousand pixels per side (training uses at most 1024 px).",
+                files=_names(too_large),
+            )
+        )
     if unlisted:
-        findings.append(Finding(
-            "too_many_entries", WARN, unlisted, f"at most {MAX_FOLDER_ENTRIES} entries per folder",
-            f"The folder holds {unlisted} more entries than the {MAX_FOLDER_ENTRIES} looked at (by name).",
-            "Keep only the 15-30 photos of the person and their captions in this folder.",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="too_many_entries",
+                severity=WARN,
+                measured=unlisted,
+                threshold=f"at most {MAX_FOLDER_ENTRIES} entries per folder",
+                message=f"The folder holds {unlisted} more entries than the {MAX_FOLDER_ENTRIES} looked at "
+                "(by name).",
+                fix="Keep only the 15-30 photos of the person and their captions in this folder.",
+            )
+        )
     if links_outside:
         names = tuple(p.name for p in links_outside)
-        findings.append(Finding(
-            "links_outside", WARN, len(names), "no links that lead out of the folder",
-            f"Skipped: these links point outside the folder: {', '.join(names)}.",
-            "Copy those photos into the folder instead of linking them.", names,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="links_outside",
+                severity=WARN,
+                measured=len(names),
+                threshold="no links that lead out of the folder",
+                message=f"Skipped: these links point outside the folder: {', '.join(names)}.",
+                fix="Copy those photos into the folder instead of linking them.",
+                files=names,
+            )
+        )
     return findings
 
 
@@ -139,7 +184,17 @@ def check_formats(results: Sequence[ImageResult]) -> list[Finding]:
         for result in hits:
             result.mark(severity, mark)
         if hits:
-            findings.append(Finding(check, severity, len(hits), "0 images", message, fix, _names(hits)))
+            findings.append(
+                Finding(
+                    check=check,
+                    severity=severity,
+                    measured=len(hits),
+                    threshold="0 images",
+                    message=message,
+                    fix=fix,
+                    files=_names(hits),
+                )
+            )
     return findings
 
 
@@ -157,19 +212,32 @@ def check_resolution(results: Sequence[ImageResult], t: Thresholds) -> Finding:
     measured = min((min(r.record.width, r.record.height) for r in readable), default=0)
     if too_small:
         return Finding(
-            "resolution", FAIL, measured, threshold,
-            f"Smaller than the smallest training bucket ({min_bucket} px): {', '.join(sizes)}.",
-            "Replace them with larger originals (at least 1024 px on the long side is best).",
-            _names(too_small + upscaled),
-        )  # fmt: skip
+            check="resolution",
+            severity=FAIL,
+            measured=measured,
+            threshold=threshold,
+            message=f"Smaller than the smallest training bucket ({min_bucket} px): {', '.join(sizes)}.",
+            fix="Replace them with larger originals (at least 1024 px on the long side is best).",
+            files=_names(too_small + upscaled),
+        )
     if upscaled:
         return Finding(
-            "resolution", WARN, measured, threshold,
-            f"Below the {t.profile} profile's {base}x{base} training area, so they are upscaled and soft: "
-            + ", ".join(sizes) + ".",
-            "Use larger originals where you have them.", _names(upscaled),
-        )  # fmt: skip
-    return Finding("resolution", PASS, measured, threshold, "Every image covers the training resolution.")
+            check="resolution",
+            severity=WARN,
+            measured=measured,
+            threshold=threshold,
+            message=f"Below the {t.profile} profile's {base}x{base} training area, so they are upscaled and "
+            "soft: " + ", ".join(sizes) + ".",
+            fix="Use larger originals where you have them.",
+            files=_names(upscaled),
+        )
+    return Finding(
+        check="resolution",
+        severity=PASS,
+        measured=measured,
+        threshold=threshold,
+        message="Every image covers the training resolution.",
+    )
 
 
 def check_faces(results: Sequence[ImageResult], t: Thresholds, limits: BackendLimits) -> list[Finding]:
@@ -185,22 +253,28 @@ def check_faces(results: Sequence[ImageResult], t: Thresholds, limits: BackendLi
         result.mark(WARN, "no face")
     findings = _not_measured(results, limits)
     if several:
-        findings.append(Finding(
-            "several_faces", FAIL, len(several), "exactly one dominant face per image",
-            "These images show more than one face of similar size, so the LoRA would blend identities "
-            "(identity bleed).",
-            "Crop each to the person alone, or remove it.", _names(several),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="several_faces",
+                severity=FAIL,
+                measured=len(several),
+                threshold="exactly one dominant face per image",
+                message="These images show more than one face of similar size, so the LoRA would blend "
+                "identities (identity bleed).",
+                fix="Crop each to the person alone, or remove it.",
+                files=_names(several),
+            )
+        )
     if none:
         findings.append(_no_face(none, len(measured), t, limits))
     if not several and not none:
         findings.append(
             Finding(
-                "faces",
-                PASS,
-                len(measured),
-                "exactly one dominant face per image",
-                f"Every measured image shows one dominant face ({limits.name}).",
+                check="faces",
+                severity=PASS,
+                measured=len(measured),
+                threshold="exactly one dominant face per image",
+                message=f"Every measured image shows one dominant face ({limits.name}).",
             )
         )
     return findings
@@ -227,11 +301,15 @@ def _no_face(none: list[ImageResult], measured: int, t: Thresholds, limits: Back
     if not sees_all:
         blind_spot = f" {limits.name} cannot see {limits.cannot_see}, so some of these may hold a face."
     return Finding(
-        "no_face", severity, round(share, 3), threshold,
-        f"No face found by {limits.name} in {len(none)} image(s).{blind_spot} Photos where the face is "
-        "hidden, tiny or turned away teach little about the face.",
-        "Check these photos; replace those where the face is hidden, tiny or turned away.", _names(none),
-    )  # fmt: skip
+        check="no_face",
+        severity=severity,
+        measured=round(share, 3),
+        threshold=threshold,
+        message=f"No face found by {limits.name} in {len(none)} image(s).{blind_spot} Photos where the face "
+        "is hidden, tiny or turned away teach little about the face.",
+        fix="Check these photos; replace those where the face is hidden, tiny or turned away.",
+        files=_names(none),
+    )
 
 
 def flagged_images(
@@ -246,12 +324,21 @@ def flagged_images(
 def _not_measured(results: Sequence[ImageResult], limits: BackendLimits) -> list[Finding]:
     skipped = [r for r in _measured(results) if r.measures.not_measured is not None]
     details = "; ".join(f"{r.name}: {r.measures.not_measured}" for r in skipped)
-    return flagged_images(skipped, WARN, f"not measured by {limits.name}", lambda: Finding(
-        "not_measured", WARN, len(skipped), "every image measured by the face backend",
-        f"Not measured by {limits.name} (not counted as 'no face'): {details}.",
-        "Look at these photos yourself; re-exporting them as 8-bit RGB JPEG or PNG of at least "
-        "512 px usually lets the face backend read them.", _names(skipped),
-    ))  # fmt: skip
+    return flagged_images(
+        skipped,
+        WARN,
+        f"not measured by {limits.name}",
+        lambda: Finding(
+            check="not_measured",
+            severity=WARN,
+            measured=len(skipped),
+            threshold="every image measured by the face backend",
+            message=f"Not measured by {limits.name} (not counted as 'no face'): {details}.",
+            fix="Look at these photos yourself; re-exporting them as 8-bit RGB JPEG or PNG of at least 512 "
+            "px usually lets the face backend read them.",
+            files=_names(skipped),
+        ),
+    )
 
 
 def check_identity(results: Sequence[ImageResult], same_person_cosine: float) -> Finding | None:
@@ -271,11 +358,21 @@ def check_identity(results: Sequence[ImageResult], same_person_cosine: float) ->
     threshold = f"similarity to the others >= {same_person_cosine:.3f}"
     if strangers:
         return Finding(
-            "identity", WARN, lowest, threshold,
-            "These faces do not match the rest of the set; they may show someone else.",
-            "Remove photos of other people; keep only the subject.", _names(strangers),
-        )  # fmt: skip
-    return Finding("identity", PASS, lowest, threshold, "All faces look like the same person.")
+            check="identity",
+            severity=WARN,
+            measured=lowest,
+            threshold=threshold,
+            message="These faces do not match the rest of the set; they may show someone else.",
+            fix="Remove photos of other people; keep only the subject.",
+            files=_names(strangers),
+        )
+    return Finding(
+        check="identity",
+        severity=PASS,
+        measured=lowest,
+        threshold=threshold,
+        message="All faces look like the same person.",
+    )
 
 
 def check_pose(results: Sequence[ImageResult], t: Thresholds, limits: BackendLimits) -> Finding:
@@ -285,13 +382,23 @@ def check_pose(results: Sequence[ImageResult], t: Thresholds, limits: BackendLim
     threshold = f"front, three-quarter and profile each >= {t.min_pose_share:.0%} of the faces"
     if not posed:
         return Finding(
-            "pose", WARN, measured, threshold, f"No head pose could be measured by {limits.name}.",
-            "Add clear photos of the face from the front, at three-quarter and in profile.",
-        )  # fmt: skip
+            check="pose",
+            severity=WARN,
+            measured=measured,
+            threshold=threshold,
+            message=f"No head pose could be measured by {limits.name}.",
+            fix="Add clear photos of the face from the front, at three-quarter and in profile.",
+        )
     missing = [name for name in POSE_CLASSES if counts[name] < t.min_pose_share * len(posed)]
     summary = ", ".join(f"{counts[n]} {n}" for n in POSE_CLASSES)
     if not missing:
-        return Finding("pose", PASS, measured, threshold, f"Angle mix ({limits.name}): {summary}.")
+        return Finding(
+            check="pose",
+            severity=PASS,
+            measured=measured,
+            threshold=threshold,
+            message=f"Angle mix ({limits.name}): {summary}.",
+        )
     advice = {
         FRONT: "front-facing photos",
         THREE_QUARTER: f"three-quarter views (head turned {t.front_max_yaw:g}-{t.profile_min_yaw:g} degrees)",
@@ -309,9 +416,13 @@ def check_pose(results: Sequence[ImageResult], t: Thresholds, limits: BackendLim
     )
     message = f"Angle mix ({limits.name}) is {summary}; too few {', '.join(missing)} (angle failures follow)."
     return Finding(
-        "pose", WARN, measured, threshold, message + caveat,
-        "Add " + " and ".join(advice[m] for m in missing) + ".",
-    )  # fmt: skip
+        check="pose",
+        severity=WARN,
+        measured=measured,
+        threshold=threshold,
+        message=message + caveat,
+        fix="Add " + " and ".join(advice[m] for m in missing) + ".",
+    )
 
 
 def framing_class(face_height_ratio: float, t: Thresholds) -> str:
@@ -326,24 +437,40 @@ def check_framing(results: Sequence[ImageResult], t: Thresholds) -> Finding:
     counts = {name: classes.count(name) for name in ("portrait", "mid shot", "full body")}
     threshold = f"portraits and >= {t.min_non_portrait_share:.0%} mid/full body (face height / image height)"
     if not framed:
-        return Finding("framing", WARN, counts, threshold, "Framing could not be measured (no faces).")
+        return Finding(
+            check="framing",
+            severity=WARN,
+            measured=counts,
+            threshold=threshold,
+            message="Framing could not be measured (no faces).",
+        )
     non_portrait = (counts["mid shot"] + counts["full body"]) / len(framed)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     if counts["portrait"] == 0:
         return Finding(
-            "framing",
-            WARN,
-            counts,
-            threshold,
-            f"No close-up portraits ({summary}).",
-            "Add a few head-and-shoulders portraits so the face detail is learned.",
+            check="framing",
+            severity=WARN,
+            measured=counts,
+            threshold=threshold,
+            message=f"No close-up portraits ({summary}).",
+            fix="Add a few head-and-shoulders portraits so the face detail is learned.",
         )
     if non_portrait < t.min_non_portrait_share:
         return Finding(
-            "framing", WARN, counts, threshold, f"Almost only close-ups ({summary}).",
-            "Add mid-shot and full-body photos, or the LoRA will only draw the person as a close-up.",
-        )  # fmt: skip
-    return Finding("framing", PASS, counts, threshold, f"Framing mix: {summary}.")
+            check="framing",
+            severity=WARN,
+            measured=counts,
+            threshold=threshold,
+            message=f"Almost only close-ups ({summary}).",
+            fix="Add mid-shot and full-body photos, or the LoRA will only draw the person as a close-up.",
+        )
+    return Finding(
+        check="framing",
+        severity=PASS,
+        measured=counts,
+        threshold=threshold,
+        message=f"Framing mix: {summary}.",
+    )
 
 
 def check_lighting(results: Sequence[ImageResult], t: Thresholds) -> Finding:
@@ -365,12 +492,21 @@ def check_lighting(results: Sequence[ImageResult], t: Thresholds) -> Finding:
         or spreads["side_light_sd"] >= t.min_side_light_spread
     )
     if varied:
-        return Finding("lighting", PASS, spreads, threshold, "Lighting varies across the set.")
+        return Finding(
+            check="lighting",
+            severity=PASS,
+            measured=spreads,
+            threshold=threshold,
+            message="Lighting varies across the set.",
+        )
     return Finding(
-        "lighting", WARN, spreads, threshold,
-        "The photos share nearly the same light; the LoRA may bake that light into the face.",
-        "Add photos in daylight, indoor light, warm and cool light, and with light from the side.",
-    )  # fmt: skip
+        check="lighting",
+        severity=WARN,
+        measured=spreads,
+        threshold=threshold,
+        message="The photos share nearly the same light; the LoRA may bake that light into the face.",
+        fix="Add photos in daylight, indoor light, warm and cool light, and with light from the side.",
+    )
 
 
 def check_backgrounds(results: Sequence[ImageResult], t: Thresholds) -> list[Finding]:
@@ -386,37 +522,48 @@ def check_backgrounds(results: Sequence[ImageResult], t: Thresholds) -> list[Fin
     if share > t.max_background_share and len(largest) > 1:
         for result in largest:
             result.mark(WARN, "same background")
-        findings.append(Finding(
-            "background", WARN, round(share, 3), f"one background in at most {t.max_background_share:.0%}",
-            f"{len(largest)} of {len(measured)} photos share one background; the LoRA will learn the room "
-            "as part of the person.",
-            "Replace some of them with photos taken in other places.", _names(largest),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="background",
+                severity=WARN,
+                measured=round(share, 3),
+                threshold=f"one background in at most {t.max_background_share:.0%}",
+                message=f"{len(largest)} of {len(measured)} photos share one background; the LoRA will learn "
+                "the room as part of the person.",
+                fix="Replace some of them with photos taken in other places.",
+                files=_names(largest),
+            )
+        )
     else:
         findings.append(
             Finding(
-                "background",
-                PASS,
-                round(share, 3),
-                f"one background in at most {t.max_background_share:.0%}",
-                "No background dominates.",
+                check="background",
+                severity=PASS,
+                measured=round(share, 3),
+                threshold=f"one background in at most {t.max_background_share:.0%}",
+                message="No background dominates.",
             )
         )
     environments = len(clusters)
     if environments < t.min_environments:
-        findings.append(Finding(
-            "environments", WARN, environments, f">= {t.min_environments} different environments",
-            f"Only {environments} distinct environment(s).",
-            "Add photos from other places: indoors, outdoors, different rooms and streets.",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="environments",
+                severity=WARN,
+                measured=environments,
+                threshold=f">= {t.min_environments} different environments",
+                message=f"Only {environments} distinct environment(s).",
+                fix="Add photos from other places: indoors, outdoors, different rooms and streets.",
+            )
+        )
     else:
         findings.append(
             Finding(
-                "environments",
-                PASS,
-                environments,
-                f">= {t.min_environments} different environments",
-                f"{environments} distinct environments.",
+                check="environments",
+                severity=PASS,
+                measured=environments,
+                threshold=f">= {t.min_environments} different environments",
+                message=f"{environments} distinct environments.",
             )
         )
     return findings
@@ -432,16 +579,23 @@ def check_duplicates(results: Sequence[ImageResult], t: Thresholds) -> Finding:
                 pairs.append((a, b, distance))
     threshold = f"perceptual-hash distance > {t.duplicate_phash_distance} (mirror images included)"
     if not pairs:
-        return Finding("duplicates", PASS, 0, threshold, "No near-duplicates.")
+        return Finding(
+            check="duplicates", severity=PASS, measured=0, threshold=threshold, message="No near-duplicates."
+        )
     for a, b, _ in pairs:
         a.mark(WARN, f"duplicate of {b.name}")
         b.mark(WARN, f"duplicate of {a.name}")
     listed = "; ".join(f"{a.name} ~ {b.name} ({d})" for a, b, d in pairs)
     files = tuple(dict.fromkeys(n for a, b, _ in pairs for n in (a.name, b.name)))
     return Finding(
-        "duplicates", WARN, len(pairs), threshold, f"Near-duplicate or mirrored pairs: {listed}.",
-        "Keep one photo of each pair; duplicates push the LoRA toward copying that one shot.", files,
-    )  # fmt: skip
+        check="duplicates",
+        severity=WARN,
+        measured=len(pairs),
+        threshold=threshold,
+        message=f"Near-duplicate or mirrored pairs: {listed}.",
+        fix="Keep one photo of each pair; duplicates push the LoRA toward copying that one shot.",
+        files=files,
+    )
 
 
 def check_blur(results: Sequence[ImageResult], t: Thresholds) -> Finding:
@@ -466,10 +620,17 @@ def check_blur(results: Sequence[ImageResult], t: Thresholds) -> Finding:
     )
     if blurry:
         return Finding(
-            "blur", WARN, lowest, threshold, "These photos (or their faces) are blurry or out of focus.",
-            "Replace them with sharp photos; blur is learned as part of the identity.", _names(blurry),
-        )  # fmt: skip
-    return Finding("blur", PASS, lowest, threshold, "All photos are sharp.")
+            check="blur",
+            severity=WARN,
+            measured=lowest,
+            threshold=threshold,
+            message="These photos (or their faces) are blurry or out of focus.",
+            fix="Replace them with sharp photos; blur is learned as part of the identity.",
+            files=_names(blurry),
+        )
+    return Finding(
+        check="blur", severity=PASS, measured=lowest, threshold=threshold, message="All photos are sharp."
+    )
 
 
 def check_regularization(
@@ -483,30 +644,54 @@ def check_regularization(
     threshold = f"{t.min_regularization}-{t.max_regularization} images"
     count = len(readable)
     if not t.min_regularization <= count <= t.max_regularization:
-        findings.append(Finding(
-            "regularization_count", WARN, count, threshold,
-            f"{count} usable regularization images; {t.min_regularization}-{t.max_regularization} generic "
-            "people prevent concept collapse.",
-            "Add (or remove) photos of other people of the same class (man, woman, person).",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="regularization_count",
+                severity=WARN,
+                measured=count,
+                threshold=threshold,
+                message=f"{count} usable regularization images; "
+                f"{t.min_regularization}-{t.max_regularization} generic people prevent concept collapse.",
+                fix="Add (or remove) photos of other people of the same class (man, woman, person).",
+            )
+        )
     else:
         findings.append(
-            Finding("regularization_count", PASS, count, threshold, f"{count} regularization images.")
+            Finding(
+                check="regularization_count",
+                severity=PASS,
+                measured=count,
+                threshold=threshold,
+                message=f"{count} regularization images.",
+            )
         )
     broken = [r for r in regularization if r.record.error]
     if broken:
-        findings.append(Finding(
-            "regularization_unreadable", WARN, len(broken), "0 unreadable images",
-            "Unreadable regularization images: " + "; ".join(f"{r.name}: {r.record.error}" for r in broken),
-            "Re-export or remove them.", _names(broken),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="regularization_unreadable",
+                severity=WARN,
+                measured=len(broken),
+                threshold="0 unreadable images",
+                message="Unreadable regularization images: "
+                + "; ".join(f"{r.name}: {r.record.error}" for r in broken),
+                fix="Re-export or remove them.",
+                files=_names(broken),
+            )
+        )
     faceless = [r for r in readable if not r.measures.faces]
     if faceless:
-        findings.append(Finding(
-            "regularization_no_face", WARN, len(faceless), "a person in every regularization image",
-            "No face found in these regularization images; they should show generic people.",
-            "Replace them with photos of people.", _names(faceless),
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                check="regularization_no_face",
+                severity=WARN,
+                measured=len(faceless),
+                threshold="a person in every regularization image",
+                message="No face found in these regularization images; they should show generic people.",
+                fix="Replace them with photos of people.",
+                files=_names(faceless),
+            )
+        )
     subject_faces = [r.measures.dominant.embedding for r in _measured(subject)
                      if r.measures.dominant and r.measures.dominant.embedding is not None]  # fmt: skip
     if subject_faces:
@@ -524,20 +709,26 @@ def check_regularization(
                     break
         threshold = f"similarity to the subject < {same_person_cosine:.3f}"
         if lookalikes:
-            findings.append(Finding(
-                "regularization_subject", FAIL, round(best, 3), threshold,
-                "These regularization images show the subject; they would teach the model that everyone "
-                "looks like them.",
-                "Remove them from the regularization folder.", _names(lookalikes),
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    check="regularization_subject",
+                    severity=FAIL,
+                    measured=round(best, 3),
+                    threshold=threshold,
+                    message="These regularization images show the subject; they would teach the model that "
+                    "everyone looks like them.",
+                    fix="Remove them from the regularization folder.",
+                    files=_names(lookalikes),
+                )
+            )
         elif best >= 0:
             findings.append(
                 Finding(
-                    "regularization_subject",
-                    PASS,
-                    round(best, 3),
-                    threshold,
-                    "No regularization image shows the subject.",
+                    check="regularization_subject",
+                    severity=PASS,
+                    measured=round(best, 3),
+                    threshold=threshold,
+                    message="No regularization image shows the subject.",
                 )
             )
     return findings

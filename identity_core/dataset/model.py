@@ -36,9 +36,10 @@ class DatasetItem:
     caption_path: Path | None = None  # the same-name .txt file, when the user has one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    """One check result: what was measured, against which threshold, and what to do."""
+    """One check result: what was measured, against which threshold, and what to do (keywords only:
+    seven fields read best by name)."""
 
     check: str
     severity: str  # PASS / WARN / FAIL
@@ -57,8 +58,8 @@ class TokenUniqueness:
     """How the trigger token tokenizes in FLUX's two text encoders.
 
     ``is_unique`` False means the token is an existing word or name with meaning (the
-    design document's "semantic ambiguity" case), which TrainIdentityLoRA's text-encoder
-    policy uses.
+    "semantic ambiguity" case of docs/profiles.md, "Text encoder policy"), which
+    TrainIdentityLoRA's text-encoder policy uses.
     """
 
     token: str

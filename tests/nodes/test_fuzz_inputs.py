@@ -34,7 +34,7 @@ from devkit.hostile_host import frozen, inert_models, start_hostile_host, sweep_
 from devkit.photos import grace_hopper
 from devkit.stand_in_engine import stand_in
 from devkit.train_host import train_prompt, write_photos
-from workflows.queue_client import ComfyClient
+from workflows.api_client import ComfyClient
 
 pytestmark = pytest.mark.host
 

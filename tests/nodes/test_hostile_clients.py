@@ -24,7 +24,7 @@ from PIL import Image
 from devkit.hostile_host import Responsiveness, inert_models, start_hostile_host, sweep_inputs, write_settings
 from devkit.stand_in_engine import stand_in
 from devkit.train_host import train_prompt, write_photos
-from workflows.queue_client import ComfyClient
+from workflows.api_client import ComfyClient
 
 pytestmark = pytest.mark.host
 

@@ -13,7 +13,7 @@ import pytest
 from devkit.stand_in_engine import stand_in
 from devkit.train_host import start_train_host, train_prompt
 from devkit.train_host import write_photos as photos
-from workflows.queue_client import PromptRejected
+from workflows.api_client import PromptRejected
 
 pytestmark = pytest.mark.host
 NODE = "LoadIdentityCheckpoints"

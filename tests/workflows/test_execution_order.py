@@ -18,7 +18,7 @@ from devkit.demo_dataset import ensure_demo_dataset
 from devkit.train_host import STAND_IN_MODELS
 from tests.fixtures.models import tiny_flux_dit_files  # noqa: F401  (pytest fixture)
 from tests.workflows.test_client_trains_with_the_fast_workflow import training_host  # noqa: F401  (fixture)
-from workflows.queue_client import apply_settings
+from workflows.api_client.shortcuts import apply_settings
 
 pytestmark = pytest.mark.host
 FAST_WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "api" / "identity_fast.json"

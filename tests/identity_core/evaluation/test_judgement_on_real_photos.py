@@ -124,7 +124,13 @@ def _diagnosis(report, mode):
 
 
 PASSED_DATASET = DatasetEvidence(
-    PASS, (Finding("count", PASS, 20, "15-30 images", "20 usable images."),), "dlib"
+    PASS,
+    (
+        Finding(
+            check="count", severity=PASS, measured=20, threshold="15-30 images", message="20 usable images."
+        ),
+    ),
+    "dlib",
 )
 
 # ----------------------------------------------------------------------------- registry photos

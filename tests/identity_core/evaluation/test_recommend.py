@@ -208,9 +208,23 @@ def test_text_encoder_advice_follows_how_the_run_trained_it():
 
 
 def test_only_the_findings_that_explain_a_failure_are_named_and_they_come_first():
-    pose = Finding("pose", WARN, {}, "each pose >= 10%", "Angle mix is 20 front.", "Add profile views.")
-    count = Finding("count", WARN, 9, "15-30 images", "Only 9 usable images.", "Add 6 or more photos.")
-    framing = Finding("framing", PASS, {}, "", "Framing mix fine.")
+    pose = Finding(
+        check="pose",
+        severity=WARN,
+        measured={},
+        threshold="each pose >= 10%",
+        message="Angle mix is 20 front.",
+        fix="Add profile views.",
+    )
+    count = Finding(
+        check="count",
+        severity=WARN,
+        measured=9,
+        threshold="15-30 images",
+        message="Only 9 usable images.",
+        fix="Add 6 or more photos.",
+    )
+    framing = Finding(check="framing", severity=PASS, measured={}, threshold="", message="Framing mix fine.")
     dataset = DatasetEvidence(WARN, (pose, count, framing), "dlib")
     brittle = _diagnosis(_evaluate(_brittle_table(), dataset=dataset), PROMPT_BRITTLENESS)
     assert brittle.dataset_causes == [] and "fix the dataset" not in brittle.fix  # neither explains it
@@ -229,8 +243,22 @@ def test_only_the_findings_that_explain_a_failure_are_named_and_they_come_first(
 
 
 def test_weak_identity_with_a_warned_dataset_names_every_dataset_finding_first():
-    lighting = Finding("lighting", WARN, {}, "varied light", "The photos share one light.", "Vary the light.")
-    count = Finding("count", FAIL, 9, "15-30 images", "Only 9 usable images.", "Add 6 or more photos.")
+    lighting = Finding(
+        check="lighting",
+        severity=WARN,
+        measured={},
+        threshold="varied light",
+        message="The photos share one light.",
+        fix="Vary the light.",
+    )
+    count = Finding(
+        check="count",
+        severity=FAIL,
+        measured=9,
+        threshold="15-30 images",
+        message="Only 9 usable images.",
+        fix="Add 6 or more photos.",
+    )
     dataset = DatasetEvidence(FAIL, (lighting, count))
     report = _evaluate(_table({0.8: 0.3, 1.0: 0.4}), dataset=dataset, run=_run(steps=1500))
     weak = _diagnosis(report, WEAK_IDENTITY)
@@ -263,8 +291,8 @@ def test_a_probe_beyond_the_design_sweep_can_be_recommended_and_says_so():
     report = _evaluate(_table({0.8: 0.3, 1.0: 0.4, 1.2: 0.5, 1.5: 0.65, 2.0: 0.7}))
     rec = report.recommendation
     assert (rec.passed, rec.strength, rec.beyond_design) == (True, 1.5, True)
-    assert "beyond the design document's sweep" in rec.summary
-    assert any("beyond the design document's 0.5-1.2 sweep" in note for note in rec.notes)
+    assert "beyond the evaluation protocol's sweep" in rec.summary
+    assert any("beyond the evaluation protocol's 0.5-1.2 sweep" in note for note in rec.notes)
     assert "(beyond the design sweep)" in report.to_text()
 
 
